@@ -1,0 +1,82 @@
+# ssm-warden developer entry points. `make demo` and `make test` work on a fresh machine: they build
+# the virtual environment from the pinned requirements first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A python3.12 interpreter: pyenv's if there is one (these machines), else whatever is on PATH.
+PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
+VENV := .venv
+TOOLS_VENV := .venv-tools
+PY := $(VENV)/bin/python
+# sam build for Runtime python3.12 needs python3.12 on PATH.
+SAM_PATH := $(dir $(PYTHON312)):$(PATH)
+SAM := PATH="$(SAM_PATH)" AWS_DEFAULT_REGION=us-east-1 $(TOOLS_VENV)/bin/sam
+
+.PHONY: help venv tools test unit integration e2e lint format typecheck validate build demo bench docs pr clean
+
+help:
+	@echo "make demo      run ssm-warden locally (moto server + local Slack sink), no AWS account"
+	@echo "make test      the whole test suite (unit, integration against moto server, e2e)"
+	@echo "make lint      ruff + mypy;  make validate: sam validate --lint;  make build: sam build"
+	@echo "make bench     benchmarks (figures printed as JSON lines)"
+	@echo "make pr        everything CI runs"
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt pyproject.toml
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found: install it (pyenv install 3.12) and retry" >&2; exit 1; }
+	$(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(TOOLS_VENV)/.installed: requirements-tools.txt
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found" >&2; exit 1; }
+	$(PYTHON312) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install -q -r requirements-tools.txt
+	touch $@
+
+tools: $(TOOLS_VENV)/.installed
+
+test: venv
+	$(PY) -m pytest -q tests
+
+unit: venv
+	$(PY) -m pytest -q tests/unit
+
+integration: venv
+	$(PY) -m pytest -q tests/integration
+
+e2e: venv
+	$(PY) -m pytest -q tests/e2e
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+validate: tools
+	$(SAM) validate --lint
+
+build: tools
+	$(SAM) build
+
+demo: venv
+	$(PY) -m ssm_warden_local.demo
+
+bench: venv
+	$(PY) -m bench
+
+pr: lint test validate build
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .demo

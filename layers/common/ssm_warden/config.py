@@ -1,0 +1,53 @@
+"""Function configuration as a model, read from the environment on first use and cached.
+
+The template sets these variables; tests set them with ``monkeypatch`` and call ``reset_settings()``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ssm_warden.errors import ConfigError
+
+
+class Settings(BaseModel):
+    """Everything a function reads from its environment, validated once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sessions_table: str = Field(default="ssm-warden-sessions", alias="SESSIONS_TABLE")
+    audit_table: str = Field(default="ssm-warden-audit", alias="AUDIT_TABLE")
+    actions_queue_url: str | None = Field(default=None, alias="ACTIONS_QUEUE_URL")
+    policy_parameter: str | None = Field(default=None, alias="POLICY_PARAMETER")
+    policy_file: str | None = Field(default=None, alias="POLICY_FILE")
+    force_monitor_mode: bool = Field(default=False, alias="FORCE_MONITOR_MODE")
+    ended_retention_days: int = Field(default=90, ge=1, alias="ENDED_RETENTION_DAYS")
+    # The role ssm-warden's executor terminates sessions with: TerminateSession events made by it are
+    # recorded as "terminated by ssm-warden" and never alerted on again.
+    warden_role_arn: str | None = Field(default=None, alias="WARDEN_ROLE_ARN")
+    # Local development and tests only: every AWS client goes to this endpoint (moto server).
+    endpoint_url: str | None = Field(default=None, alias="SSM_WARDEN_ENDPOINT_URL")
+    region: str = Field(default="us-east-1", alias="AWS_REGION")
+
+
+_ENV_KEYS = [f.alias for f in Settings.model_fields.values() if f.alias]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the settings from the environment once per container."""
+    values = {key: os.environ[key] for key in _ENV_KEYS if os.environ.get(key) not in (None, "")}
+    if "AWS_REGION" not in values and os.environ.get("AWS_DEFAULT_REGION"):
+        values["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"]
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid function configuration: {exc}") from exc
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

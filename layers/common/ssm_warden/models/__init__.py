@@ -1,0 +1,1 @@
+"""pydantic models at every boundary: incoming events, ledger records, policies, action requests."""

@@ -1,0 +1,30 @@
+"""Integration fixtures: one moto server (with SSM sessions) per test session, reset per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ssm_warden.clients import reset_clients
+from ssm_warden.config import reset_settings
+from ssm_warden_local.server import LocalAws
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[LocalAws]:
+    aws = LocalAws().start()
+    yield aws
+    aws.stop()
+
+
+@pytest.fixture
+def aws(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalAws]:
+    """The moto server, empty, with every ssm-warden client pointed at it."""
+    local_aws.reset()
+    monkeypatch.setenv("SSM_WARDEN_ENDPOINT_URL", local_aws.endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_aws.endpoint_url)
+    reset_settings()
+    reset_clients()
+    yield local_aws
+    reset_clients()
