@@ -1,0 +1,5 @@
+import sys
+
+from ssm_warden.cli import main
+
+sys.exit(main())
