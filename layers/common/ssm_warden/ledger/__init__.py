@@ -1,0 +1,1 @@
+"""The session ledger: one DynamoDB item per session, written only with conditional updates."""
