@@ -10,7 +10,7 @@ TOOLS_VENV := .venv-tools
 PY := $(VENV)/bin/python
 # sam build for Runtime python3.12 needs python3.12 on PATH.
 SAM_PATH := $(dir $(PYTHON312)):$(PATH)
-SAM := PATH="$(SAM_PATH)" AWS_DEFAULT_REGION=us-east-1 $(TOOLS_VENV)/bin/sam
+SAM := PATH="$(SAM_PATH)" AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam
 
 .PHONY: help venv tools test unit integration e2e lint format typecheck validate build demo bench docs pr clean
 

@@ -8,6 +8,7 @@ import pytest
 
 from ssm_warden.clients import reset_clients
 from ssm_warden.config import reset_settings
+from ssm_warden_local.resources import LocalStack, create_stack_resources
 from ssm_warden_local.server import LocalAws
 
 
@@ -28,3 +29,15 @@ def aws(local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalA
     reset_clients()
     yield local_aws
     reset_clients()
+
+
+@pytest.fixture
+def stack(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
+    """Tables and queues created from template.yaml in the moto server; functions' env set to them."""
+    from ssm_warden.clients import aws_client
+
+    created = create_stack_resources(aws_client)
+    for key, value in created.environment().items():
+        monkeypatch.setenv(key, value)
+    reset_settings()
+    return created

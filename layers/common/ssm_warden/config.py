@@ -28,6 +28,13 @@ class Settings(BaseModel):
     # The role ssm-warden's executor terminates sessions with: TerminateSession events made by it are
     # recorded as "terminated by ssm-warden" and never alerted on again.
     warden_role_arn: str | None = Field(default=None, alias="WARDEN_ROLE_ARN")
+    # Slack: one JSON secret in Secrets Manager (webhook_url / bot_token / signing_secret /
+    # default_channel); never plain environment variables.
+    slack_secret_name: str | None = Field(default=None, alias="SLACK_SECRET_NAME")
+    # Base URL of Slack's Web API (None: Slack's own); tests point it at the local Slack sink.
+    slack_api_url: str | None = Field(default=None, alias="SLACK_API_URL")
+    # Comma-separated Slack user ids (U…/W…) and user group ids (S…) allowed to press alert buttons.
+    slack_allowed_user_ids: str | None = Field(default=None, alias="SLACK_ALLOWED_USER_IDS")
     # Local development and tests only: every AWS client goes to this endpoint (moto server).
     endpoint_url: str | None = Field(default=None, alias="SSM_WARDEN_ENDPOINT_URL")
     region: str = Field(default="us-east-1", alias="AWS_REGION")

@@ -1,0 +1,98 @@
+"""``ssm-warden policy check|explain|schema``: validate a policy and see what a session would get."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ssm_warden.errors import PolicyError
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("policy", help="check a policy, explain its effect, print its JSON Schema")
+    actions = parser.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+
+    check = actions.add_parser("check", help="validate a policy file (exit 1 with the errors if invalid)")
+    check.add_argument("file")
+    check.set_defaults(run=_check)
+
+    explain = actions.add_parser("explain", help="print the settings a session would get")
+    explain.add_argument("file")
+    explain.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="a target tag")
+    explain.add_argument("--principal", help="principal ARN")
+    explain.add_argument("--role", help="IAM role ARN or name")
+    explain.add_argument("--document", help="session document name")
+    explain.add_argument("--target", help="target id, e.g. i-0123456789abcdef0")
+    explain.add_argument("--account", help="AWS account id")
+    explain.set_defaults(run=_explain)
+
+    schema = actions.add_parser("schema", help="print the policy JSON Schema")
+    schema.set_defaults(run=_schema)
+
+
+def _parse_tags(pairs: list[str]) -> dict[str, str]:
+    tags = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--tag takes KEY=VALUE, got {pair!r}")
+        tags[key] = value
+    return tags
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ssm_warden.policy.loader import load_policy_file
+
+    try:
+        loaded = load_policy_file(args.file)
+    except PolicyError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    policy = loaded.policy
+    print(
+        f"{args.file}: valid (version {loaded.version}; {len(policy.scopes)} scopes, "
+        f"{len(policy.exemptions)} exemptions)"
+    )
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from ssm_warden.policy.evaluate import SessionFacts, effective_settings
+    from ssm_warden.policy.loader import load_policy_file
+
+    try:
+        loaded = load_policy_file(args.file)
+    except PolicyError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    role = args.role
+    if role and not role.startswith("arn:"):
+        role = f"arn:aws:iam::{args.account or '*'}:role/{role}"
+    facts = SessionFacts(
+        target_tags=_parse_tags(args.tag),
+        target_id=args.target,
+        account=args.account,
+        principal_arn=args.principal,
+        role_arn=role,
+        document_name=args.document or "SSM-SessionManagerRunShell",
+    )
+    settings = effective_settings(loaded.policy, facts)
+    out = {
+        "policy_version": loaded.version,
+        "session": facts.model_dump(mode="json", exclude_none=True),
+        "document_allowed": settings.allows_document(facts.document_name or ""),
+        "effective": settings.model_dump(mode="json"),
+    }
+    json.dump(out, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from ssm_warden.policy.model import policy_json_schema
+
+    json.dump(policy_json_schema(), sys.stdout, indent=2, sort_keys=True)
+    print()
+    return 0

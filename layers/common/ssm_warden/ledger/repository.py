@@ -1,0 +1,291 @@
+"""The sessions table. Every write is a single conditional UpdateItem or PutItem: no read-modify-write.
+
+Order independence comes from two rules the expressions enforce:
+- a closed session (terminated or ended) is never reopened: the writes that make a session active
+  are conditional on it not being closed, and a late StartSession only fills in the facts it carries;
+- each CloudTrail event id is applied once: ``event_ids`` holds the ids seen, and every event write
+  is conditional on its id not being there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from ssm_warden.clients import aws_client
+from ssm_warden.clock import iso
+from ssm_warden.config import get_settings
+from ssm_warden.ledger.dynamo import from_item, to_attr, to_attrs
+from ssm_warden.ledger.keys import ACTIVE_INDEX, active_shard, session_key
+from ssm_warden.models.session import (
+    DeniedAttempt,
+    SessionRecord,
+    SessionResumed,
+    SessionStarted,
+    SessionState,
+    SessionTerminated,
+)
+
+
+class WriteOutcome(StrEnum):
+    APPLIED = "applied"
+    APPLIED_TO_CLOSED = "applied_to_closed"  # a late event filled in facts of a closed session
+    DUPLICATE = "duplicate"  # this event was applied before: nothing changed
+    SKIPPED = "skipped"  # a condition made the write unnecessary (e.g. already ended)
+
+
+@dataclass(frozen=True)
+class ActivePage:
+    records: list[SessionRecord]
+    next_token: dict[str, Any] | None
+
+
+def _principal_name(principal: Any) -> str:
+    return str(principal.arn or principal.principal_id or "unknown")
+
+
+class SessionRepository:
+    """Reads and conditional writes of session items."""
+
+    def __init__(self, table: str | None = None, retention_days: int | None = None) -> None:
+        settings = get_settings()
+        self.table = table or settings.sessions_table
+        self.retention_days = retention_days or settings.ended_retention_days
+        self._client = aws_client("dynamodb")
+
+    # -- writes from CloudTrail events -------------------------------------------------------
+
+    def _update(self, key: str, expression: str, condition: str, names: dict[str, str],
+                values: dict[str, Any]) -> bool:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": {"S": key}},
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": to_attrs(values),
+        }
+        if names:  # DynamoDB rejects an empty names map
+            kwargs["ExpressionAttributeNames"] = names
+        try:
+            self._client.update_item(**kwargs)
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _expires(self, ended_at: datetime) -> int:
+        return int((ended_at + timedelta(days=self.retention_days)).timestamp())
+
+    def _open_or_fill(self, key: str, event_id: str, facts: dict[str, Any], extra_set: str = "",
+                      extra_add: str = "", extra_values: dict[str, Any] | None = None) -> WriteOutcome:
+        """Apply an event that implies the session is live: activate it unless it is closed."""
+        fill = ", ".join(f"#f{i} = if_not_exists(#f{i}, :f{i})" for i in range(len(facts)))
+        names = {f"#f{i}": name for i, name in enumerate(facts)}
+        names["#state"] = "state"
+        values: dict[str, Any] = {f":f{i}": value for i, value in enumerate(facts.values())}
+        values.update({":one": 1, ":eids": {event_id}, ":eid": event_id}, **(extra_values or {}))
+        sets = ", ".join(part for part in (fill, extra_set) if part)
+        adds = ", ".join(part for part in ("version :one", "event_ids :eids", extra_add) if part)
+        activate_values = {**values, ":active": SessionState.ACTIVE.value, ":shard": active_shard(key)}
+        if self._update(
+            key,
+            f"SET {sets}, #state = :active, active_shard = :shard ADD {adds}",
+            "(attribute_not_exists(#state) OR #state = :active) AND NOT contains(event_ids, :eid)",
+            names,
+            activate_values,
+        ):
+            return WriteOutcome.APPLIED
+        names.pop("#state")
+        if self._update(key, f"SET {sets} ADD {adds}", "NOT contains(event_ids, :eid)", names, values):
+            return WriteOutcome.APPLIED_TO_CLOSED
+        return WriteOutcome.DUPLICATE
+
+    def apply_start(self, change: SessionStarted, tags: dict[str, str], tags_failed: bool) -> WriteOutcome:
+        key = session_key(change.account, change.region, change.session_id)
+        facts = {
+            "record_type": "session",
+            "session_id": change.session_id,
+            "account": change.account,
+            "region": change.region,
+            "principal": change.principal.model_dump(mode="json", exclude_none=True),
+            "source_ip": change.source_ip,
+            "user_agent": change.user_agent,
+            "target_id": change.target_id,
+            "target_tags": tags,
+            "tags_lookup_failed": tags_failed,
+            "document_name": change.document_name,
+            "parameters": change.parameters,
+            "reason": change.reason,
+            "started_at": iso(change.at),
+            "start_event_id": change.event_id,
+        }
+        facts = {k: v for k, v in facts.items() if v is not None}
+        return self._open_or_fill(key, change.event_id, facts)
+
+    def apply_resume(self, change: SessionResumed) -> WriteOutcome:
+        key = session_key(change.account, change.region, change.session_id)
+        facts = {"record_type": "session", "session_id": change.session_id,
+                 "account": change.account, "region": change.region}
+        return self._open_or_fill(
+            key, change.event_id, facts,
+            extra_set="last_resumed_at = :resumed", extra_add="resumes :one",
+            extra_values={":resumed": iso(change.at)},
+        )
+
+    def apply_terminate(self, change: SessionTerminated) -> WriteOutcome:
+        key = session_key(change.account, change.region, change.session_id)
+        by = "ssm-warden" if change.by_warden else _principal_name(change.principal)
+        ok = self._update(
+            key,
+            "SET #state = :terminated, record_type = if_not_exists(record_type, :rt), "
+            "session_id = if_not_exists(session_id, :sid), account = if_not_exists(account, :acct), "
+            "#region = if_not_exists(#region, :region), ended_at = if_not_exists(ended_at, :at), "
+            "ended_by = if_not_exists(ended_by, :by), end_reason = if_not_exists(end_reason, :why), "
+            "expires_at = :exp REMOVE active_shard ADD version :one, event_ids :eids",
+            "NOT contains(event_ids, :eid)",
+            {"#state": "state", "#region": "region"},
+            {":terminated": SessionState.TERMINATED.value, ":rt": "session", ":sid": change.session_id,
+             ":acct": change.account, ":region": change.region, ":at": iso(change.at), ":by": by,
+             ":why": "TerminateSession called", ":exp": self._expires(change.at), ":one": 1,
+             ":eids": {change.event_id}, ":eid": change.event_id},
+        )
+        return WriteOutcome.APPLIED if ok else WriteOutcome.DUPLICATE
+
+    def record_denied(self, change: DeniedAttempt) -> WriteOutcome:
+        item = {
+            "pk": f"denied#{change.account}#{change.region}#{change.event_id}",
+            "record_type": "denied_attempt",
+            **change.model_dump(mode="json", exclude_none=True),
+            "expires_at": self._expires(change.at),
+        }
+        try:
+            self._client.put_item(TableName=self.table, Item=to_attrs(item),
+                                  ConditionExpression="attribute_not_exists(pk)")
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return WriteOutcome.DUPLICATE
+        return WriteOutcome.APPLIED
+
+    # -- writes from ssm-warden's own decisions ----------------------------------------------
+
+    def mark_ended(self, account: str, region: str, session_id: str, ended_at: datetime,
+                   reason: str) -> WriteOutcome:
+        """Close a session that ended without a TerminateSession event (reconciliation)."""
+        key = session_key(account, region, session_id)
+        ok = self._update(
+            key,
+            "SET #state = :ended, ended_at = :at, ended_by = :by, end_reason = :why, expires_at = :exp "
+            "REMOVE active_shard ADD version :one",
+            "#state = :active",
+            {"#state": "state"},
+            {":ended": SessionState.ENDED.value, ":active": SessionState.ACTIVE.value,
+             ":at": iso(ended_at), ":by": "reconciliation", ":why": reason,
+             ":exp": self._expires(ended_at), ":one": 1},
+        )
+        return WriteOutcome.APPLIED if ok else WriteOutcome.SKIPPED
+
+    def record_discovered(self, *, account: str, region: str, session_id: str, target_id: str | None,
+                          owner_arn: str | None, document_name: str | None, started_at: datetime,
+                          reason: str | None, tags: dict[str, str], tags_failed: bool) -> WriteOutcome:
+        """A live session whose StartSession event never arrived (reconciliation)."""
+        key = session_key(account, region, session_id)
+        facts = {"record_type": "session", "session_id": session_id, "account": account, "region": region,
+                 "target_id": target_id, "principal": {"arn": owner_arn} if owner_arn else None,
+                 "document_name": document_name, "started_at": iso(started_at), "reason": reason,
+                 "target_tags": tags, "tags_lookup_failed": tags_failed, "discovered": True}
+        facts = {k: v for k, v in facts.items() if v is not None}
+        return self._open_or_fill(key, f"discovered:{session_id}", facts)
+
+    def touch_output(self, account: str, region: str, session_id: str, at: datetime,
+                     min_interval: timedelta) -> bool:
+        """Record session output at ``at``, unless a write less than ``min_interval`` ago did."""
+        key = session_key(account, region, session_id)
+        return self._update(
+            key,
+            "SET last_output_at = :at",
+            "attribute_exists(pk) AND (attribute_not_exists(last_output_at) OR last_output_at < :before)",
+            {},
+            {":at": iso(at), ":before": iso(at - min_interval)},
+        )
+
+    def record_termination(self, account: str, region: str, session_id: str,
+                           termination: dict[str, Any], at: datetime) -> WriteOutcome:
+        """ssm-warden terminated the session: say why on the item (rule or limit, policy, mode, time)."""
+        key = session_key(account, region, session_id)
+        ok = self._update(
+            key,
+            "SET #state = :terminated, termination = :t, ended_at = if_not_exists(ended_at, :at), "
+            "ended_by = :by, end_reason = :why, expires_at = :exp REMOVE active_shard ADD version :one",
+            "attribute_not_exists(termination)",
+            {"#state": "state"},
+            {":terminated": SessionState.TERMINATED.value, ":t": termination, ":at": iso(at),
+             ":by": "ssm-warden", ":why": termination.get("why", "policy"), ":exp": self._expires(at),
+             ":one": 1},
+        )
+        return WriteOutcome.APPLIED if ok else WriteOutcome.DUPLICATE
+
+    def add_warning(self, account: str, region: str, session_id: str, warning: str) -> bool:
+        """Remember that a limit was warned about, once (returns False if it already was)."""
+        key = session_key(account, region, session_id)
+        return self._update(
+            key,
+            "SET warned = list_append(if_not_exists(warned, :empty), :w) ADD version :one",
+            "attribute_exists(pk) AND NOT contains(warned, :wv)",
+            {},
+            {":w": [warning], ":wv": warning, ":empty": [], ":one": 1},
+        )
+
+    def add_extension(self, account: str, region: str, session_id: str, extension: dict[str, Any]) -> bool:
+        key = session_key(account, region, session_id)
+        return self._update(
+            key,
+            "SET extensions = list_append(if_not_exists(extensions, :empty), :e) ADD version :one",
+            "attribute_exists(pk)",
+            {},
+            {":e": [extension], ":empty": [], ":one": 1},
+        )
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, account: str, region: str, session_id: str) -> SessionRecord | None:
+        response = self._client.get_item(
+            TableName=self.table, Key={"pk": {"S": session_key(account, region, session_id)}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return record_from_item(item) if item else None
+
+    def list_active(self, shard: str, limit: int = 500,
+                    start: dict[str, Any] | None = None) -> ActivePage:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": ACTIVE_INDEX,
+            "KeyConditionExpression": "active_shard = :s",
+            "ExpressionAttributeValues": {":s": {"S": shard}},
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        response = self._client.query(**kwargs)
+        return ActivePage(
+            records=[record_from_item(i) for i in response.get("Items", [])],
+            next_token=response.get("LastEvaluatedKey"),
+        )
+
+    def iter_active(self, shards: list[str]) -> Iterator[SessionRecord]:
+        for shard in shards:
+            start: dict[str, Any] | None = None
+            while True:
+                page = self.list_active(shard, start=start)
+                yield from page.records
+                if not page.next_token:
+                    break
+                start = page.next_token
+
+
+def record_from_item(item: dict[str, Any]) -> SessionRecord:
+    return SessionRecord.model_validate(from_item(item))
+
+
+__all__ = ["ActivePage", "SessionRepository", "WriteOutcome", "record_from_item", "to_attr"]

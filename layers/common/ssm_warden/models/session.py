@@ -1,0 +1,123 @@
+"""The ledger's view of a session, and the changes CloudTrail events make to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SessionState(StrEnum):
+    ACTIVE = "active"
+    TERMINATED = "terminated"  # someone (a person, a program, ssm-warden) called TerminateSession
+    ENDED = "ended"  # ended without TerminateSession (exit, AWS's own timeouts); found by reconciliation
+
+
+class Principal(BaseModel):
+    """Who made a call, as CloudTrail's userIdentity tells it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    arn: str | None = None
+    type: str | None = None
+    account_id: str | None = None
+    principal_id: str | None = None
+    role_arn: str | None = None  # the IAM role behind an assumed-role session
+    role_session_name: str | None = None
+    user_name: str | None = None
+
+
+class SessionStarted(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["start"] = "start"
+    event_id: str
+    session_id: str
+    account: str
+    region: str
+    at: datetime
+    principal: Principal
+    source_ip: str | None = None
+    user_agent: str | None = None
+    target_id: str | None = None
+    document_name: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = None
+
+
+class SessionResumed(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["resume"] = "resume"
+    event_id: str
+    session_id: str
+    account: str
+    region: str
+    at: datetime
+    principal: Principal
+
+
+class SessionTerminated(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["terminate"] = "terminate"
+    event_id: str
+    session_id: str
+    account: str
+    region: str
+    at: datetime
+    principal: Principal
+    by_warden: bool  # ssm-warden's own role made the call
+
+
+class DeniedAttempt(BaseModel):
+    """A session call that failed (AccessDenied, ...): no session was opened."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["denied"] = "denied"
+    event_id: str
+    event_name: str
+    account: str
+    region: str
+    at: datetime
+    principal: Principal
+    error_code: str
+    error_message: str | None = None
+    target_id: str | None = None
+    document_name: str | None = None
+    session_id: str | None = None
+    source_ip: str | None = None
+
+
+LedgerChange = SessionStarted | SessionResumed | SessionTerminated | DeniedAttempt
+
+
+class SessionRecord(BaseModel):
+    """One item of the sessions table, as the rest of ssm-warden reads it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    session_id: str
+    account: str
+    region: str
+    state: SessionState | None = None  # None: only a late event has been seen so far
+    principal: Principal | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+    target_id: str | None = None
+    target_tags: dict[str, str] = Field(default_factory=dict)
+    tags_lookup_failed: bool = False
+    document_name: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = None
+    started_at: datetime | None = None
+    resumes: int = 0
+    last_resumed_at: datetime | None = None
+    last_output_at: datetime | None = None
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None
+    discovered: bool = False  # found by reconciliation; its StartSession event never arrived
+    warned: list[str] = Field(default_factory=list)  # limits already warned about
+    extensions: list[dict[str, Any]] = Field(default_factory=list)
+    termination: dict[str, Any] | None = None  # why ssm-warden terminated it
+    version: int = 0

@@ -1,0 +1,1 @@
+"""Policy documents: the model, the YAML loader with line-accurate errors, and evaluation."""

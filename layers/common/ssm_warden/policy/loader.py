@@ -1,0 +1,102 @@
+"""Loading a policy from YAML with errors that name the field and the line.
+
+An invalid document raises ``PolicyError``; the message lists every problem as
+``<source>:<line>: <field.path>: <what is wrong>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ssm_warden.errors import PolicyError
+from ssm_warden.policy.model import Policy
+
+BUNDLED_POLICY = "default.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    policy: Policy
+    version: str  # sha256 of the document's bytes, shortened: recorded with every decision
+    source: str
+
+
+def policy_version(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _line_index(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    """Map every path in the document (keys and list positions) to its 1-based line."""
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*path, key)] = key_node.start_mark.line + 1
+            _line_index(value_node, (*path, key), out)
+            # Remember where the key itself stands, for "unknown field" and "missing" errors.
+            out.setdefault((*path, key), key_node.start_mark.line + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _line_index(item, (*path, index), out)
+
+
+def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
+    # Pydantic locations may carry extra parts (e.g. a union member name); walk back to a known path.
+    for end in range(len(loc), -1, -1):
+        key = tuple(loc[:end])
+        if key in lines:
+            return lines[key]
+    return 1
+
+
+def load_policy_text(text: str, source: str = "<policy>") -> LoadedPolicy:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise PolicyError(f"{source}:{line}: not valid YAML: {exc.problem}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}:1: a policy is a mapping (version, defaults, scopes, exemptions)")
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _line_index(node, (), lines)
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            field = ".".join(str(part) for part in loc) or "(document)"
+            problems.append(f"{source}:{_line_for(loc, lines)}: {field}: {error['msg']}")
+        raise PolicyError("invalid policy:\n  " + "\n  ".join(problems)) from exc
+    return LoadedPolicy(policy=policy, version=policy_version(text), source=source)
+
+
+def load_policy_file(path: str | Path) -> LoadedPolicy:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read policy: {exc.strerror}") from exc
+    return load_policy_text(text, source=str(path))
+
+
+def bundled_policy_text() -> str:
+    return resources.files("ssm_warden.policy").joinpath(BUNDLED_POLICY).read_text()
+
+
+@lru_cache(maxsize=1)
+def default_policy() -> LoadedPolicy:
+    """The policy shipped inside the layer (a copy of ``policies/default.yaml``)."""
+    return load_policy_text(bundled_policy_text(), source=f"bundled:{BUNDLED_POLICY}")

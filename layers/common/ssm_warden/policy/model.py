@@ -1,0 +1,152 @@
+"""The policy document, modelled in pydantic. ``policies/policy.schema.json`` is generated from it.
+
+A policy has ``defaults`` (every setting), ordered ``scopes`` that override some settings for the
+sessions they match (the first matching scope wins), and ``exemptions``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ssm_warden.models.actions import Mode
+from ssm_warden.models.findings import Severity
+
+
+class ResponseAction(StrEnum):
+    """What to do about a finding of a given severity."""
+
+    OBSERVE = "observe"  # record it in the ledger and the audit trail only
+    ALERT = "alert"  # also post to Slack
+    TERMINATE = "terminate"  # also terminate the session (or say "would terminate" in monitor mode)
+
+
+class _Strict(BaseModel):
+    # Unknown keys are errors: a typo in a policy must not silently loosen it.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Match(_Strict):
+    """Which sessions a scope applies to. Every given criterion must hold; within a list, any entry.
+
+    Values are shell-style globs (``*``, ``?``), matched case-sensitively.
+    """
+
+    tags: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="Target tags, e.g. {Environment: prod}; a list means any of."
+    )
+    target_ids: list[str] = Field(default_factory=list, description="Instance or managed-node ids.")
+    accounts: list[str] = Field(default_factory=list, description="AWS account ids.")
+    principals: list[str] = Field(
+        default_factory=list, description="Principal ARNs (assumed-role session ARNs, user ARNs)."
+    )
+    roles: list[str] = Field(default_factory=list, description="IAM role names or role ARNs.")
+    documents: list[str] = Field(default_factory=list, description="Session document names.")
+
+
+class Concurrency(_Strict):
+    per_principal: int | None = Field(default=None, ge=1, description="Open sessions per principal.")
+    per_target: int | None = Field(default=None, ge=1, description="Open sessions per target.")
+
+
+class RuleOverride(_Strict):
+    """Per-rule settings inside a scope: a rule can be quieter, louder, or in monitor mode alone."""
+
+    action: ResponseAction | None = None
+    mode: Mode | None = None
+    disabled: bool = False
+
+
+class ScopeSettings(_Strict):
+    """Settings a scope may override; a field left out is inherited from ``defaults``."""
+
+    idle_minutes: int | None = Field(default=None, ge=1, description="Minutes without output before termination.")
+    max_minutes: int | None = Field(default=None, ge=1, description="Longest a session may last.")
+    warn_before_minutes: int | None = Field(default=None, ge=0)
+    allowed_documents: list[str] | None = None
+    require_reason: bool | None = None
+    rule_packs: list[str] | None = None
+    actions: dict[Severity, ResponseAction] | None = None
+    mode: Mode | None = None
+    max_concurrent_sessions: Concurrency | None = None
+    log_stream_grace_minutes: int | None = Field(default=None, ge=1)
+    channel: str | None = None
+    channels: dict[Severity, str] | None = None
+    rules: dict[str, RuleOverride] | None = None
+
+
+class DefaultSettings(ScopeSettings):
+    """The settings every session gets unless a scope says otherwise. All fields have values."""
+
+    idle_minutes: int | None = Field(default=60, ge=1)
+    max_minutes: int | None = Field(default=720, ge=1)
+    warn_before_minutes: int | None = Field(default=5, ge=0)
+    allowed_documents: list[str] | None = Field(default_factory=lambda: ["*"])
+    require_reason: bool | None = False
+    rule_packs: list[str] | None = Field(default_factory=lambda: ["default"])
+    actions: dict[Severity, ResponseAction] | None = Field(
+        default_factory=lambda: {
+            Severity.LOW: ResponseAction.OBSERVE,
+            Severity.MEDIUM: ResponseAction.ALERT,
+            Severity.HIGH: ResponseAction.ALERT,
+            Severity.CRITICAL: ResponseAction.TERMINATE,
+        }
+    )
+    mode: Mode | None = Mode.ENFORCE
+    max_concurrent_sessions: Concurrency | None = Field(default_factory=Concurrency)
+    log_stream_grace_minutes: int | None = Field(default=3, ge=1)
+    rules: dict[str, RuleOverride] | None = Field(default_factory=dict)
+
+
+class Scope(ScopeSettings):
+    name: str = Field(min_length=1)
+    description: str | None = None
+    match: Match
+
+
+class Exemption(_Strict):
+    """A named, expiring exception. Every given field must match; at least one must be given."""
+
+    principal: str | None = Field(default=None, description="Principal ARN glob.")
+    target: str | None = Field(default=None, description="Target id glob.")
+    rule: str | None = Field(
+        default=None, description="Rule id glob, or a limit name: idle_minutes, max_minutes."
+    )
+    expires: datetime
+    reason: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _narrow(self) -> Exemption:
+        if not (self.principal or self.target or self.rule):
+            raise ValueError("an exemption must name at least one of principal, target, rule")
+        if self.expires.tzinfo is None:
+            raise ValueError("expires needs a time zone, e.g. 2026-12-31T00:00:00Z")
+        return self
+
+
+class Policy(_Strict):
+    version: Literal[1] = 1
+    description: str | None = None
+    defaults: DefaultSettings = Field(default_factory=DefaultSettings)
+    scopes: list[Scope] = Field(default_factory=list)
+    exemptions: list[Exemption] = Field(default_factory=list)
+
+    @field_validator("scopes")
+    @classmethod
+    def _unique_names(cls, scopes: list[Scope]) -> list[Scope]:
+        seen: set[str] = set()
+        for scope in scopes:
+            if scope.name in seen:
+                raise ValueError(f"scope name {scope.name!r} is used twice")
+            seen.add(scope.name)
+        return scopes
+
+
+def policy_json_schema() -> dict[str, object]:
+    schema = Policy.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ssm-warden policy"
+    return schema
