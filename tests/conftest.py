@@ -27,7 +27,7 @@ REGION = "us-east-1"
 @pytest.fixture(autouse=True)
 def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in list(os.environ):
-        if key.startswith("AWS_") or key.startswith("SSM_WARDEN_"):
+        if key.startswith(("AWS_", "SSM_WARDEN_")):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -4,6 +4,8 @@
 response class, so the same moto server that serves DynamoDB, SQS and EC2 serves sessions too and a
 test can see a session really terminated. Sessions live beside the account/region backend.
 
+It also lets managed nodes (``mi-*``) carry tags, which moto refuses.
+
 Two things AWS does from inside the session have no API: the agent closing a session when the user
 types ``exit`` (``end_session_from_host``), and faults the service returns under load
 (``inject_faults``). Both are plain functions that work when the server runs in this process.
@@ -227,7 +229,11 @@ def _describe_sessions(self: Any) -> Any:
     start = int(self._get_param("NextToken") or 0)
     with _lock:
         found = sorted(
-            (s for s in st.sessions.values() if s.status in statuses and _matches(s, self._get_param("Filters") or [])),
+            (
+                s
+                for s in st.sessions.values()
+                if s.status in statuses and _matches(s, self._get_param("Filters") or [])
+            ),
             key=lambda s: (s.start_date, s.session_id),
         )
     page = found[start : start + max_results]
@@ -237,11 +243,32 @@ def _describe_sessions(self: Any) -> Any:
     return ActionResult(result)
 
 
+def _accept_managed_instances(original: Any) -> Any:
+    """moto refuses every ManagedInstance tag call; hybrid nodes (``mi-*``) carry tags in SSM."""
+
+    def validate(self: Any, resource_type: str, resource_id: str) -> str:
+        if resource_type == "ManagedInstance" and resource_id.startswith("mi-"):
+            return resource_id
+        result: str = original(self, resource_type, resource_id)
+        return result
+
+    validate.__wrapped__ = original  # type: ignore[attr-defined]
+    return validate
+
+
 def install() -> None:
     """Add the session APIs to moto's SSM responses (idempotent)."""
+    from moto.ssm.models import SimpleSystemManagerBackend as Backend
     from moto.ssm.responses import SimpleSystemManagerResponse as Responses
 
-    Responses.start_session = _start_session
-    Responses.resume_session = _resume_session
-    Responses.terminate_session = _terminate_session
-    Responses.describe_sessions = _describe_sessions
+    if not hasattr(Backend._validate_resource_type_and_id, "__wrapped__"):
+        validate = _accept_managed_instances(Backend._validate_resource_type_and_id)
+        setattr(Backend, "_validate_resource_type_and_id", validate)  # noqa: B010
+
+    for name, method in {
+        "start_session": _start_session,
+        "resume_session": _resume_session,
+        "terminate_session": _terminate_session,
+        "describe_sessions": _describe_sessions,
+    }.items():
+        setattr(Responses, name, method)

@@ -34,7 +34,7 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - safe subclass
+    data: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
     return data
 
 
@@ -72,8 +72,9 @@ def _table_args(logical_id: str, props: dict[str, Any], prefix: str) -> dict[str
     return args
 
 
-def create_stack_resources(client_factory: Any, prefix: str = "ssm-warden",
-                           template: Path = TEMPLATE) -> LocalStack:
+def create_stack_resources(
+    client_factory: Any, prefix: str = "ssm-warden", template: Path = TEMPLATE
+) -> LocalStack:
     """Create every DynamoDB table and SQS queue of the template; returns their local names."""
     resources = load_template(template)["Resources"]
     stack = LocalStack()
@@ -102,8 +103,11 @@ def create_stack_resources(client_factory: Any, prefix: str = "ssm-warden",
         redrive = props.get("RedrivePolicy")
         if redrive:
             target = redrive["deadLetterTargetArn"]
-            target_id = target["Fn::GetAtt"][0] if isinstance(target["Fn::GetAtt"], list) else (
-                target["Fn::GetAtt"].split(".")[0])
+            target_id = (
+                target["Fn::GetAtt"][0]
+                if isinstance(target["Fn::GetAtt"], list)
+                else (target["Fn::GetAtt"].split(".")[0])
+            )
             attributes["RedrivePolicy"] = (
                 f'{{"deadLetterTargetArn": "{stack.queue_arns[target_id]}", '
                 f'"maxReceiveCount": "{redrive["maxReceiveCount"]}"}}'
@@ -111,9 +115,9 @@ def create_stack_resources(client_factory: Any, prefix: str = "ssm-warden",
         name = f"{prefix}-{logical_id}"
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         stack.queues[logical_id] = url
-        stack.queue_arns[logical_id] = sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
+        stack.queue_arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
     return stack
 
 

@@ -5,13 +5,13 @@ Domain code never imports this module; repositories and executors do.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from ssm_warden.config import get_settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def aws_client(service: str) -> Any:
     """A boto3 client for ``service``, created on first use and reused for the container's life."""
     import boto3  # imported here so that importing a handler stays cheap
@@ -20,7 +20,7 @@ def aws_client(service: str) -> Any:
     settings = get_settings()
     config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
     return boto3.session.Session().client(
-        service,  # type: ignore[call-overload]
+        service,
         region_name=settings.region,
         endpoint_url=settings.endpoint_url,
         config=config,

@@ -39,4 +39,8 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
             "tags_lookup_failed": result.tags.failed,
         },
     )
-    return {"status": result.outcome.value, "kind": change.kind, "session_id": getattr(change, "session_id", None)}
+    return {
+        "status": result.outcome.value,
+        "kind": change.kind,
+        "session_id": getattr(change, "session_id", None),
+    }

@@ -60,8 +60,13 @@ def change_from_event(detail: CloudTrailDetail, *, warden_role_arn: str | None =
     request = SessionRequestParameters.model_validate(detail.request_parameters or {})
     response = SessionResponseElements.model_validate(detail.response_elements or {})
     session_id = response.session_id or request.session_id
-    common = {"event_id": detail.event_id, "account": account, "region": detail.aws_region,
-              "at": detail.event_time, "principal": principal}
+    common = {
+        "event_id": detail.event_id,
+        "account": account,
+        "region": detail.aws_region,
+        "at": detail.event_time,
+        "principal": principal,
+    }
 
     if detail.error_code:
         return DeniedAttempt(
@@ -89,4 +94,6 @@ def change_from_event(detail: CloudTrailDetail, *, warden_role_arn: str | None =
         )
     if detail.event_name == "ResumeSession":
         return SessionResumed(**common, session_id=session_id)
-    return SessionTerminated(**common, session_id=session_id, by_warden=_is_warden(principal, warden_role_arn))
+    return SessionTerminated(
+        **common, session_id=session_id, by_warden=_is_warden(principal, warden_role_arn)
+    )

@@ -58,8 +58,9 @@ class SessionRepository:
 
     # -- writes from CloudTrail events -------------------------------------------------------
 
-    def _update(self, key: str, expression: str, condition: str, names: dict[str, str],
-                values: dict[str, Any]) -> bool:
+    def _update(
+        self, key: str, expression: str, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> bool:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "Key": {"pk": {"S": key}},
@@ -78,8 +79,15 @@ class SessionRepository:
     def _expires(self, ended_at: datetime) -> int:
         return int((ended_at + timedelta(days=self.retention_days)).timestamp())
 
-    def _open_or_fill(self, key: str, event_id: str, facts: dict[str, Any], extra_set: str = "",
-                      extra_add: str = "", extra_values: dict[str, Any] | None = None) -> WriteOutcome:
+    def _open_or_fill(
+        self,
+        key: str,
+        event_id: str,
+        facts: dict[str, Any],
+        extra_set: str = "",
+        extra_add: str = "",
+        extra_values: dict[str, Any] | None = None,
+    ) -> WriteOutcome:
         """Apply an event that implies the session is live: activate it unless it is closed."""
         fill = ", ".join(f"#f{i} = if_not_exists(#f{i}, :f{i})" for i in range(len(facts)))
         names = {f"#f{i}": name for i, name in enumerate(facts)}
@@ -126,11 +134,18 @@ class SessionRepository:
 
     def apply_resume(self, change: SessionResumed) -> WriteOutcome:
         key = session_key(change.account, change.region, change.session_id)
-        facts = {"record_type": "session", "session_id": change.session_id,
-                 "account": change.account, "region": change.region}
+        facts = {
+            "record_type": "session",
+            "session_id": change.session_id,
+            "account": change.account,
+            "region": change.region,
+        }
         return self._open_or_fill(
-            key, change.event_id, facts,
-            extra_set="last_resumed_at = :resumed", extra_add="resumes :one",
+            key,
+            change.event_id,
+            facts,
+            extra_set="last_resumed_at = :resumed",
+            extra_add="resumes :one",
             extra_values={":resumed": iso(change.at)},
         )
 
@@ -146,10 +161,20 @@ class SessionRepository:
             "expires_at = :exp REMOVE active_shard ADD version :one, event_ids :eids",
             "NOT contains(event_ids, :eid)",
             {"#state": "state", "#region": "region"},
-            {":terminated": SessionState.TERMINATED.value, ":rt": "session", ":sid": change.session_id,
-             ":acct": change.account, ":region": change.region, ":at": iso(change.at), ":by": by,
-             ":why": "TerminateSession called", ":exp": self._expires(change.at), ":one": 1,
-             ":eids": {change.event_id}, ":eid": change.event_id},
+            {
+                ":terminated": SessionState.TERMINATED.value,
+                ":rt": "session",
+                ":sid": change.session_id,
+                ":acct": change.account,
+                ":region": change.region,
+                ":at": iso(change.at),
+                ":by": by,
+                ":why": "TerminateSession called",
+                ":exp": self._expires(change.at),
+                ":one": 1,
+                ":eids": {change.event_id},
+                ":eid": change.event_id,
+            },
         )
         return WriteOutcome.APPLIED if ok else WriteOutcome.DUPLICATE
 
@@ -161,16 +186,18 @@ class SessionRepository:
             "expires_at": self._expires(change.at),
         }
         try:
-            self._client.put_item(TableName=self.table, Item=to_attrs(item),
-                                  ConditionExpression="attribute_not_exists(pk)")
+            self._client.put_item(
+                TableName=self.table, Item=to_attrs(item), ConditionExpression="attribute_not_exists(pk)"
+            )
         except self._client.exceptions.ConditionalCheckFailedException:
             return WriteOutcome.DUPLICATE
         return WriteOutcome.APPLIED
 
     # -- writes from ssm-warden's own decisions ----------------------------------------------
 
-    def mark_ended(self, account: str, region: str, session_id: str, ended_at: datetime,
-                   reason: str) -> WriteOutcome:
+    def mark_ended(
+        self, account: str, region: str, session_id: str, ended_at: datetime, reason: str
+    ) -> WriteOutcome:
         """Close a session that ended without a TerminateSession event (reconciliation)."""
         key = session_key(account, region, session_id)
         ok = self._update(
@@ -179,26 +206,54 @@ class SessionRepository:
             "REMOVE active_shard ADD version :one",
             "#state = :active",
             {"#state": "state"},
-            {":ended": SessionState.ENDED.value, ":active": SessionState.ACTIVE.value,
-             ":at": iso(ended_at), ":by": "reconciliation", ":why": reason,
-             ":exp": self._expires(ended_at), ":one": 1},
+            {
+                ":ended": SessionState.ENDED.value,
+                ":active": SessionState.ACTIVE.value,
+                ":at": iso(ended_at),
+                ":by": "reconciliation",
+                ":why": reason,
+                ":exp": self._expires(ended_at),
+                ":one": 1,
+            },
         )
         return WriteOutcome.APPLIED if ok else WriteOutcome.SKIPPED
 
-    def record_discovered(self, *, account: str, region: str, session_id: str, target_id: str | None,
-                          owner_arn: str | None, document_name: str | None, started_at: datetime,
-                          reason: str | None, tags: dict[str, str], tags_failed: bool) -> WriteOutcome:
+    def record_discovered(
+        self,
+        *,
+        account: str,
+        region: str,
+        session_id: str,
+        target_id: str | None,
+        owner_arn: str | None,
+        document_name: str | None,
+        started_at: datetime,
+        reason: str | None,
+        tags: dict[str, str],
+        tags_failed: bool,
+    ) -> WriteOutcome:
         """A live session whose StartSession event never arrived (reconciliation)."""
         key = session_key(account, region, session_id)
-        facts = {"record_type": "session", "session_id": session_id, "account": account, "region": region,
-                 "target_id": target_id, "principal": {"arn": owner_arn} if owner_arn else None,
-                 "document_name": document_name, "started_at": iso(started_at), "reason": reason,
-                 "target_tags": tags, "tags_lookup_failed": tags_failed, "discovered": True}
+        facts = {
+            "record_type": "session",
+            "session_id": session_id,
+            "account": account,
+            "region": region,
+            "target_id": target_id,
+            "principal": {"arn": owner_arn} if owner_arn else None,
+            "document_name": document_name,
+            "started_at": iso(started_at),
+            "reason": reason,
+            "target_tags": tags,
+            "tags_lookup_failed": tags_failed,
+            "discovered": True,
+        }
         facts = {k: v for k, v in facts.items() if v is not None}
         return self._open_or_fill(key, f"discovered:{session_id}", facts)
 
-    def touch_output(self, account: str, region: str, session_id: str, at: datetime,
-                     min_interval: timedelta) -> bool:
+    def touch_output(
+        self, account: str, region: str, session_id: str, at: datetime, min_interval: timedelta
+    ) -> bool:
         """Record session output at ``at``, unless a write less than ``min_interval`` ago did."""
         key = session_key(account, region, session_id)
         return self._update(
@@ -209,8 +264,9 @@ class SessionRepository:
             {":at": iso(at), ":before": iso(at - min_interval)},
         )
 
-    def record_termination(self, account: str, region: str, session_id: str,
-                           termination: dict[str, Any], at: datetime) -> WriteOutcome:
+    def record_termination(
+        self, account: str, region: str, session_id: str, termination: dict[str, Any], at: datetime
+    ) -> WriteOutcome:
         """ssm-warden terminated the session: say why on the item (rule or limit, policy, mode, time)."""
         key = session_key(account, region, session_id)
         ok = self._update(
@@ -219,9 +275,15 @@ class SessionRepository:
             "ended_by = :by, end_reason = :why, expires_at = :exp REMOVE active_shard ADD version :one",
             "attribute_not_exists(termination)",
             {"#state": "state"},
-            {":terminated": SessionState.TERMINATED.value, ":t": termination, ":at": iso(at),
-             ":by": "ssm-warden", ":why": termination.get("why", "policy"), ":exp": self._expires(at),
-             ":one": 1},
+            {
+                ":terminated": SessionState.TERMINATED.value,
+                ":t": termination,
+                ":at": iso(at),
+                ":by": "ssm-warden",
+                ":why": termination.get("why", "policy"),
+                ":exp": self._expires(at),
+                ":one": 1,
+            },
         )
         return WriteOutcome.APPLIED if ok else WriteOutcome.DUPLICATE
 
@@ -250,14 +312,14 @@ class SessionRepository:
 
     def get(self, account: str, region: str, session_id: str) -> SessionRecord | None:
         response = self._client.get_item(
-            TableName=self.table, Key={"pk": {"S": session_key(account, region, session_id)}},
+            TableName=self.table,
+            Key={"pk": {"S": session_key(account, region, session_id)}},
             ConsistentRead=True,
         )
         item = response.get("Item")
         return record_from_item(item) if item else None
 
-    def list_active(self, shard: str, limit: int = 500,
-                    start: dict[str, Any] | None = None) -> ActivePage:
+    def list_active(self, shard: str, limit: int = 500, start: dict[str, Any] | None = None) -> ActivePage:
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": ACTIVE_INDEX,

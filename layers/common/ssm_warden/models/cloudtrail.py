@@ -77,7 +77,7 @@ class CloudTrailDetail(_Lenient):
         return value or None
 
 
-class CloudTrailEvent(EventBridgeModel):  # type: ignore[misc]
+class CloudTrailEvent(EventBridgeModel):
     """EventBridge envelope with a typed CloudTrail ``detail``."""
 
     detail: CloudTrailDetail

@@ -63,7 +63,9 @@ class RuleOverride(_Strict):
 class ScopeSettings(_Strict):
     """Settings a scope may override; a field left out is inherited from ``defaults``."""
 
-    idle_minutes: int | None = Field(default=None, ge=1, description="Minutes without output before termination.")
+    idle_minutes: int | None = Field(
+        default=None, ge=1, description="Minutes without output before termination."
+    )
     max_minutes: int | None = Field(default=None, ge=1, description="Longest a session may last.")
     warn_before_minutes: int | None = Field(default=None, ge=0)
     allowed_documents: list[str] | None = None
