@@ -48,7 +48,9 @@ def _read_parameter(name: str) -> str:
     from ssm_warden.clients import aws_client
 
     provider = parameters.SSMProvider(boto3_client=aws_client("ssm"))
-    value: str = provider.get(name, max_age=PARAMETER_MAX_AGE_SECONDS)
+    value = provider.get(name, max_age=PARAMETER_MAX_AGE_SECONDS)
+    if not isinstance(value, str):
+        raise PolicyError(f"ssm:{name}: the parameter holds no text")
     return value
 
 
