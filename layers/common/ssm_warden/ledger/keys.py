@@ -6,6 +6,9 @@ from __future__ import annotations
 import zlib
 
 ACTIVE_INDEX = "active-sessions"
+# Sparse indexes of open sessions by principal and by target, for concurrency limits.
+PRINCIPAL_INDEX = "open-by-principal"
+TARGET_INDEX = "open-by-target"
 # The active-sessions index is spread over a few partition values so that a sweeper at 10,000
 # concurrent sessions reads several small partitions instead of one hot one.
 ACTIVE_SHARDS = 4

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -19,7 +19,7 @@ from ssm_warden.clients import aws_client
 from ssm_warden.clock import iso
 from ssm_warden.config import get_settings
 from ssm_warden.ledger.dynamo import from_item, to_attr, to_attrs
-from ssm_warden.ledger.keys import ACTIVE_INDEX, active_shard, session_key
+from ssm_warden.ledger.keys import ACTIVE_INDEX, PRINCIPAL_INDEX, TARGET_INDEX, active_shard, session_key
 from ssm_warden.models.session import (
     DeniedAttempt,
     SessionRecord,
@@ -28,6 +28,9 @@ from ssm_warden.models.session import (
     SessionState,
     SessionTerminated,
 )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class WriteOutcome(StrEnum):
@@ -87,8 +90,13 @@ class SessionRepository:
         extra_set: str = "",
         extra_add: str = "",
         extra_values: dict[str, Any] | None = None,
+        active_keys: dict[str, str] | None = None,
     ) -> WriteOutcome:
-        """Apply an event that implies the session is live: activate it unless it is closed."""
+        """Apply an event that implies the session is live: activate it unless it is closed.
+
+        ``active_keys`` (principal, target) are written only with the activation: they feed the sparse
+        indexes that count a principal's and a target's open sessions.
+        """
         fill = ", ".join(f"#f{i} = if_not_exists(#f{i}, :f{i})" for i in range(len(facts)))
         names = {f"#f{i}": name for i, name in enumerate(facts)}
         names["#state"] = "state"
@@ -97,9 +105,13 @@ class SessionRepository:
         sets = ", ".join(part for part in (fill, extra_set) if part)
         adds = ", ".join(part for part in ("version :one", "event_ids :eids", extra_add) if part)
         activate_values = {**values, ":active": SessionState.ACTIVE.value, ":shard": active_shard(key)}
+        activate_sets = f"{sets}, #state = :active, active_shard = :shard"
+        for attr, value in (active_keys or {}).items():
+            activate_sets += f", {attr} = :{attr}"
+            activate_values[f":{attr}"] = value
         if self._update(
             key,
-            f"SET {sets}, #state = :active, active_shard = :shard ADD {adds}",
+            f"SET {activate_sets} ADD {adds}",
             "(attribute_not_exists(#state) OR #state = :active) AND NOT contains(event_ids, :eid)",
             names,
             activate_values,
@@ -130,7 +142,9 @@ class SessionRepository:
             "start_event_id": change.event_id,
         }
         facts = {k: v for k, v in facts.items() if v is not None}
-        return self._open_or_fill(key, change.event_id, facts)
+        return self._open_or_fill(
+            key, change.event_id, facts, active_keys=_active_keys(change.principal.arn, change.target_id)
+        )
 
     def apply_resume(self, change: SessionResumed) -> WriteOutcome:
         key = session_key(change.account, change.region, change.session_id)
@@ -158,7 +172,7 @@ class SessionRepository:
             "session_id = if_not_exists(session_id, :sid), account = if_not_exists(account, :acct), "
             "#region = if_not_exists(#region, :region), ended_at = if_not_exists(ended_at, :at), "
             "ended_by = if_not_exists(ended_by, :by), end_reason = if_not_exists(end_reason, :why), "
-            "expires_at = :exp REMOVE active_shard ADD version :one, event_ids :eids",
+            "expires_at = :exp REMOVE active_shard, active_principal, active_target ADD version :one, event_ids :eids",
             "NOT contains(event_ids, :eid)",
             {"#state": "state", "#region": "region"},
             {
@@ -203,7 +217,7 @@ class SessionRepository:
         ok = self._update(
             key,
             "SET #state = :ended, ended_at = :at, ended_by = :by, end_reason = :why, expires_at = :exp "
-            "REMOVE active_shard ADD version :one",
+            "REMOVE active_shard, active_principal, active_target ADD version :one",
             "#state = :active",
             {"#state": "state"},
             {
@@ -249,7 +263,9 @@ class SessionRepository:
             "discovered": True,
         }
         facts = {k: v for k, v in facts.items() if v is not None}
-        return self._open_or_fill(key, f"discovered:{session_id}", facts)
+        return self._open_or_fill(
+            key, f"discovered:{session_id}", facts, active_keys=_active_keys(owner_arn, target_id)
+        )
 
     def touch_output(
         self, account: str, region: str, session_id: str, at: datetime, min_interval: timedelta
@@ -272,7 +288,7 @@ class SessionRepository:
         ok = self._update(
             key,
             "SET #state = :terminated, termination = :t, ended_at = if_not_exists(ended_at, :at), "
-            "ended_by = :by, end_reason = :why, expires_at = :exp REMOVE active_shard ADD version :one",
+            "ended_by = :by, end_reason = :why, expires_at = :exp REMOVE active_shard, active_principal, active_target ADD version :one",
             "attribute_not_exists(termination)",
             {"#state": "state"},
             {
@@ -335,6 +351,35 @@ class SessionRepository:
             next_token=response.get("LastEvaluatedKey"),
         )
 
+    def open_sessions_of(
+        self, *, principal_arn: str | None = None, target_id: str | None = None
+    ) -> list[SessionRecord]:
+        """The open sessions of a principal or on a target, oldest first (sparse indexes)."""
+        index, attr, value = (
+            (PRINCIPAL_INDEX, "active_principal", principal_arn)
+            if principal_arn
+            else (TARGET_INDEX, "active_target", target_id)
+        )
+        if not value:
+            return []
+        records: list[SessionRecord] = []
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": index,
+                "KeyConditionExpression": f"{attr} = :v",
+                "ExpressionAttributeValues": {":v": {"S": value}},
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self._client.query(**kwargs)
+            records.extend(record_from_item(i) for i in response.get("Items", []))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        return sorted(records, key=lambda r: (r.started_at or r.last_resumed_at or _EPOCH, r.session_id))
+
     def iter_active(self, shards: list[str]) -> Iterator[SessionRecord]:
         for shard in shards:
             start: dict[str, Any] | None = None
@@ -344,6 +389,15 @@ class SessionRepository:
                 if not page.next_token:
                     break
                 start = page.next_token
+
+
+def _active_keys(principal_arn: str | None, target_id: str | None) -> dict[str, str]:
+    keys = {}
+    if principal_arn:
+        keys["active_principal"] = principal_arn
+    if target_id:
+        keys["active_target"] = target_id
+    return keys
 
 
 def record_from_item(item: dict[str, Any]) -> SessionRecord:

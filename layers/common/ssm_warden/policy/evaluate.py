@@ -22,6 +22,7 @@ from ssm_warden.policy.model import (
     ResponseAction,
     RuleOverride,
     ScopeSettings,
+    StartCheck,
 )
 
 DEFAULTS_SCOPE = "defaults"
@@ -59,6 +60,10 @@ class EffectiveSettings(BaseModel):
     channel: str | None
     channels: dict[Severity, str]
     rules: dict[str, RuleOverride]
+    start_checks: dict[StartCheck, ResponseAction]
+
+    def start_check_action(self, check: StartCheck) -> ResponseAction:
+        return self.start_checks.get(check, ResponseAction.OBSERVE)
 
     def action_for(self, severity: Severity, rule: str | None = None) -> ResponseAction:
         override = self.rules.get(rule) if rule else None
@@ -116,6 +121,7 @@ def _merge(name: str, base: ScopeSettings, override: ScopeSettings | None) -> Ef
     values["channels"] = values["channels"] or {}
     values["rules"] = {**(base.rules or {}), **(values["rules"] or {})}
     values["actions"] = {**(base.actions or {}), **(values["actions"] or {})}
+    values["start_checks"] = {**(base.start_checks or {}), **(values["start_checks"] or {})}
     return EffectiveSettings(scope=name, **values)
 
 

@@ -60,6 +60,16 @@ class RuleOverride(_Strict):
     disabled: bool = False
 
 
+class StartCheck(StrEnum):
+    """Checks made when a session starts (or, for the logging gap, soon after)."""
+
+    DOCUMENT_NOT_ALLOWED = "document_not_allowed"
+    MISSING_REASON = "missing_reason"
+    CONCURRENCY = "concurrency"
+    DENIED_START = "denied_start"
+    LOGGING_GAP = "logging_gap"
+
+
 class ScopeSettings(_Strict):
     """Settings a scope may override; a field left out is inherited from ``defaults``."""
 
@@ -78,6 +88,9 @@ class ScopeSettings(_Strict):
     channel: str | None = None
     channels: dict[Severity, str] | None = None
     rules: dict[str, RuleOverride] | None = None
+    start_checks: dict[StartCheck, ResponseAction] | None = Field(
+        default=None, description="What each start-time check leads to when it fails."
+    )
 
 
 class DefaultSettings(ScopeSettings):
@@ -101,6 +114,15 @@ class DefaultSettings(ScopeSettings):
     max_concurrent_sessions: Concurrency | None = Field(default_factory=Concurrency)
     log_stream_grace_minutes: int | None = Field(default=3, ge=1)
     rules: dict[str, RuleOverride] | None = Field(default_factory=dict)
+    start_checks: dict[StartCheck, ResponseAction] | None = Field(
+        default_factory=lambda: {
+            StartCheck.DOCUMENT_NOT_ALLOWED: ResponseAction.TERMINATE,
+            StartCheck.MISSING_REASON: ResponseAction.ALERT,
+            StartCheck.CONCURRENCY: ResponseAction.ALERT,
+            StartCheck.DENIED_START: ResponseAction.OBSERVE,
+            StartCheck.LOGGING_GAP: ResponseAction.ALERT,
+        }
+    )
 
 
 class Scope(ScopeSettings):
