@@ -25,6 +25,8 @@ class Settings(BaseModel):
     policy_file: str | None = Field(default=None, alias="POLICY_FILE")
     force_monitor_mode: bool = Field(default=False, alias="FORCE_MONITOR_MODE")
     ended_retention_days: int = Field(default=90, ge=1, alias="ENDED_RETENTION_DAYS")
+    idempotency_table: str = Field(default="ssm-warden-idempotency", alias="IDEMPOTENCY_TABLE")
+    session_log_group: str = Field(default="/aws/ssm/sessions", alias="SESSION_LOG_GROUP")
     # The role ssm-warden's executor terminates sessions with: TerminateSession events made by it are
     # recorded as "terminated by ssm-warden" and never alerted on again.
     warden_role_arn: str | None = Field(default=None, alias="WARDEN_ROLE_ARN")
