@@ -12,7 +12,8 @@ Two things are done to it before it is put into a Slack message:
   as ``[U+XXXX]``.
 
 ``code_block`` and ``inline_code`` put sanitised text in code formatting with backticks replaced by a
-look-alike (``ˋ``), so a command cannot close its own code block and smuggle mrkdwn out of it.
+look-alike (U+02CB MODIFIER LETTER GRAVE ACCENT), so a command cannot close its own code block and
+smuggle mrkdwn out of it.
 """
 
 from __future__ import annotations
@@ -53,11 +54,18 @@ def _mask_value(m: re.Match[str]) -> str:
     return f"{m.group('keep')}{quote}{MASK}{quote}"
 
 
-_SECRET_WORDS = (
-    r"passwd|password|passphrase|pass|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
-    r"account[_-]?key|shared[_-]?access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|"
-    r"auth|signature|sig|session[_-]?token|security[_-]?token|x-amz-credential"
+# Key names that mark the value after them as a secret: anywhere in the name ...
+_CONTAINS = (
+    r"password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|"
+    r"private[_-]?key|credential|signature|x-amz-credential"
 )
+# ... or as the whole name or its last part (``MYSQL_PWD``, ``--pass``, ``sig=``).
+_EXACT = r"pass|pwd|pw|auth|sig"
+_KEY = r"(?:[\w.-]*(?:" + _CONTAINS + r")[\w.-]*|(?:[\w.]*[_.-])?(?:" + _EXACT + r"))"
+# Flags that name where a secret comes from rather than the secret (``--password-stdin``).
+_NOT_A_SOURCE = r"(?<!stdin)(?<!file)(?<!prompt)(?<!-env)"
+
+_SCHEMES = r"bearer|basic|token|digest|negotiate|aws4-hmac-sha256"
 
 _RULES: list[_Rule] = [
     # Private keys: the whole block, or everything after an unterminated BEGIN line.
@@ -71,7 +79,10 @@ _RULES: list[_Rule] = [
     ),
     # Tokens with a recognisable shape, whatever surrounds them.
     (re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), _whole("aws-key-id")),
-    (re.compile(r"(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]{16,}"), _whole("aws-session-token")),
+    (
+        re.compile(r"(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]{16,}"),
+        _whole("aws-session-token"),
+    ),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), _whole("github-token")),
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), _whole("github-token")),
     (re.compile(r"\bglpat-[A-Za-z0-9_-]{16,}"), _whole("gitlab-token")),
@@ -92,15 +103,23 @@ _RULES: list[_Rule] = [
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), _whole("jwt")),
     # Credentials in URLs: scheme://user:password@host keeps the user; a long bare user part is a token.
     (
-        re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*:)" + _NOT_MASKED + r"[^\s@/'\"]+(?=@)"),
+        re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*:)" + _NOT_MASKED + r"[^\s'\"]+(?=@)"),
         _keep_group(),
     ),
-    (re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://)" + _NOT_MASKED + r"[^\s:/@'\"]{20,}(?=@)"), _keep_group()),
+    (
+        re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://)" + _NOT_MASKED + r"[^\s:/@'\"]{20,}(?=@)"),
+        _keep_group(),
+    ),
     # HTTP headers that carry credentials.
     (
         re.compile(
-            r"(?P<keep>\b(?:proxy-)?authorization\s*:\s*(?:bearer|basic|token|digest|negotiate|aws4-hmac-sha256)?\s*)"
+            r"(?P<keep>\b(?:proxy-)?authorization\s*:\s*(?:(?:"
+            + _SCHEMES
+            + r")\s+)?)"
             + _NOT_MASKED
+            + r"(?!(?:"
+            + _SCHEMES
+            + r")\s)"
             + r"[^\s'\"]+(?:[^\n'\"]*)",
             re.IGNORECASE,
         ),
@@ -120,7 +139,11 @@ _RULES: list[_Rule] = [
     ),
     # curl/wget user:password, smbclient user%password.
     (
-        re.compile(r"(?P<keep>(?:\s-u\s*|\s--user[=\s]+)['\"]?[^\s:'\"]+:)" + _NOT_MASKED + r"[^\s'\"]+"),
+        re.compile(
+            r"(?P<keep>\b(?:curl|wget|http|https)\b[^\n|;&]*?\s(?:-u\s*|--user[=\s]+)['\"]?[^\s:'\"]+:)"
+            + _NOT_MASKED
+            + r"[^\s'\"]+"
+        ),
         _keep_group(),
     ),
     (re.compile(r"(?P<keep>\s-U\s*['\"]?[^\s%'\"]+%)" + _NOT_MASKED + r"[^\s'\"]+"), _keep_group()),
@@ -149,18 +172,30 @@ _RULES: list[_Rule] = [
     # echo SECRET | sudo -S ; echo user:SECRET | chpasswd
     (
         re.compile(
-            r"(?P<keep>\b(?:echo|printf)\s+)" + _NOT_MASKED + r"(?P<value>" + _VALUE + r")(?=\s*\|\s*sudo\s+(?:-\w+\s+)*-S)"
+            r"(?P<keep>\b(?:echo|printf)\s+)"
+            + _NOT_MASKED
+            + r"(?P<value>"
+            + _VALUE
+            + r")(?=\s*\|\s*sudo\s+(?:-\w+\s+)*-S)"
         ),
         _mask_value,
     ),
     (
-        re.compile(r"(?P<keep>\b(?:echo|printf)\s+['\"]?[^\s:'\"]+:)" + _NOT_MASKED + r"[^\s'\"]+(?=['\"]?\s*\|\s*chpasswd)"),
+        re.compile(
+            r"(?P<keep>\b(?:echo|printf)\s+['\"]?[^\s:'\"]+:)"
+            + _NOT_MASKED
+            + r"[^\s'\"]+(?=['\"]?\s*\|\s*chpasswd)"
+        ),
         _keep_group(),
     ),
     # PowerShell: ConvertTo-SecureString 'SECRET' -AsPlainText
     (
         re.compile(
-            r"(?P<keep>\bConvertTo-SecureString\s+(?:-String\s+)?)" + _NOT_MASKED + r"(?P<value>" + _VALUE + ")",
+            r"(?P<keep>\bConvertTo-SecureString\s+(?:-String\s+)?)"
+            + _NOT_MASKED
+            + r"(?P<value>"
+            + _VALUE
+            + ")",
             re.IGNORECASE,
         ),
         _mask_value,
@@ -176,10 +211,13 @@ _RULES: list[_Rule] = [
     ),
     # .netrc: machine HOST login USER password SECRET
     (re.compile(r"(?P<keep>\blogin\s+\S+\s+password\s+)" + _NOT_MASKED + r"\S+"), _keep_group()),
-    # Command-line flags: --password SECRET, --password=SECRET, --token ..., -password ...
+    # Command-line flags: --password SECRET, --password=SECRET, --token ..., -pass ...
     (
         re.compile(
-            r"(?P<keep>(?<![\w-])--?[\w-]*(?:" + _SECRET_WORDS + r")[\w-]*(?:=|\s+))"
+            r"(?P<keep>(?<![\w-])--?"
+            + _KEY
+            + _NOT_A_SOURCE
+            + r"(?:=|[ \t]+))"
             + _NOT_MASKED
             + r"(?P<value>(?!-)"
             + _VALUE
@@ -192,7 +230,10 @@ _RULES: list[_Rule] = [
     # connection strings (Password=...;), libpq keyword strings (password=...).
     (
         re.compile(
-            r"(?P<keep>(?<![\w-])[\"']?[\w.-]*(?:" + _SECRET_WORDS + r")[\w.-]*[\"']?\s*(?:=|:)\s*)"
+            r"(?P<keep>(?<![\w-])[\"']?"
+            + _KEY
+            + _NOT_A_SOURCE
+            + r"[\"']?[ \t]*[=:][ \t]*)"
             + _NOT_MASKED
             + r"(?P<value>(?!//)"
             + _VALUE
@@ -203,7 +244,13 @@ _RULES: list[_Rule] = [
     ),
     # Environment variables named like *_KEY=..., *_PASS=... (STRIPE_KEY, SMTP_PASS).
     (
-        re.compile(r"(?P<keep>\b[A-Z][A-Z0-9_]*_(?:KEY|PASS|PW|CREDS?)\s*=\s*)" + _NOT_MASKED + r"(?P<value>" + _VALUE + ")"),
+        re.compile(
+            r"(?P<keep>\b[A-Z][A-Z0-9_]*_(?:KEY|PASS|PW|CREDS?)\s*=\s*)"
+            + _NOT_MASKED
+            + r"(?P<value>"
+            + _VALUE
+            + ")"
+        ),
         _mask_value,
     ),
     # A bare AWS secret access key: 40 characters of base64 with upper case, lower case and a digit.
@@ -250,7 +297,7 @@ def sanitize(text: str) -> str:
     return escape(strip_invisible(redact(unicodedata.normalize("NFC", text))))
 
 
-_BACKTICK_LOOKALIKE = "\u02cb"  # ˋ MODIFIER LETTER GRAVE ACCENT
+_BACKTICK_LOOKALIKE = "\u02cb"  # MODIFIER LETTER GRAVE ACCENT
 
 
 def _neutralise_backticks(text: str) -> str:
