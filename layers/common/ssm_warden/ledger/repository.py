@@ -29,8 +29,9 @@ from ssm_warden.models.session import (
     SessionTerminated,
 )
 
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Closing a session takes it out of every sparse index of open sessions.
+_CLOSE = "REMOVE active_shard, active_principal, active_target"
 
 
 class WriteOutcome(StrEnum):
@@ -172,7 +173,7 @@ class SessionRepository:
             "session_id = if_not_exists(session_id, :sid), account = if_not_exists(account, :acct), "
             "#region = if_not_exists(#region, :region), ended_at = if_not_exists(ended_at, :at), "
             "ended_by = if_not_exists(ended_by, :by), end_reason = if_not_exists(end_reason, :why), "
-            "expires_at = :exp REMOVE active_shard, active_principal, active_target ADD version :one, event_ids :eids",
+            f"expires_at = :exp {_CLOSE} ADD version :one, event_ids :eids",
             "NOT contains(event_ids, :eid)",
             {"#state": "state", "#region": "region"},
             {
@@ -217,7 +218,7 @@ class SessionRepository:
         ok = self._update(
             key,
             "SET #state = :ended, ended_at = :at, ended_by = :by, end_reason = :why, expires_at = :exp "
-            "REMOVE active_shard, active_principal, active_target ADD version :one",
+            f"{_CLOSE} ADD version :one",
             "#state = :active",
             {"#state": "state"},
             {
@@ -288,7 +289,7 @@ class SessionRepository:
         ok = self._update(
             key,
             "SET #state = :terminated, termination = :t, ended_at = if_not_exists(ended_at, :at), "
-            "ended_by = :by, end_reason = :why, expires_at = :exp REMOVE active_shard, active_principal, active_target ADD version :one",
+            f"ended_by = :by, end_reason = :why, expires_at = :exp {_CLOSE} ADD version :one",
             "attribute_not_exists(termination)",
             {"#state": "state"},
             {

@@ -40,9 +40,10 @@ def parse_session_event(event: dict[str, Any]) -> CloudTrailEvent:
     return parsed
 
 
-def record_session_event(event: dict[str, Any], repository: SessionRepository | None = None) -> LedgerResult:
+def record_session_event(
+    parsed: CloudTrailEvent, repository: SessionRepository | None = None
+) -> LedgerResult:
     """Apply one CloudTrail session event to the ledger (idempotent, order-independent)."""
-    parsed = parse_session_event(event)
     change = change_from_event(parsed.detail, warden_role_arn=get_settings().warden_role_arn)
     repo = repository or SessionRepository()
     tags = TagLookup()

@@ -1,0 +1,121 @@
+"""Carrying out one action request: terminate (or say it would), record why, then tell people.
+
+Steps run in an order that makes a retry safe: termination (idempotent at AWS), the ledger
+(conditional), the audit trail (conditional put with a key derived from the action), and the
+notification last. The Lambda wraps this in Powertools idempotency keyed by the action id, so a
+redelivered request that already succeeded neither terminates nor posts again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ssm_warden.audit import NO_SESSION, write_audit
+from ssm_warden.enforce.terminate import TerminationResult, terminate_session
+from ssm_warden.ledger.repository import SessionRepository
+from ssm_warden.models.actions import ActionKind, ActionRequest, Mode, SessionRef
+from ssm_warden.models.audit import AuditRecord, Decision
+from ssm_warden.observability import logger
+
+
+class Outcome:
+    TERMINATED = "terminated"
+    WOULD_TERMINATE = "would_terminate"
+    ALERT_ONLY = "alert_only"
+    WARNED = "warned"
+    FAILED = "failed"
+
+
+class Notifier(Protocol):
+    def deliver(self, action: ActionRequest, outcome: str) -> Any: ...
+
+
+class LogNotifier:
+    """Used when no Slack secret is configured: the alert goes to the function's log only."""
+
+    def deliver(self, action: ActionRequest, outcome: str) -> Any:
+        logger().warning(
+            "alert (Slack not configured)",
+            extra={
+                "action_id": action.action_id,
+                "title": action.title,
+                "outcome": outcome,
+                "why": action.why,
+            },
+        )
+        return None
+
+
+@dataclass(frozen=True)
+class Execution:
+    action_id: str
+    outcome: str
+    termination: str | None = None
+
+
+def _audit(action: ActionRequest, decision: Decision, outcome: str, **details: Any) -> AuditRecord:
+    session = action.session
+    return AuditRecord(
+        session_id=session.session_id if session else NO_SESSION,
+        at=action.created_at,
+        record_id=f"{action.action_id}:{decision.value}",
+        decision=decision,
+        rule_or_limit=action.rule_or_limit,
+        policy_version=action.policy_version,
+        action=action.kind.value,
+        outcome=outcome,
+        account=session.account if session else None,
+        region=session.region if session else None,
+        details={"mode": action.mode.value, "why": action.why, "title": action.title, **details},
+    )
+
+
+def execute_action(
+    action: ActionRequest,
+    *,
+    notifier: Notifier,
+    repository: SessionRepository | None = None,
+    terminator: Callable[[SessionRef], TerminationResult] = terminate_session,
+) -> Execution:
+    termination: str | None = None
+    if action.kind is ActionKind.TERMINATE and action.session and action.session.session_id != NO_SESSION:
+        if action.mode is Mode.MONITOR:
+            outcome = Outcome.WOULD_TERMINATE
+            write_audit(_audit(action, Decision.WOULD_TERMINATE, "would terminate (monitor mode)"))
+        else:
+            result = terminator(action.session)
+            termination = result.value
+            repo = repository or SessionRepository()
+            repo.record_termination(
+                action.session.account,
+                action.session.region,
+                action.session.session_id,
+                {
+                    "rule_or_limit": action.rule_or_limit,
+                    "why": action.why,
+                    "policy_version": action.policy_version,
+                    "mode": action.mode.value,
+                    "action_id": action.action_id,
+                    "at": action.created_at.isoformat(),
+                    "result": result.value,
+                },
+                action.created_at,
+            )
+            outcome = Outcome.TERMINATED
+            write_audit(_audit(action, Decision.TERMINATION, result.value))
+    elif action.kind is ActionKind.WARN:
+        outcome = Outcome.WARNED
+        write_audit(_audit(action, Decision.WARNING, "warned"))
+    else:
+        outcome = Outcome.ALERT_ONLY
+        write_audit(_audit(action, Decision.ALERT, "alerted"))
+    notifier.deliver(action, outcome)
+    return Execution(action_id=action.action_id, outcome=outcome, termination=termination)
+
+
+def record_failure(action: ActionRequest, error: str, attempt: int) -> None:
+    """Every failed attempt is in the audit trail (the last one's request then waits in the DLQ)."""
+    record = _audit(action, Decision.ACTION_FAILED, f"failed (attempt {attempt}): {error}", attempt=attempt)
+    write_audit(record.model_copy(update={"record_id": f"{action.action_id}:failed:{attempt}"}))

@@ -1,0 +1,208 @@
+"""The session sweeper, run every minute: reconcile the ledger with Session Manager, then apply
+idle and duration limits and the logging blind-spot check to every active session.
+
+Work per run is bounded: it stops starting new work when ``time_left()`` falls under a margin and
+says so (the next run starts again from the top; every decision is keyed so that repeating a
+session is harmless).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ssm_warden.audit import write_audit
+from ssm_warden.config import get_settings
+from ssm_warden.enforce import directory
+from ssm_warden.enforce.decide import Decisions
+from ssm_warden.enforce.limits import action_marker, check_limits, check_logging_gap
+from ssm_warden.enforce.session_ref import session_facts, session_ref
+from ssm_warden.enforce.sink import ActionSink
+from ssm_warden.ledger.keys import all_active_shards
+from ssm_warden.ledger.repository import SessionRepository, WriteOutcome
+from ssm_warden.ledger.tags import lookup_target_tags
+from ssm_warden.models.actions import ActionKind, ActionRequest, Mode, Trigger, action_id_for
+from ssm_warden.models.audit import AuditRecord, Decision
+from ssm_warden.models.findings import Severity
+from ssm_warden.models.session import SessionRecord
+from ssm_warden.policy.evaluate import DEFAULTS_SCOPE, effective_settings
+from ssm_warden.policy.store import PolicyState
+
+SAFETY_MARGIN_SECONDS = 10.0
+# A session younger than this may simply not be listed yet by DescribeSessions: don't close it.
+RECONCILE_GRACE = timedelta(minutes=2)
+
+
+@dataclass
+class SweepReport:
+    active: int = 0
+    discovered: int = 0
+    closed: int = 0
+    actions: int = 0
+    complete: bool = True
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def _audit_session(
+    record_id: str, session_id: str, account: str, region: str, at: datetime, outcome: str
+) -> AuditRecord:
+    return AuditRecord(
+        session_id=session_id,
+        at=at,
+        record_id=record_id,
+        decision=Decision.SESSION,
+        outcome=outcome,
+        account=account,
+        region=region,
+        actor="reconciliation",
+    )
+
+
+def reconcile(
+    *,
+    account: str,
+    region: str,
+    now: datetime,
+    repo: SessionRepository,
+    ledger_active: list[SessionRecord],
+    report: SweepReport,
+) -> None:
+    service = {s.session_id: s for s in directory.active_sessions()}
+    ours = {r.session_id: r for r in ledger_active if r.account == account and r.region == region}
+    for session_id in service.keys() - ours.keys():
+        found = service[session_id]
+        tags = lookup_target_tags(found.target)
+        outcome = repo.record_discovered(
+            account=account,
+            region=region,
+            session_id=session_id,
+            target_id=found.target,
+            owner_arn=found.owner,
+            document_name=found.document,
+            started_at=found.start or now,
+            reason=found.reason,
+            tags=tags.tags,
+            tags_failed=tags.failed,
+        )
+        if outcome is WriteOutcome.APPLIED:
+            report.discovered += 1
+            write_audit(
+                _audit_session(
+                    f"discovered:{session_id}",
+                    session_id,
+                    account,
+                    region,
+                    now,
+                    "discovered by reconciliation: its StartSession event never arrived",
+                )
+            )
+    for session_id in ours.keys() - service.keys():
+        record = ours[session_id]
+        started = record.started_at or record.last_resumed_at
+        if started and now - started < RECONCILE_GRACE:
+            continue
+        ended = directory.ended_session(session_id)
+        if ended is None:
+            continue
+        end = ended.end or now
+        if (
+            repo.mark_ended(
+                account, region, session_id, end, f"ended without TerminateSession ({ended.status})"
+            )
+            is WriteOutcome.APPLIED
+        ):
+            report.closed += 1
+            write_audit(
+                _audit_session(
+                    f"ended:{session_id}",
+                    session_id,
+                    account,
+                    region,
+                    end,
+                    f"closed by reconciliation: {ended.status} at {end.isoformat()}",
+                )
+            )
+
+
+def policy_problem_action(state: PolicyState, now: datetime) -> ActionRequest | None:
+    if state.problem is None:
+        return None
+    problem = state.problem
+    return ActionRequest(
+        action_id=action_id_for("policy", problem.source, problem.version),
+        kind=ActionKind.ALERT,
+        mode=Mode.ENFORCE,
+        trigger=Trigger.POLICY_ERROR,
+        severity=Severity.HIGH,
+        title="ssm-warden policy is invalid",
+        rule_or_limit="policy",
+        why=f"{problem.source} was rejected; policy {state.policy.version} stays in force. {problem.error}",
+        policy_version=state.policy.version,
+        scope=DEFAULTS_SCOPE,
+        channel=state.policy.policy.defaults.channel,
+        created_at=now,
+    )
+
+
+def sweep(
+    *,
+    now: datetime,
+    account: str,
+    region: str,
+    policy_state: PolicyState,
+    sink: ActionSink,
+    time_left: Callable[[], float],
+    repo: SessionRepository | None = None,
+    reconcile_with_service: bool = True,
+) -> SweepReport:
+    repo = repo or SessionRepository()
+    report = SweepReport()
+    problem = policy_problem_action(policy_state, now)
+    if problem:
+        sink.submit([problem])
+    ledger_active = list(repo.iter_active(all_active_shards()))
+    if reconcile_with_service:
+        reconcile(
+            account=account, region=region, now=now, repo=repo, ledger_active=ledger_active, report=report
+        )
+        ledger_active = list(repo.iter_active(all_active_shards()))
+    report.active = len(ledger_active)
+    policy = policy_state.policy
+    force_monitor = get_settings().force_monitor_mode
+    for record in ledger_active:
+        if time_left() < SAFETY_MARGIN_SECONDS:
+            report.complete = False
+            break
+        settings = effective_settings(policy.policy, session_facts(record))
+        ref = session_ref(record)
+        decisions = Decisions()
+        decisions.extend(
+            check_limits(
+                record=record,
+                session=ref,
+                settings=settings,
+                policy=policy,
+                now=now,
+                force_monitor=force_monitor,
+            )
+        )
+        decisions.extend(
+            check_logging_gap(
+                record=record,
+                session=ref,
+                settings=settings,
+                policy=policy,
+                now=now,
+                force_monitor=force_monitor,
+            )
+        )
+        for audit in decisions.audit:
+            write_audit(audit)
+        if decisions.actions:
+            sink.submit(decisions.actions)
+            for action in decisions.actions:
+                repo.add_warning(record.account, record.region, record.session_id, action_marker(action))
+                report.actions += 1
+                report.by_kind[action.kind.value] = report.by_kind.get(action.kind.value, 0) + 1
+    return report

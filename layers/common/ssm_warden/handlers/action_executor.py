@@ -1,0 +1,96 @@
+"""The action_executor function: SQS action requests → terminate / alert / warn, with audit.
+
+Powertools batch processing reports partial failures, so one failing action is retried alone; the
+Powertools idempotency utility, keyed by action id, makes a redelivered action that already
+succeeded a no-op (no second termination, no second post).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from ssm_warden.config import get_settings
+from ssm_warden.enforce.executor import Execution, LogNotifier, Notifier, execute_action, record_failure
+from ssm_warden.models.actions import ActionRequest
+from ssm_warden.observability import logger, metrics
+
+IDEMPOTENCY_HOURS = 6
+
+
+def notifier() -> Notifier:
+    if get_settings().slack_secret_name:
+        from ssm_warden.slack.notifier import default_notifier
+
+        return default_notifier()
+    return LogNotifier()
+
+
+@lru_cache(maxsize=1)
+def _idempotency() -> tuple[Any, Any]:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    from ssm_warden.clients import aws_client
+
+    store = DynamoDBPersistenceLayer(
+        table_name=get_settings().idempotency_table, boto3_client=aws_client("dynamodb")
+    )
+    config = IdempotencyConfig(event_key_jmespath="action_id", expires_after_seconds=IDEMPOTENCY_HOURS * 3600)
+
+    @idempotent_function(data_keyword_argument="action", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
+    def run(action: ActionRequest) -> dict[str, Any]:
+        result: Execution = execute_action(action, notifier=notifier())
+        return {"action_id": result.action_id, "outcome": result.outcome, "termination": result.termination}
+
+    return run, config
+
+
+def reset_idempotency() -> None:
+    """Forget the cached persistence layer (tests point it at a new table)."""
+    _idempotency.cache_clear()
+
+
+def _handle_record(record: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    action = ActionRequest.model_validate_json(record.body)  # a malformed body fails → retried → DLQ
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    run, _ = _idempotency()
+    try:
+        result: dict[str, Any] = run(action=action)
+    except Exception as exc:
+        logger().error(
+            "action failed",
+            extra={
+                "action_id": action.action_id,
+                "attempt": attempt,
+                "kind": action.kind.value,
+                "error": str(exc),
+            },
+        )
+        metrics().add_metric(name="ActionFailures", unit=MetricUnit.Count, value=1)
+        record_failure(action, str(exc), attempt)
+        raise
+    outcome = result["outcome"]
+    name = {"terminated": "Terminations", "would_terminate": "WouldTerminate", "warned": "Warnings"}.get(
+        outcome, "Alerts"
+    )
+    metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)
+    logger().info("action done", extra={"action_id": action.action_id, **result})
+    return result
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    _, config = _idempotency()
+    config.register_lambda_context(context)
+    processor = BatchProcessor(event_type=EventType.SQS)
+    response = process_partial_response(
+        event=event, record_handler=_handle_record, processor=processor, context=context
+    )
+    return dict(response)
