@@ -34,6 +34,8 @@ def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
+    # Two attempts per call keep retry-with-backoff paths fast in tests.
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     # Any client that escaped the factory would try this and fail fast instead of reaching AWS.
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SSMWardenTest")

@@ -18,7 +18,9 @@ def aws_client(service: str) -> Any:
     from botocore.config import Config
 
     settings = get_settings()
-    config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
+    # Standard retry mode backs off on throttling and 5xx; the number of attempts comes from
+    # AWS_MAX_ATTEMPTS when set (botocore's default is 3).
+    config = Config(retries={"mode": "standard"}, connect_timeout=3, read_timeout=10)
     return boto3.session.Session().client(
         service,
         region_name=settings.region,
