@@ -107,7 +107,7 @@ class Warden:
         detail = event["detail"]
         detail["eventID"] = f"00000000-0000-4000-8000-{self.seq:012d}"
         detail["eventTime"] = at
-        role, name = principal.split("/")[-2:]
+        role = principal.split("/")[-2]
         detail["userIdentity"]["arn"] = principal
         detail["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = (
             f"arn:aws:iam::{ACCOUNT}:role/{role}"

@@ -131,7 +131,7 @@ def test_output_moves_the_idle_deadline(warden: Warden) -> None:
 
 def test_max_duration_applies_to_port_forwarding_but_idle_does_not(warden: Warden) -> None:
     # Given a port-forwarding session on a dev host (no output is ever streamed)
-    sid = warden.start(warden.instance(Environment="dev"), document="AWS-StartPortForwardingSession")
+    warden.start(warden.instance(Environment="dev"), document="AWS-StartPortForwardingSession")
     # Long past the idle limit nothing happens
     warden.sweep(at("2026-11-28T11:00:00Z"))
     assert warden.queued() == 0
@@ -181,7 +181,7 @@ def test_reconciliation_finds_a_missed_start_and_closes_a_silent_end(warden: War
     ended = warden.session(silent)
     assert ended.state is SessionState.ENDED
     assert ended.ended_at == at("2026-11-28T09:10:00Z")
-    assert [r.outcome for r in warden.audit(silent)][0].startswith("closed by reconciliation")
+    assert warden.audit(silent)[0].outcome.startswith("closed by reconciliation")
 
 
 def test_port_forwarding_into_prod_is_terminated_at_start(warden: Warden) -> None:
