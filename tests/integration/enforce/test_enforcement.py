@@ -337,3 +337,16 @@ def test_a_failing_termination_is_retried_then_dead_lettered_and_audited(warden:
     warden.run_executor()
     assert warden.status_at_aws(sid) == "Terminated"
     assert warden.outcomes() == [("download_exec.pipe_to_shell", "terminated")]
+
+
+def test_audit_command_prints_the_trail_of_a_session(warden: Warden, capsys: pytest.CaptureFixture[str]) -> None:
+    from ssm_warden.cli import main as cli
+
+    sid = warden.start(warden.instance(Environment="prod"))
+    warden.submit(*finding_action(warden, sid))
+    warden.run_executor()
+    capsys.readouterr()
+    assert cli(["audit", sid]) == 0
+    out = capsys.readouterr().out
+    assert "termination" in out and "download_exec.pipe_to_shell" in out
+    assert cli(["audit", "nobody-0000"]) == 1

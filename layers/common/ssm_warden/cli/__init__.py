@@ -12,6 +12,7 @@ import sys
 # Module names under ssm_warden.cli, in the order ``--help`` lists them.
 SUBCOMMANDS = [
     "policy",
+    "audit",
     "redact",
 ]
 
