@@ -77,7 +77,8 @@ class SinkRequest:
 @dataclass(frozen=True)
 class _Fault:
     status: int
-    retry_after: int | None
+    retry_after: int | None = None
+    stall_seconds: float = 0.0
 
 
 class SinkRejection(Exception):
@@ -193,8 +194,7 @@ class SlackSink:
         class Handler(_Handler):
             owner = sink
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         host, port = self._server.server_address[:2]
         self.url = f"http://{host!s}:{port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="slack-sink", daemon=True)
@@ -255,6 +255,11 @@ class SlackSink:
         """The next ``n`` requests get 429 with ``Retry-After: retry_after``."""
         with self._lock:
             self._faults.extend(_Fault(429, retry_after) for _ in range(n))
+
+    def stall_next(self, n: int = 1, seconds: float = 2.0) -> None:
+        """The next ``n`` requests get no answer for ``seconds`` (a client timeout), then a 504."""
+        with self._lock:
+            self._faults.extend(_Fault(504, None, seconds) for _ in range(n))
 
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """The next ``n`` requests get ``status`` (a 5xx)."""
@@ -380,6 +385,14 @@ class SlackSink:
         return render_html(self.messages, path, title=title, channels=self.channels)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (a timeout test) leaves a broken pipe behind: not worth a traceback.
+        return
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: SlackSink
 
@@ -423,6 +436,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = sink._take_fault()
         if fault is not None:
             sink._log(path, fault.status, "injected")
+            if fault.stall_seconds:
+                time.sleep(fault.stall_seconds)
             if fault.status == 429:
                 headers = {"Retry-After": str(fault.retry_after or 1)}
                 if is_api:

@@ -50,6 +50,13 @@ def _secrets_provider() -> Any:
     return _provider
 
 
+def reset_secret_cache() -> None:
+    """Forget the provider and its cached secret (tests change the secret between cases)."""
+    global _provider, _provider_client
+    _provider = None
+    _provider_client = None
+
+
 def load_slack_secret(*, max_age: int = SECRET_MAX_AGE, force_fetch: bool = False) -> SlackSecret:
     """The Slack secret, cached for ``max_age`` seconds."""
     from aws_lambda_powertools.utilities.parameters.exceptions import (

@@ -76,21 +76,26 @@ def _retry_after(response: HttpResponse) -> float | None:
     return None
 
 
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 class BoundedRateLimitHandler(RateLimitErrorRetryHandler):
     """``RateLimitErrorRetryHandler`` that sleeps exactly ``Retry-After`` and refuses long waits.
 
-    ``sleep`` is injectable so tests can see the wait without taking it.
+    ``sleep`` is injectable (and the module's ``_sleep`` replaceable) so tests see the wait without
+    taking it.
     """
 
     def __init__(
         self,
         max_retry_count: int = 2,
         max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.max_wait_seconds = max_wait_seconds
-        self.sleep = sleep
+        self._sleep = sleep
 
     def _can_retry(
         self,
@@ -114,12 +119,12 @@ class BoundedRateLimitHandler(RateLimitErrorRetryHandler):
         error: Exception | None = None,
     ) -> None:
         wait = _retry_after(response) if response is not None else None
-        self.sleep(1.0 if wait is None else max(wait, 0.0))
+        (self._sleep or _sleep)(1.0 if wait is None else max(wait, 0.0))
         state.next_attempt_requested = True
         state.increment_current_attempt()
 
 
-def retry_handlers(sleep: Callable[[float], None] = time.sleep) -> list[RetryHandler]:
+def retry_handlers(sleep: Callable[[float], None] | None = None) -> list[RetryHandler]:
     return [ConnectionErrorRetryHandler(max_retry_count=1), BoundedRateLimitHandler(sleep=sleep)]
 
 
