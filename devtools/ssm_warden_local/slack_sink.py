@@ -662,3 +662,28 @@ def render_html(
     target = Path(path)
     target.write_text(page, encoding="utf-8")
     return target
+
+
+def main() -> None:
+    """Run the sink on its own (``python -m ssm_warden_local.slack_sink``) until Ctrl-C."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="a local Slack for ssm-warden")
+    parser.add_argument("--html", help="write what was received to this HTML file on exit")
+    args = parser.parse_args()
+    sink = SlackSink().start()
+    print(f"Slack API:   {sink.api_url}  (bot token {sink.bot_token})", flush=True)
+    print(f"webhook URL: {sink.webhook_url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if args.html:
+            print(f"wrote {sink.render_html(args.html)}")
+        sink.stop()
+
+
+if __name__ == "__main__":
+    main()

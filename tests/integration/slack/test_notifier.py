@@ -13,6 +13,7 @@ from ssm_warden.clients import aws_client
 from ssm_warden.config import get_settings
 from ssm_warden.errors import TransientError
 from ssm_warden.ledger.keys import session_key
+from ssm_warden.ledger.repository import SessionRepository
 from ssm_warden.models.actions import ActionKind
 from ssm_warden.slack.messages import SessionSummary
 from ssm_warden.slack.notifier import SlackNotifier, default_notifier
@@ -180,6 +181,9 @@ def test_the_first_thread_writer_wins(stack: Any) -> None:
     theirs = store.claim(s, ThreadRef("C2", "2.2", "theirs", "#b"))
     assert mine == theirs == ThreadRef("C1", "1.1", "mine", "#a")
     assert store.get(s) == mine
+    # and a thread recorded before the ledger saw the session leaves an item the ledger can read
+    record = SessionRepository().get(ACCOUNT, REGION, SESSION_ID)
+    assert record is not None and record.session_id == SESSION_ID and record.state is None
 
 
 def test_the_html_page_shows_messages_with_attacker_text_inert(

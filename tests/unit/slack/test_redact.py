@@ -154,7 +154,8 @@ _PIECES = st.sampled_from(
     [
         *"abcAZ09:=/@-_ '\"<>&|`*\n;.+",
         *["password", "token", "AKIA", "-p", "mysql ", "://", "Bearer ", "Authorization: "],
-        *["[REDACTED]", "--secret ", "PASS=", "<!here>", "\u202e"],
+        *["[REDACTED]", "--secret ", "PASS=", "<!here>", "\u202e", "sshpass -p ", "redis-cli -a "],
+        *["curl -u ", "echo ", "| sudo -S", "https://", "| chpasswd", "pass:", "Cookie: "],
     ]
 )
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 
 MASK = "[REDACTED]"
 
@@ -34,21 +35,33 @@ _NOT_MASKED = r"(?!\[REDACTED)"
 # An unquoted value: stops at whitespace, quotes and the separators of connection strings and URLs.
 _VALUE = r"(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s\"';&,<>]+)"
 
-_Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
+Replace = Callable[[re.Match[str]], str]
 
 
-def _whole(kind: str) -> Callable[[re.Match[str]], str]:
+@dataclass(frozen=True)
+class _Rule:
+    pattern: re.Pattern[str]
+    replace: Replace
+    # The rule runs only on text containing one of these (lower case): a cheap filter that keeps
+    # redaction fast on long transcripts. None: always runs.
+    triggers: tuple[str, ...] | None = None
+    # Keyed rules match any ``key=value``; ``replace`` returns None when the key is not a secret's,
+    # and the scan resumes right after the key so that the value is looked at again.
+    keyed: bool = False
+
+
+def _whole(kind: str) -> Replace:
     """Replace the whole match by a labelled mask."""
     label = _label(kind)
     return lambda _m: label
 
 
-def _keep_group(keep: str = "keep") -> Callable[[re.Match[str]], str]:
+def _keep_group(keep: str = "keep") -> Replace:
     """Keep the named group (the context: a flag, a key name) and mask the rest."""
     return lambda m: f"{m.group(keep)}{MASK}"
 
 
-def _mask_value(m: re.Match[str]) -> str:
+def _masked_value(m: re.Match[str]) -> str:
     value = m.group("value")
     quote = value[0] if value[:1] in ("'", '"') and value[-1:] == value[:1] and len(value) > 1 else ""
     return f"{m.group('keep')}{quote}{MASK}{quote}"
@@ -61,213 +74,259 @@ _CONTAINS = (
 )
 # ... or as the whole name or its last part (``MYSQL_PWD``, ``--pass``, ``sig=``).
 _EXACT = r"pass|pwd|pw|auth|sig"
-_KEY = r"(?:[\w.-]*(?:" + _CONTAINS + r")[\w.-]*|(?:[\w.]*[_.-])?(?:" + _EXACT + r"))"
+_SECRET_KEY = re.compile(
+    r"-*(?:[\w.-]*(?:" + _CONTAINS + r")[\w.-]*|(?:[\w.]*[_.-])?(?:" + _EXACT + r"))", re.IGNORECASE
+)
 # Flags that name where a secret comes from rather than the secret (``--password-stdin``).
-_NOT_A_SOURCE = r"(?<!stdin)(?<!file)(?<!prompt)(?<!-env)"
+_SOURCES = ("stdin", "file", "prompt", "-env")
+
+
+def _keyed_value(m: re.Match[str]) -> str | None:
+    key = m.group("key")
+    if not _SECRET_KEY.fullmatch(key) or key.lower().endswith(_SOURCES):
+        return None
+    return _masked_value(m)
+
+
+def _aws_secret(m: re.Match[str]) -> str:
+    token = m.group(0)
+    if (
+        any(c.isupper() for c in token)
+        and any(c.islower() for c in token)
+        and any(c.isdigit() for c in token)
+    ):
+        return _label("aws-secret")
+    return token
+
 
 _SCHEMES = r"bearer|basic|token|digest|negotiate|aws4-hmac-sha256"
+# One shell argument, quoted or not.
+_ARG = r"\"[^\"\n]*\"|'[^'\n]*'|\S+"
+
+
+def _segment(commands: str) -> str:
+    """A command (one of ``commands``) and its arguments, up to the end of the simple command."""
+    return r"\b(?:" + commands + r")\b(?:\"[^\"\n]*\"|'[^'\n]*'|[^\n|;&\"'])*"
+
+
+def _in_segment(inner: str, replace: Replace) -> Replace:
+    """Apply ``inner`` everywhere inside a matched command segment (every ``-p`` of a command)."""
+    pattern = re.compile(inner)
+    return lambda m: pattern.sub(replace, m.group(0))
+
+
+def _rule(pattern: str, replace: Replace, triggers: tuple[str, ...] | None, flags: int = 0) -> _Rule:
+    return _Rule(re.compile(pattern, flags), replace, triggers)
+
 
 _RULES: list[_Rule] = [
     # Private keys: the whole block, or everything after an unterminated BEGIN line.
-    (
-        re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-            r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
-            re.DOTALL,
-        ),
+    _rule(
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
         _whole("private-key"),
+        ("private key",),
+        re.DOTALL,
     ),
     # Tokens with a recognisable shape, whatever surrounds them.
-    (re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), _whole("aws-key-id")),
-    (
-        re.compile(r"(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]{16,}"),
+    _rule(
+        r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+        _whole("aws-key-id"),
+        ("akia", "asia", "abia", "acca"),
+    ),
+    _rule(
+        r"(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]{16,}",
         _whole("aws-session-token"),
+        ("iqojb3jpz2lu", "fwogzxivyxdz", "fqogzxivyxdz"),
     ),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), _whole("github-token")),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), _whole("github-token")),
-    (re.compile(r"\bglpat-[A-Za-z0-9_-]{16,}"), _whole("gitlab-token")),
-    (re.compile(r"\bxox[abposrec]-[A-Za-z0-9-]{8,}"), _whole("slack-token")),
-    (re.compile(r"\bxapp-[A-Za-z0-9-]{8,}"), _whole("slack-token")),
-    (
-        re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"),
+    _rule(r"\bgh[pousr]_[A-Za-z0-9]{20,}", _whole("github-token"), ("gh",)),
+    _rule(r"\bgithub_pat_[A-Za-z0-9_]{20,}", _whole("github-token"), ("github_pat_",)),
+    _rule(r"\bglpat-[A-Za-z0-9_-]{16,}", _whole("gitlab-token"), ("glpat-",)),
+    _rule(r"\bxox[abposrec]-[A-Za-z0-9-]{8,}", _whole("slack-token"), ("xox",)),
+    _rule(r"\bxapp-[A-Za-z0-9-]{8,}", _whole("slack-token"), ("xapp-",)),
+    _rule(
+        r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+",
         lambda _m: f"hooks.slack.com/{_label('slack-webhook')}",
+        ("hooks.slack.com",),
     ),
-    (re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"), _whole("google-api-key")),
-    (re.compile(r"\b[sr]k_(?:live|test)_[0-9A-Za-z]{16,}"), _whole("stripe-key")),
-    (re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}"), _whole("api-key")),
-    (re.compile(r"\bnpm_[A-Za-z0-9]{30,}"), _whole("npm-token")),
-    (re.compile(r"\bpypi-[A-Za-z0-9_-]{30,}"), _whole("pypi-token")),
-    (re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}"), _whole("vault-token")),
-    (re.compile(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"), _whole("sendgrid-key")),
-    (re.compile(r"\bdop_v1_[a-f0-9]{40,}"), _whole("digitalocean-token")),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), _whole("jwt")),
+    _rule(r"\bAIza[0-9A-Za-z_-]{30,}", _whole("google-api-key"), ("aiza",)),
+    _rule(r"\b[sr]k_(?:live|test)_[0-9A-Za-z]{16,}", _whole("stripe-key"), ("k_live_", "k_test_")),
+    _rule(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}", _whole("api-key"), ("sk-",)),
+    _rule(r"\bnpm_[A-Za-z0-9]{30,}", _whole("npm-token"), ("npm_",)),
+    _rule(r"\bpypi-[A-Za-z0-9_-]{30,}", _whole("pypi-token"), ("pypi-",)),
+    _rule(r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}", _whole("vault-token"), ("hvs.", "hvb.", "hvr.")),
+    _rule(r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", _whole("sendgrid-key"), ("sg.",)),
+    _rule(r"\bdop_v1_[a-f0-9]{40,}", _whole("digitalocean-token"), ("dop_v1_",)),
+    _rule(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", _whole("jwt"), ("eyj",)),
     # Credentials in URLs: scheme://user:password@host keeps the user; a long bare user part is a token.
-    (
-        re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*:)" + _NOT_MASKED + r"[^\s'\"]+(?=@)"),
+    _rule(
+        r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*:)" + _NOT_MASKED + r"[^\s'\"]+(?=@)",
         _keep_group(),
+        ("://",),
     ),
-    (
-        re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://)" + _NOT_MASKED + r"[^\s:/@'\"]{20,}(?=@)"),
+    _rule(
+        r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://)" + _NOT_MASKED + r"[^\s:/@'\"]{20,}(?=@)",
         _keep_group(),
+        ("://",),
     ),
     # HTTP headers that carry credentials.
-    (
-        re.compile(
-            r"(?P<keep>\b(?:proxy-)?authorization\s*:\s*(?:(?:"
-            + _SCHEMES
-            + r")\s+)?)"
-            + _NOT_MASKED
-            + r"(?!(?:"
-            + _SCHEMES
-            + r")\s)"
-            + r"[^\s'\"]+(?:[^\n'\"]*)",
-            re.IGNORECASE,
-        ),
+    _rule(
+        r"(?P<keep>\b(?:proxy-)?authorization\s*:\s*(?:(?:"
+        + _SCHEMES
+        + r")\s+)?)"
+        + _NOT_MASKED
+        + r"(?!(?:"
+        + _SCHEMES
+        + r")\s)"
+        + r"[^\s'\"]+(?:[^\n'\"]*)",
         _keep_group(),
+        ("authorization",),
+        re.IGNORECASE,
     ),
-    (
-        re.compile(r"(?P<keep>\bbearer\s+)" + _NOT_MASKED + r"[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
+    _rule(
+        r"(?P<keep>\bbearer\s+)" + _NOT_MASKED + r"[A-Za-z0-9._~+/=-]{8,}",
         _keep_group(),
+        ("bearer",),
+        re.IGNORECASE,
     ),
-    (
-        re.compile(
-            r"(?P<keep>\b(?:x-api-key|api-key|x-auth-token|private-token|x-vault-token|x-amz-security-token|"
-            r"cookie|set-cookie)\s*:\s*)" + _NOT_MASKED + r"[^\n'\"]+",
-            re.IGNORECASE,
-        ),
+    _rule(
+        r"(?P<keep>\b(?:x-api-key|api-key|x-auth-token|private-token|x-vault-token|x-amz-security-token|"
+        r"cookie|set-cookie)\s*:\s*)" + _NOT_MASKED + r"[^\s'\"][^\n'\"]*",
         _keep_group(),
+        ("api-key", "auth-token", "private-token", "vault-token", "security-token", "cookie"),
+        re.IGNORECASE,
     ),
     # curl/wget user:password, smbclient user%password.
-    (
-        re.compile(
-            r"(?P<keep>\b(?:curl|wget|http|https)\b[^\n|;&]*?\s(?:-u\s*|--user[=\s]+)['\"]?[^\s:'\"]+:)"
-            + _NOT_MASKED
-            + r"[^\s'\"]+"
+    _rule(
+        _segment(r"curl|wget|http|https"),
+        _in_segment(
+            r"(?P<keep>\s(?:-u\s*|--user[=\s]+)['\"]?[^\s:'\"]+:)" + _NOT_MASKED + r"[^\s'\"]+", _keep_group()
         ),
-        _keep_group(),
+        ("curl", "wget", "http"),
     ),
-    (re.compile(r"(?P<keep>\s-U\s*['\"]?[^\s%'\"]+%)" + _NOT_MASKED + r"[^\s'\"]+"), _keep_group()),
+    _rule(r"(?P<keep>\s-U\s*['\"]?[^\s%'\"]+%)" + _NOT_MASKED + r"[^\s'\"]+", _keep_group(), ("-u",)),
     # mysql -pSECRET (the password glued to -p); and tools that take a password after a flag.
-    (
-        re.compile(
-            r"(?P<keep>\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlsh|mariadb|mariadb-dump|mycli)"
-            r"\b[^\n|;&]*?\s-p)" + _NOT_MASKED + r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|\S+)"
-        ),
-        _mask_value,
+    _rule(
+        _segment(r"mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlsh|mariadb|mariadb-dump|mycli"),
+        _in_segment(r"(?P<keep>\s-p)" + _NOT_MASKED + r"(?P<value>" + _ARG + ")", _masked_value),
+        ("mysql", "mariadb", "mycli"),
     ),
-    (
-        re.compile(
-            r"(?P<keep>\b(?:sshpass|docker\s+login|podman\s+login|helm\s+registry\s+login)\b[^\n|;&]*?\s-p\s+)"
-            + _NOT_MASKED
-            + r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|\S+)"
-        ),
-        _mask_value,
+    _rule(
+        _segment(r"sshpass|docker\s+login|podman\s+login|helm\s+registry\s+login"),
+        _in_segment(r"(?P<keep>\s-p\s+)" + _NOT_MASKED + r"(?P<value>" + _ARG + ")", _masked_value),
+        ("sshpass", "login"),
     ),
-    (
-        re.compile(r"(?P<keep>\bredis-cli\b[^\n|;&]*?\s-a\s+)" + _NOT_MASKED + r"(?P<value>" + _VALUE + ")"),
-        _mask_value,
+    _rule(
+        _segment(r"redis-cli"),
+        _in_segment(r"(?P<keep>\s-a\s+)" + _NOT_MASKED + r"(?P<value>" + _ARG + ")", _masked_value),
+        ("redis-cli",),
     ),
     # openssl -pass pass:SECRET, -passin pass:SECRET
-    (re.compile(r"(?P<keep>\bpass:)" + _NOT_MASKED + r"[^\s'\"]+"), _keep_group()),
+    _rule(r"(?P<keep>\bpass:)" + _NOT_MASKED + r"[^\s'\"]+", _keep_group(), ("pass:",)),
     # echo SECRET | sudo -S ; echo user:SECRET | chpasswd
-    (
-        re.compile(
-            r"(?P<keep>\b(?:echo|printf)\s+)"
-            + _NOT_MASKED
-            + r"(?P<value>"
-            + _VALUE
-            + r")(?=\s*\|\s*sudo\s+(?:-\w+\s+)*-S)"
-        ),
-        _mask_value,
+    _rule(
+        r"(?P<keep>\b(?:echo|printf)\s+)"
+        + _NOT_MASKED
+        + r"(?P<value>"
+        + _VALUE
+        + r")(?=\s*\|\s*sudo\s+(?:-\w+\s+)*-S)",
+        _masked_value,
+        ("sudo",),
     ),
-    (
-        re.compile(
-            r"(?P<keep>\b(?:echo|printf)\s+['\"]?[^\s:'\"]+:)"
-            + _NOT_MASKED
-            + r"[^\s'\"]+(?=['\"]?\s*\|\s*chpasswd)"
-        ),
+    _rule(
+        r"(?P<keep>\b(?:echo|printf)\s+['\"]?[^\s:'\"]+:)"
+        + _NOT_MASKED
+        + r"[^\s'\"]+(?=['\"]?\s*\|\s*chpasswd)",
         _keep_group(),
+        ("chpasswd",),
     ),
     # PowerShell: ConvertTo-SecureString 'SECRET' -AsPlainText
-    (
-        re.compile(
-            r"(?P<keep>\bConvertTo-SecureString\s+(?:-String\s+)?)"
-            + _NOT_MASKED
-            + r"(?P<value>"
-            + _VALUE
-            + ")",
-            re.IGNORECASE,
-        ),
-        _mask_value,
+    _rule(
+        r"(?P<keep>\bConvertTo-SecureString\s+(?:-String\s+)?)" + _NOT_MASKED + r"(?P<value>" + _VALUE + ")",
+        _masked_value,
+        ("convertto-securestring",),
+        re.IGNORECASE,
     ),
     # aws configure set aws_secret_access_key SECRET
-    (
-        re.compile(
-            r"(?P<keep>\baws\s+configure\s+set\s+(?:\S+\.)?(?:aws_secret_access_key|aws_session_token)\s+)"
-            + _NOT_MASKED
-            + r"\S+"
-        ),
+    _rule(
+        r"(?P<keep>\baws\s+configure\s+set\s+(?:\S+\.)?(?:aws_secret_access_key|aws_session_token)\s+)"
+        + _NOT_MASKED
+        + r"\S+",
         _keep_group(),
+        ("configure",),
     ),
     # .netrc: machine HOST login USER password SECRET
-    (re.compile(r"(?P<keep>\blogin\s+\S+\s+password\s+)" + _NOT_MASKED + r"\S+"), _keep_group()),
+    _rule(r"(?P<keep>\blogin\s+\S+\s+password\s+)" + _NOT_MASKED + r"\S+", _keep_group(), ("password",)),
     # Command-line flags: --password SECRET, --password=SECRET, --token ..., -pass ...
-    (
+    _Rule(
         re.compile(
-            r"(?P<keep>(?<![\w-])--?"
-            + _KEY
-            + _NOT_A_SOURCE
-            + r"(?:=|[ \t]+))"
+            r"(?P<keep>(?<![\w-])(?P<key>--?[\w.-]+)(?:=|[ \t]+))"
             + _NOT_MASKED
             + r"(?P<value>(?!-)"
             + _VALUE
-            + ")",
-            re.IGNORECASE,
+            + ")"
         ),
-        _mask_value,
+        _masked_value,
+        ("-",),
+        keyed=True,
     ),
     # key=value and "key": "value": environment variables, config lines, JSON, query strings,
     # connection strings (Password=...;), libpq keyword strings (password=...).
-    (
+    _Rule(
         re.compile(
-            r"(?P<keep>(?<![\w-])[\"']?"
-            + _KEY
-            + _NOT_A_SOURCE
-            + r"[\"']?[ \t]*[=:][ \t]*)"
+            r"(?P<keep>(?<![\w-])[\"']?(?P<key>[\w.-]+)[\"']?[ \t]*[=:][ \t]*)"
             + _NOT_MASKED
             + r"(?P<value>(?!//)"
             + _VALUE
-            + ")",
-            re.IGNORECASE,
-        ),
-        _mask_value,
-    ),
-    # Environment variables named like *_KEY=..., *_PASS=... (STRIPE_KEY, SMTP_PASS).
-    (
-        re.compile(
-            r"(?P<keep>\b[A-Z][A-Z0-9_]*_(?:KEY|PASS|PW|CREDS?)\s*=\s*)"
-            + _NOT_MASKED
-            + r"(?P<value>"
-            + _VALUE
             + ")"
         ),
-        _mask_value,
+        _masked_value,
+        ("=", ":"),
+        keyed=True,
+    ),
+    # Environment variables named like *_KEY=..., *_PASS=... (STRIPE_KEY, SMTP_PASS).
+    _rule(
+        r"(?P<keep>\b[A-Z][A-Z0-9_]*_(?:KEY|PASS|PW|CREDS?)\s*=\s*)"
+        + _NOT_MASKED
+        + r"(?P<value>"
+        + _VALUE
+        + ")",
+        _masked_value,
+        ("_key", "_pass", "_pw", "_cred"),
     ),
     # A bare AWS secret access key: 40 characters of base64 with upper case, lower case and a digit.
-    (
-        re.compile(
-            r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])"
-            r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
-        ),
-        _whole("aws-secret"),
-    ),
+    _rule(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", _aws_secret, None),
 ]
+
+
+def _sub_keyed(rule: _Rule, text: str) -> str:
+    """Apply a keyed rule: mask the values of secret keys; rescan the values of other keys."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        m = rule.pattern.search(text, pos)
+        if m is None:
+            break
+        replaced = _keyed_value(m)
+        if replaced is None:
+            out.append(text[pos : m.end("key")])
+            pos = m.end("key")
+            continue
+        out.append(text[pos : m.start()])
+        out.append(replaced)
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def redact(text: str) -> str:
     """Mask every secret ``text`` appears to contain. Idempotent: ``redact(redact(t)) == redact(t)``."""
-    for pattern, replace in _RULES:
-        text = pattern.sub(replace, text)
+    lowered = text.lower()
+    for rule in _RULES:
+        if rule.triggers is not None and not any(t in lowered for t in rule.triggers):
+            continue
+        text = _sub_keyed(rule, text) if rule.keyed else rule.pattern.sub(rule.replace, text)
+        lowered = text.lower()
     return text
 
 

@@ -84,8 +84,19 @@ class DynamoThreadStore:
 
     def claim(self, session: SessionRef, ref: ThreadRef) -> ThreadRef:
         client = aws_client("dynamodb")
-        values: dict[str, dict[str, str]] = {":c": {"S": ref.channel}, ":t": {"S": ref.ts}}
-        expression = "SET slack_channel = :c, slack_thread_ts = :t"
+        values: dict[str, dict[str, str]] = {
+            ":c": {"S": ref.channel},
+            ":t": {"S": ref.ts},
+            ":sid": {"S": session.session_id},
+            ":acc": {"S": session.account},
+            ":reg": {"S": session.region},
+        }
+        # The session's ids too, so that an item made here before the ledger's own first write (a
+        # finding that outran StartSession) still reads as a session record.
+        expression = (
+            "SET slack_channel = :c, slack_thread_ts = :t, session_id = if_not_exists(session_id, :sid), "
+            "account = if_not_exists(account, :acc), #region = if_not_exists(#region, :reg)"
+        )
         if ref.headline:
             values[":h"] = {"S": ref.headline}
             expression += ", slack_headline = :h"
@@ -99,6 +110,7 @@ class DynamoThreadStore:
                     Key=self._key(session),
                     UpdateExpression=expression,
                     ConditionExpression="attribute_not_exists(slack_thread_ts)",
+                    ExpressionAttributeNames={"#region": "region"},
                     ExpressionAttributeValues=values,
                 )
         except client.exceptions.ConditionalCheckFailedException:
