@@ -37,6 +37,13 @@ class Settings(BaseModel):
     slack_api_url: str | None = Field(default=None, alias="SLACK_API_URL")
     # Comma-separated Slack user ids (U…/W…) and user group ids (S…) allowed to press alert buttons.
     slack_allowed_user_ids: str | None = Field(default=None, alias="SLACK_ALLOWED_USER_IDS")
+    # Organisation mode (docs/organization.md). The account the functions run in (the governance
+    # account); a session in any other account is reached through MEMBER_ROLE_NAME assumed there.
+    account_id: str | None = Field(default=None, alias="WARDEN_ACCOUNT_ID")
+    member_role_name: str | None = Field(default=None, alias="MEMBER_ROLE_NAME")
+    member_external_id: str | None = Field(default=None, alias="MEMBER_EXTERNAL_ID")
+    # Comma-separated member account ids whose sessions the sweeper reconciles with DescribeSessions.
+    member_accounts: str | None = Field(default=None, alias="MEMBER_ACCOUNTS")
     # Local development and tests only: every AWS client goes to this endpoint (moto server).
     endpoint_url: str | None = Field(default=None, alias="SSM_WARDEN_ENDPOINT_URL")
     region: str = Field(default="us-east-1", alias="AWS_REGION")

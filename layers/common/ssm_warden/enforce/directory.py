@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ssm_warden.clients import aws_client
 
@@ -42,8 +43,10 @@ def _session(raw: dict[str, object]) -> ServiceSession:
     )
 
 
-def active_sessions() -> list[ServiceSession]:
-    ssm = aws_client("ssm")
+def active_sessions(ssm: Any = None) -> list[ServiceSession]:
+    """Every active session, through ``ssm`` (default: this account's client; the sweeper passes a
+    member account's client in organisation mode)."""
+    ssm = ssm or aws_client("ssm")
     out: list[ServiceSession] = []
     kwargs: dict[str, object] = {"State": "Active", "MaxResults": PAGE_SIZE}
     while True:
@@ -54,9 +57,9 @@ def active_sessions() -> list[ServiceSession]:
         kwargs["NextToken"] = page["NextToken"]
 
 
-def ended_session(session_id: str) -> ServiceSession | None:
+def ended_session(session_id: str, ssm: Any = None) -> ServiceSession | None:
     """The session from History if it has ended, else None."""
-    page = aws_client("ssm").describe_sessions(
+    page = (ssm or aws_client("ssm")).describe_sessions(
         State="History", Filters=[{"key": "SessionId", "value": session_id}], MaxResults=PAGE_SIZE
     )
     found = [_session(s) for s in page.get("Sessions", [])]

@@ -85,7 +85,7 @@ def act_on_ledger_result(
             force_monitor=force_monitor,
         )
     elif isinstance(change, DeniedAttempt) and result.outcome is WriteOutcome.APPLIED:
-        tags = lookup_target_tags(change.target_id).tags
+        tags = lookup_target_tags(change.target_id, change.account, change.region).tags
         facts = SessionFacts(
             target_tags=tags,
             target_id=change.target_id,

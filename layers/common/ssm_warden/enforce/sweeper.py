@@ -1,6 +1,11 @@
 """The session sweeper, run every minute: reconcile the ledger with Session Manager, then apply
 idle and duration limits and the logging blind-spot check to every active session.
 
+Reconciliation covers this account and, in organisation mode, each account of ``MEMBER_ACCOUNTS``
+through the member role (one DescribeSessions(Active) per account, plus one History look-up per
+ledger session that the service no longer lists). A member account that is not listed relies on
+forwarded events and log inactivity alone (docs/organization.md).
+
 Work per run is bounded: it stops starting new work when ``time_left()`` falls under a margin and
 says so (the next run starts again from the top; every decision is keyed so that repeating a
 session is harmless).
@@ -11,14 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ssm_warden.audit import write_audit
+from ssm_warden.clients import aws_client_for, is_own_account
 from ssm_warden.config import get_settings
 from ssm_warden.enforce import directory
 from ssm_warden.enforce.decide import Decisions
 from ssm_warden.enforce.limits import action_marker, check_limits, check_logging_gap
 from ssm_warden.enforce.session_ref import session_facts, session_ref
 from ssm_warden.enforce.sink import ActionSink
+from ssm_warden.errors import ConfigError
 from ssm_warden.ledger.keys import all_active_shards
 from ssm_warden.ledger.repository import SessionRepository, WriteOutcome
 from ssm_warden.ledger.tags import lookup_target_tags
@@ -26,6 +34,7 @@ from ssm_warden.models.actions import ActionKind, ActionRequest, Mode, Trigger, 
 from ssm_warden.models.audit import AuditRecord, Decision
 from ssm_warden.models.findings import Severity
 from ssm_warden.models.session import SessionRecord
+from ssm_warden.observability import logger
 from ssm_warden.policy.evaluate import DEFAULTS_SCOPE, effective_settings
 from ssm_warden.policy.store import PolicyState
 
@@ -42,6 +51,9 @@ class SweepReport:
     actions: int = 0
     complete: bool = True
     by_kind: dict[str, int] = field(default_factory=dict)
+    # Accounts reconciled with DescribeSessions, and those that could not be (organisation mode).
+    reconciled_accounts: list[str] = field(default_factory=list)
+    unreconciled_accounts: list[str] = field(default_factory=list)
 
 
 def _audit_session(
@@ -67,12 +79,15 @@ def reconcile(
     repo: SessionRepository,
     ledger_active: list[SessionRecord],
     report: SweepReport,
+    ssm: Any = None,
 ) -> None:
-    service = {s.session_id: s for s in directory.active_sessions()}
+    """Make the ledger of one account and region agree with DescribeSessions there (``ssm``: that
+    account's client; default this account's)."""
+    service = {s.session_id: s for s in directory.active_sessions(ssm)}
     ours = {r.session_id: r for r in ledger_active if r.account == account and r.region == region}
     for session_id in service.keys() - ours.keys():
         found = service[session_id]
-        tags = lookup_target_tags(found.target)
+        tags = lookup_target_tags(found.target, account, region)
         outcome = repo.record_discovered(
             account=account,
             region=region,
@@ -102,7 +117,7 @@ def reconcile(
         started = record.started_at or record.last_resumed_at
         if started and now - started < RECONCILE_GRACE:
             continue
-        ended = directory.ended_session(session_id)
+        ended = directory.ended_session(session_id, ssm)
         if ended is None:
             continue
         end = ended.end or now
@@ -123,6 +138,51 @@ def reconcile(
                     f"closed by reconciliation: {ended.status} at {end.isoformat()}",
                 )
             )
+
+
+def accounts_to_reconcile(account: str) -> list[str]:
+    """This account, then the member accounts of ``MEMBER_ACCOUNTS`` (organisation mode)."""
+    members = get_settings().member_accounts or ""
+    out = [account]
+    for member in (part.strip() for part in members.split(",")):
+        if member and member not in out:
+            out.append(member)
+    return out
+
+
+def reconcile_account(
+    *,
+    account: str,
+    region: str,
+    now: datetime,
+    repo: SessionRepository,
+    ledger_active: list[SessionRecord],
+    report: SweepReport,
+) -> None:
+    """Reconcile one account; a member account that cannot be reached (its role cannot be assumed,
+    DescribeSessions is denied or failing) is logged and reported, and the sweep goes on."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        ssm = None if is_own_account(account) else aws_client_for("ssm", account, region)
+        reconcile(
+            account=account,
+            region=region,
+            now=now,
+            repo=repo,
+            ledger_active=ledger_active,
+            report=report,
+            ssm=ssm,
+        )
+    except (ClientError, BotoCoreError, ConfigError) as exc:
+        if is_own_account(account):
+            raise
+        logger().warning(
+            "member account not reconciled", extra={"account": account, "region": region, "error": str(exc)}
+        )
+        report.unreconciled_accounts.append(account)
+        return
+    report.reconciled_accounts.append(account)
 
 
 def policy_problem_action(state: PolicyState, now: datetime) -> ActionRequest | None:
@@ -163,9 +223,10 @@ def sweep(
         sink.submit([problem])
     ledger_active = list(repo.iter_active(all_active_shards()))
     if reconcile_with_service:
-        reconcile(
-            account=account, region=region, now=now, repo=repo, ledger_active=ledger_active, report=report
-        )
+        for each in accounts_to_reconcile(account):
+            reconcile_account(
+                account=each, region=region, now=now, repo=repo, ledger_active=ledger_active, report=report
+            )
         ledger_active = list(repo.iter_active(all_active_shards()))
     report.active = len(ledger_active)
     policy = policy_state.policy

@@ -49,7 +49,7 @@ def record_session_event(
     tags = TagLookup()
     match change:
         case SessionStarted():
-            tags = lookup_target_tags(change.target_id)
+            tags = lookup_target_tags(change.target_id, change.account, change.region)
             outcome = repo.apply_start(change, tags.tags, tags.failed)
         case SessionResumed():
             outcome = repo.apply_resume(change)
