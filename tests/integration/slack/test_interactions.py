@@ -7,6 +7,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,15 +18,17 @@ from ssm_warden.audit import read_audit
 from ssm_warden.clients import aws_client
 from ssm_warden.config import get_settings, reset_settings
 from ssm_warden.ledger.keys import session_key
+from ssm_warden.ledger.repository import SessionRepository
 from ssm_warden.models.actions import ActionKind, ActionRequest, Mode, Trigger
 from ssm_warden.models.audit import Decision
+from ssm_warden.models.session import Principal, SessionStarted
 from ssm_warden.slack.notifier import default_notifier
 from ssm_warden.slack.signature import sign
 from ssm_warden_local.resources import LocalStack
 from ssm_warden_local.slack_sink import SinkMessage, SlackSink
 from tests.conftest import LambdaContext
 from tests.integration.slack.conftest import SIGNING_SECRET
-from tests.unit.slack.factories import ACCOUNT, REGION, SESSION_ID, action
+from tests.unit.slack.factories import ACCOUNT, EVENT_ID, REGION, SESSION_ID, action
 
 
 @pytest.fixture
@@ -38,9 +41,19 @@ def alert(
     monkeypatch.setenv("SLACK_ALLOWED_USER_IDS", "U0ALICE, S0ONCALL")
     reset_settings()
     sink.usergroups["S0ONCALL"] = ["U0BOB"]
-    aws_client("dynamodb").put_item(
-        TableName=get_settings().sessions_table,
-        Item={"pk": {"S": session_key(ACCOUNT, REGION, SESSION_ID)}, "session_id": {"S": SESSION_ID}},
+    SessionRepository().apply_start(
+        SessionStarted(
+            event_id=EVENT_ID,
+            session_id=SESSION_ID,
+            account=ACCOUNT,
+            region=REGION,
+            at=datetime.now(UTC),
+            principal=Principal(arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice"),
+            target_id="i-023ad911b5d49dece",
+            document_name="SSM-SessionManagerRunShell",
+        ),
+        tags={"env": "prod"},
+        tags_failed=False,
     )
     result = default_notifier().deliver(action(), "alert_only")
     return sink.get(result.ts or "")
@@ -99,6 +112,7 @@ def test_terminate_now_queues_an_operator_termination_audits_and_updates_the_mes
         Mode.ENFORCE,
     )
     assert request.session is not None and request.session.session_id == SESSION_ID
+    assert request.session.target_id == "i-023ad911b5d49dece"  # the ledger's view of the session
     assert "slack:U0ALICE" in request.why
     # and the click is in the audit trail
     (record,) = [r for r in read_audit(SESSION_ID) if r.decision is Decision.OPERATOR]

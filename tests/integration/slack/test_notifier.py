@@ -60,6 +60,7 @@ def test_a_session_thread_from_first_alert_to_summary(sink: SlackSink, slack_sec
     assert thread[2].reply_broadcast
     assert len(root.history) == 2
     assert "terminated by ssm-warden" in root.all_text() and "duration 1h 02m" in root.all_text()
+    assert "assumed-role/Admin/alice" in root.all_text() and "`team=payments`" in root.all_text()
     assert "40 commands seen" in thread[3].all_text()
     # and the thread is recorded on the session's ledger item
     item = _session_item()

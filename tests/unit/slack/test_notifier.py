@@ -14,7 +14,7 @@ from ssm_warden.slack.notifier import SlackNotifier
 from ssm_warden.slack.storm import MemoryStormCounters, StormPolicy
 from ssm_warden.slack.threads import MemoryThreadStore, ThreadRef
 from ssm_warden.slack.transport import ChannelError, InvalidMessageError
-from tests.unit.slack.factories import NOW, action, session_ref
+from tests.unit.slack.factories import ACCOUNT, NOW, REGION, SESSION_ID, action, session_ref
 from tests.unit.slack.fakes import FakeTransport
 from tests.unit.slack.test_messages import everything
 
@@ -71,6 +71,20 @@ def test_a_termination_replies_and_updates_the_root() -> None:
     assert reply.thread_ts == root.ts and reply.broadcast
     assert "Session terminated" in everything(reply.message)
     assert "terminated by ssm-warden" in everything(root.current)
+
+
+def test_a_root_update_keeps_who_and_target_when_the_action_knows_less() -> None:
+    # Given a thread opened by a finding with the full session details
+    slack = FakeTransport()
+    n = notifier(slack)
+    n.deliver(action(), "alert_only")
+    # When an operator's termination (ids only) is delivered
+    thin = SessionRef(session_id=SESSION_ID, account=ACCOUNT, region=REGION)
+    n.deliver(action(kind=ActionKind.TERMINATE, session=thin, rule="operator.terminate_now"), "terminated")
+    # Then the root says terminated and still names who and what
+    root = everything(slack.top_level()[0].current)
+    assert "terminated by ssm-warden" in root
+    assert "assumed-role/Admin/alice" in root and "`env=prod`" in root
 
 
 def test_a_termination_as_the_first_event_opens_the_thread_already_terminated() -> None:

@@ -316,10 +316,23 @@ class AwsInteractionEffects:
     def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
         self.clock = clock
 
+    def _session(self, session: SessionRef) -> SessionRef:
+        """The ledger's view of the session (who, target, tags) when it has one."""
+        from ssm_warden.config import get_settings
+        from ssm_warden.enforce.session_ref import session_ref
+        from ssm_warden.ledger.repository import SessionRepository
+
+        with aws_errors("reading the session"):
+            record = SessionRepository().get(session.account, session.region, session.session_id)
+        if record is None:
+            return session
+        return session_ref(record, log_group=get_settings().session_log_group)
+
     def terminate_now(self, session: SessionRef, actor: str) -> str:
         from ssm_warden.enforce.sink import QueueSink
 
         now = self.clock()
+        session = self._session(session)
         key = session_key(session.account, session.region, session.session_id)
         action = ActionRequest(
             action_id=action_id_for("operator", "terminate", key, actor, iso(now)),

@@ -276,7 +276,9 @@ class SlackNotifier:
 
         status = _root_status(action, outcome)
         if status is not None and not opened_now:
-            root = build_thread_root(session, headline_text=thread.headline, status=status, status_at=now)
+            root = build_thread_root(
+                _richer(thread.session, session), headline_text=thread.headline, status=status, status_at=now
+            )
             try:
                 self._update(thread.channel, thread.ts, root)
             except WardenError:
@@ -293,7 +295,9 @@ class SlackNotifier:
         posted = self._post(channel, root)
         if posted.ts is None:  # pragma: no cover - bot transports always return a ts
             raise WardenError("Slack returned no ts for a thread root")
-        mine = ThreadRef(channel=posted.channel, ts=posted.ts, headline=head, requested=channel)
+        mine = ThreadRef(
+            channel=posted.channel, ts=posted.ts, headline=head, requested=channel, session=session
+        )
         winner = self.threads.claim(session, mine)
         if winner.ts == mine.ts:
             return winner, True
@@ -316,7 +320,7 @@ class SlackNotifier:
         if thread is not None:
             terminated = summary.ended_by == "ssm-warden"
             root = build_thread_root(
-                session,
+                _richer(thread.session, session),
                 headline_text=thread.headline,
                 status="terminated" if terminated else "ended",
                 status_at=summary.ended_at,
@@ -330,6 +334,14 @@ class SlackNotifier:
         channel = self._channel_for(None)
         result = self._post(channel, build_summary(session, summary, in_thread=False))
         return DeliveryResult(result.channel, result.ts, posted=True, folded=False)
+
+
+def _richer(stored: SessionRef | None, given: SessionRef) -> SessionRef:
+    """The session as the root first showed it, completed by what the caller knows now."""
+    if stored is None:
+        return given
+    extra = {k: v for k, v in given.model_dump(exclude_none=True).items() if v not in ({}, [])}
+    return stored.model_copy(update=extra)
 
 
 def _root_status(action: ActionRequest, outcome: str) -> str | None:

@@ -17,7 +17,9 @@ from ssm_warden.ledger.keys import session_key
 from ssm_warden.models.actions import SessionRef
 from ssm_warden.slack._aws import aws_errors
 
-_THREAD_ATTRIBUTES = "slack_channel, slack_thread_ts, slack_headline, slack_channel_requested"
+_THREAD_ATTRIBUTES = (
+    "slack_channel, slack_thread_ts, slack_headline, slack_channel_requested, slack_root_session"
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class ThreadRef:
     ts: str  # the root message's ts
     headline: str | None = None  # what opened the thread (mrkdwn, already sanitised)
     requested: str | None = None  # the channel the policy asked for (a name or an id)
+    # The session as the root shows it, so that later updates of the root keep who/target/tags even
+    # when the action that causes them carries a thinner reference (an operator's termination).
+    session: SessionRef | None = None
 
 
 class ThreadStore(Protocol):
@@ -80,6 +85,7 @@ class DynamoThreadStore:
             ts=item["slack_thread_ts"]["S"],
             headline=item.get("slack_headline", {}).get("S"),
             requested=item.get("slack_channel_requested", {}).get("S"),
+            session=_session(item.get("slack_root_session", {}).get("S")),
         )
 
     def claim(self, session: SessionRef, ref: ThreadRef) -> ThreadRef:
@@ -103,6 +109,9 @@ class DynamoThreadStore:
         if ref.requested:
             values[":r"] = {"S": ref.requested}
             expression += ", slack_channel_requested = :r"
+        if ref.session is not None:
+            values[":s"] = {"S": ref.session.model_dump_json(exclude_none=True)}
+            expression += ", slack_root_session = :s"
         try:
             with aws_errors("recording the Slack thread"):
                 client.update_item(
@@ -118,3 +127,12 @@ class DynamoThreadStore:
             if winner is not None:
                 return winner
         return ref
+
+
+def _session(raw: str | None) -> SessionRef | None:
+    if not raw:
+        return None
+    try:
+        return SessionRef.model_validate_json(raw)
+    except ValueError:
+        return None
