@@ -32,7 +32,8 @@ from ssm_warden.slack.messages import SlackMessage
 
 SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_TIMEOUT_SECONDS = 5
-# Longest Retry-After waited for inside an invocation; beyond it SQS's redelivery does the waiting.
+# Longest Retry-After waited for inside an invocation (once); beyond it, or on a second 429, SQS's
+# redelivery does the waiting. Keeps a delivery well inside the executor's 30-second timeout.
 DEFAULT_MAX_WAIT_SECONDS = 15
 
 
@@ -89,7 +90,7 @@ class BoundedRateLimitHandler(RateLimitErrorRetryHandler):
 
     def __init__(
         self,
-        max_retry_count: int = 2,
+        max_retry_count: int = 1,
         max_wait_seconds: float = DEFAULT_MAX_WAIT_SECONDS,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
