@@ -1,0 +1,1 @@
+"""Session logs as CloudWatch Logs delivers them to a subscription (``payload``)."""

@@ -1,0 +1,1 @@
+"""The command watch over streamed session logs: decode, extract, judge, act (``service``)."""

@@ -1,0 +1,135 @@
+"""Judging a batch's commands and output lines with the detector, at batch speed.
+
+A busy session's batch holds about a thousand commands and tens of thousands of output lines. Two
+things keep judging them near the cost of decoding the batch, without changing a single verdict:
+
+- commands repeat (``ls``, ``kubectl get pods``, ``git status``): the findings of a command text are
+  remembered (per container, per rule set; the detector is deterministic);
+- output lines are screened many at a time: the positive patterns of every output rule, compiled in
+  multi-line mode into one RE2 set, are run over blocks of lines joined by newlines. A line that an
+  output rule flags matches one of those patterns on its own, so it also matches in its block (RE2
+  has no look-around; ``^``/``$`` match at line ends in multi-line mode). Only the lines of a block
+  that the screen hits are judged one by one with ``judge_output``. A detector that does not expose
+  its output rules, or a pattern with ``\\A``/``\\z``, turns the screen off (every line is judged).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any, Protocol
+
+from ssm_warden.models.findings import Finding
+from ssm_warden.transcript.extract import Extracted, OutputLine
+
+BLOCK_LINES = 128
+COMMAND_CACHE_SIZE = 4096
+
+
+class Judge(Protocol):
+    def judge_command(self, command: str) -> list[Finding]: ...
+
+    def judge_output(self, line: str) -> list[Finding]: ...
+
+
+class BatchJudge:
+    """The detector behind a command cache and an output screen."""
+
+    def __init__(self, detector: Judge, cache_size: int = COMMAND_CACHE_SIZE) -> None:
+        self.detector = detector
+        self._cache: OrderedDict[str, list[Finding]] = OrderedDict()
+        self._cache_size = cache_size
+        self._screen = output_screen(detector)
+
+    def judge_command(self, command: str) -> list[Finding]:
+        cached = self._cache.get(command)
+        if cached is not None:
+            self._cache.move_to_end(command)
+            return cached
+        findings = self.detector.judge_command(command)
+        self._cache[command] = findings
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return findings
+
+    def judge_output(self, line: str) -> list[Finding]:
+        return self.detector.judge_output(line)
+
+    def judge_output_of(self, extracted: Extracted) -> Iterator[tuple[OutputLine, list[Finding]]]:
+        """The output lines that output rules flag, with their findings (in order)."""
+        lines = extracted.lines
+        screen = self._screen
+        if screen is not None:
+            whole = "\n".join("\n".join(lines[a:b]) for a, b in extracted.spans)
+            if not screen.Match(whole):
+                return  # one pass over all the output: nothing any output rule could flag
+        group: list[int] = []
+        for index, _ in extracted.output_texts():
+            group.append(index)
+            if len(group) >= BLOCK_LINES:
+                yield from self._judge_group(extracted, group)
+                group = []
+        if group:
+            yield from self._judge_group(extracted, group)
+
+    def _judge_group(
+        self, extracted: Extracted, group: list[int]
+    ) -> Iterator[tuple[OutputLine, list[Finding]]]:
+        lines = extracted.lines
+        if self._screen is not None and not self._screen.Match("\n".join(lines[i] for i in group)):
+            return
+        judge = self.detector.judge_output
+        for i in group:
+            findings = judge(lines[i])
+            if findings:
+                yield OutputLine(lines[i], *extracted.locate(i)), findings
+
+    def clear(self) -> None:
+        """Forget remembered command findings (the bench measures a cold container)."""
+        self._cache.clear()
+
+
+def output_screen(detector: Any) -> Any | None:
+    """An RE2 set of every output rule's positive patterns in multi-line mode, or None."""
+    rules = getattr(detector, "output_rules", None)
+    if rules is None:
+        return None
+    try:
+        patterns = [
+            pattern
+            for rule in rules
+            for clause in rule.clauses
+            if clause.scope == "output"
+            for pattern in clause.match
+        ]
+        if any("\\A" in p or "\\z" in p for p in patterns):
+            return None
+        if not patterns:
+            return _NoOutputRules()
+        re2 = importlib.import_module("re2")
+        options = re2.Options()
+        options.max_mem = 64 << 20
+        screen = re2.Set.SearchSet(options)
+        for pattern in patterns:
+            screen.Add(f"(?m){pattern}")
+        screen.Compile()
+    except Exception:  # an unexpected rule shape or pattern: judge every line instead
+        return None
+    return screen
+
+
+class _NoOutputRules:
+    """The screen of a rule set without output rules: no line can be flagged."""
+
+    def Match(self, text: str) -> list[int]:
+        return []
+
+
+@lru_cache(maxsize=16)
+def batch_judge(packs: tuple[str, ...]) -> BatchJudge:
+    """The judge for these rule packs, kept for the container's life (its command cache too)."""
+    from ssm_warden.detect.detector import get_detector
+
+    return BatchJudge(get_detector(packs))

@@ -1,0 +1,1 @@
+"""Commands out of terminal transcripts: terminal replay, prompts, shell continuation, extraction."""
