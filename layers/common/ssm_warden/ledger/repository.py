@@ -391,6 +391,70 @@ class SessionRepository:
                     break
                 start = page.next_token
 
+    # -- command watch (functions/command_monitor) --------------------------------------------
+
+    def get_with_watch(
+        self, account: str, region: str, session_id: str
+    ) -> tuple[SessionRecord | None, dict[str, Any] | None]:
+        """The session and its command-watch state (attribute ``command_watch``), in one read."""
+        response = self._client.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": session_key(account, region, session_id)}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            return None, None
+        native = from_item(item)
+        watch = native.get("command_watch")
+        return SessionRecord.model_validate(native), watch if isinstance(watch, dict) else None
+
+    def save_watch(
+        self,
+        account: str,
+        region: str,
+        session_id: str,
+        *,
+        watch: dict[str, Any],
+        previous_event_id: str | None,
+        commands: int,
+        findings: int,
+        now: datetime,
+    ) -> bool:
+        """Store the command-watch state after a batch, and add to the session's command and finding
+        counts, only if the stored state is still the one the batch started from (``previous_event_id``
+        is its last processed log event id): False when another invocation got there first.
+
+        Creates a bare item (no ``state``) for a session whose StartSession has not arrived yet; the
+        ledger's later writes fill it in.
+        """
+        key = session_key(account, region, session_id)
+        values: dict[str, Any] = {
+            ":w": watch,
+            ":rt": "session",
+            ":sid": session_id,
+            ":acct": account,
+            ":region": region,
+            ":exp": self._expires(now),
+            ":c": commands,
+            ":f": findings,
+        }
+        if previous_event_id is None:
+            condition = "attribute_not_exists(command_watch.last_event_id)"
+        else:
+            condition = "command_watch.last_event_id = :prev"
+            values[":prev"] = previous_event_id
+        return self._update(
+            key,
+            "SET command_watch = :w, record_type = if_not_exists(record_type, :rt), "
+            "session_id = if_not_exists(session_id, :sid), account = if_not_exists(account, :acct), "
+            "#region = if_not_exists(#region, :region), expires_at = if_not_exists(expires_at, :exp) "
+            "ADD commands_seen :c, findings_seen :f",
+            condition,
+            {"#region": "region"},
+            values,
+        )
+
 
 def _active_keys(principal_arn: str | None, target_id: str | None) -> dict[str, str]:
     keys = {}
