@@ -32,6 +32,10 @@ class Notifier(Protocol):
     def deliver(self, action: ActionRequest, outcome: str) -> Any: ...
 
 
+class SummaryNotifier(Protocol):
+    def session_ended(self, session: SessionRef, summary: Any) -> Any: ...
+
+
 class LogNotifier:
     """Used when no Slack secret is configured: the alert goes to the function's log only."""
 
@@ -72,14 +76,44 @@ def _audit(action: ActionRequest, decision: Decision, outcome: str, **details: A
     )
 
 
+def _post_summary(action: ActionRequest, notifier: Notifier, repo: SessionRepository) -> Execution:
+    from ssm_warden.audit import read_audit
+    from ssm_warden.enforce.summary import summarise
+
+    session = action.session
+    if session is None or not hasattr(notifier, "session_ended"):
+        return Execution(action_id=action.action_id, outcome="no_summary")
+    record = repo.get(session.account, session.region, session.session_id)
+    if record is None:
+        return Execution(action_id=action.action_id, outcome="no_summary")
+    from ssm_warden.slack.messages import SessionSummary
+
+    figures = summarise(record, read_audit(session.session_id), action.created_at)
+    richer = session.model_copy(
+        update={
+            "principal_arn": session.principal_arn or (record.principal.arn if record.principal else None),
+            "target_id": session.target_id or record.target_id,
+            "target_tags": session.target_tags or record.target_tags,
+            "document_name": session.document_name or record.document_name,
+            "started_at": session.started_at or record.started_at,
+        }
+    )
+    notifier.session_ended(richer, SessionSummary.model_validate(figures))
+    return Execution(action_id=action.action_id, outcome="summarised")
+
+
 def execute_action(
     action: ActionRequest,
     *,
     notifier: Notifier,
     repository: SessionRepository | None = None,
     terminator: Callable[[SessionRef], TerminationResult] = terminate_session,
+    follow_up: Callable[[ActionRequest], None] | None = None,
 ) -> Execution:
+    """Carry out ``action``. ``follow_up`` receives the summary request after a termination."""
     termination: str | None = None
+    if action.kind is ActionKind.SUMMARY:
+        return _post_summary(action, notifier, repository or SessionRepository())
     if action.kind is ActionKind.TERMINATE and action.session and action.session.session_id != NO_SESSION:
         if action.mode is Mode.MONITOR:
             outcome = Outcome.WOULD_TERMINATE
@@ -105,6 +139,14 @@ def execute_action(
             )
             outcome = Outcome.TERMINATED
             write_audit(_audit(action, Decision.TERMINATION, result.value))
+            if follow_up is not None:
+                from ssm_warden.enforce.summary import summary_request
+
+                follow_up(
+                    summary_request(
+                        action.session, now=action.created_at, policy_version=action.policy_version
+                    )
+                )
     elif action.kind is ActionKind.WARN:
         outcome = Outcome.WARNED
         write_audit(_audit(action, Decision.WARNING, "warned"))
@@ -115,7 +157,18 @@ def execute_action(
     return Execution(action_id=action.action_id, outcome=outcome, termination=termination)
 
 
-def record_failure(action: ActionRequest, error: str, attempt: int) -> None:
-    """Every failed attempt is in the audit trail (the last one's request then waits in the DLQ)."""
-    record = _audit(action, Decision.ACTION_FAILED, f"failed (attempt {attempt}): {error}", attempt=attempt)
+def record_failure(
+    action: ActionRequest, error: str, attempt: int, *, final: bool = False, notifier: Notifier | None = None
+) -> None:
+    """Every failed attempt is in the audit trail. On the last attempt (the request then waits in
+    the dead-letter queue) people are told too, as far as telling them still works."""
+    outcome = f"failed (attempt {attempt}{', final: dead-lettered' if final else ''}): {error}"
+    record = _audit(action, Decision.ACTION_FAILED, outcome, attempt=attempt)
     write_audit(record.model_copy(update={"record_id": f"{action.action_id}:failed:{attempt}"}))
+    if final and notifier is not None and action.kind is not ActionKind.SUMMARY:
+        try:
+            notifier.deliver(action, Outcome.FAILED)
+        except Exception as exc:  # Slack may be what is failing; the DLQ alarm still tells people
+            logger().warning(
+                "could not post the failure notice", extra={"action_id": action.action_id, "error": str(exc)}
+            )

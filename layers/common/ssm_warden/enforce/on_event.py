@@ -8,9 +8,10 @@ from datetime import datetime
 from ssm_warden.audit import write_audit
 from ssm_warden.config import get_settings
 from ssm_warden.enforce.decide import Decisions
-from ssm_warden.enforce.session_ref import session_facts
+from ssm_warden.enforce.session_ref import session_facts, session_ref
 from ssm_warden.enforce.sink import ActionSink
 from ssm_warden.enforce.start_checks import check_denied, check_start, interactive_command
+from ssm_warden.enforce.summary import summary_request
 from ssm_warden.enforce.tamper import tamper_action
 from ssm_warden.ledger.repository import SessionRepository, WriteOutcome
 from ssm_warden.ledger.service import LedgerResult
@@ -18,7 +19,7 @@ from ssm_warden.ledger.tags import lookup_target_tags
 from ssm_warden.models.actions import SessionRef
 from ssm_warden.models.cloudtrail import CloudTrailDetail
 from ssm_warden.models.findings import Finding
-from ssm_warden.models.session import DeniedAttempt, SessionStarted
+from ssm_warden.models.session import DeniedAttempt, SessionStarted, SessionTerminated
 from ssm_warden.policy.evaluate import SessionFacts, effective_settings
 from ssm_warden.policy.store import PolicyState
 
@@ -84,6 +85,12 @@ def act_on_ledger_result(
             open_for_target=repo.open_sessions_of(target_id=change.target_id) if limits.per_target else [],
             force_monitor=force_monitor,
         )
+    elif isinstance(change, SessionTerminated):
+        record = repo.get(change.account, change.region, change.session_id)
+        if record is not None:
+            decisions.actions.append(
+                summary_request(session_ref(record), now=now, policy_version=policy.version)
+            )
     elif isinstance(change, DeniedAttempt) and result.outcome is WriteOutcome.APPLIED:
         tags = lookup_target_tags(change.target_id, change.account, change.region).tags
         facts = SessionFacts(

@@ -16,6 +16,8 @@ from ssm_warden.models.actions import ActionRequest
 from ssm_warden.observability import logger, metrics
 
 IDEMPOTENCY_HOURS = 6
+# The action queue's maxReceiveCount (template.yaml): the attempt after which a request is dead-lettered.
+MAX_RECEIVES = 5
 
 
 def notifier() -> Notifier:
@@ -43,7 +45,11 @@ def _idempotency() -> tuple[Any, Any]:
 
     @idempotent_function(data_keyword_argument="action", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
     def run(action: ActionRequest) -> dict[str, Any]:
-        result: Execution = execute_action(action, notifier=notifier())
+        from ssm_warden.enforce.sink import QueueSink
+
+        result: Execution = execute_action(
+            action, notifier=notifier(), follow_up=lambda a: QueueSink().submit([a])
+        )
         return {"action_id": result.action_id, "outcome": result.outcome, "termination": result.termination}
 
     return run, config
@@ -73,12 +79,17 @@ def _handle_record(record: Any) -> dict[str, Any]:
             },
         )
         metrics().add_metric(name="ActionFailures", unit=MetricUnit.Count, value=1)
-        record_failure(action, str(exc), attempt)
+        final = attempt >= MAX_RECEIVES
+        record_failure(action, str(exc), attempt, final=final, notifier=notifier() if final else None)
         raise
     outcome = result["outcome"]
-    name = {"terminated": "Terminations", "would_terminate": "WouldTerminate", "warned": "Warnings"}.get(
-        outcome, "Alerts"
-    )
+    name = {
+        "terminated": "Terminations",
+        "would_terminate": "WouldTerminate",
+        "warned": "Warnings",
+        "summarised": "Summaries",
+        "no_summary": "Summaries",
+    }.get(outcome, "Alerts")
     metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)
     logger().info("action done", extra={"action_id": action.action_id, **result})
     return result

@@ -20,6 +20,7 @@ class ActionKind(StrEnum):
     ALERT = "alert"  # tell people (Slack)
     WARN = "warn"  # tell the session's owner a limit is near
     TERMINATE = "terminate"  # ssm:TerminateSession (or "would terminate" in monitor mode)
+    SUMMARY = "summary"  # the session ended: update its Slack thread with what it amounted to
 
 
 class Mode(StrEnum):
@@ -37,6 +38,7 @@ class Trigger(StrEnum):
     TAMPER = "tamper"
     POLICY_ERROR = "policy_error"
     OPERATOR = "operator"  # a person pressed a Slack button
+    SESSION_END = "session_end"
 
 
 class SessionRef(BaseModel):

@@ -120,4 +120,6 @@ class SessionRecord(BaseModel):
     warned: list[str] = Field(default_factory=list)  # limits already warned about
     extensions: list[dict[str, Any]] = Field(default_factory=list)
     termination: dict[str, Any] | None = None  # why ssm-warden terminated it
+    commands_seen: int = 0  # commands the command monitor rebuilt from the session's output
+    findings_seen: int = 0
     version: int = 0
