@@ -7,17 +7,21 @@ SHELL := /bin/bash
 PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
 VENV := .venv
 TOOLS_VENV := .venv-tools
+# checkov and parliament (template linters) pin boto3 apart from aws-sam-cli: their own venv.
+LINT_VENV := .venv-lint
+TEMPLATES := template.yaml template-member.yaml
 PY := $(VENV)/bin/python
 # sam build for Runtime python3.12 needs python3.12 on PATH.
 SAM_PATH := $(dir $(PYTHON312)):$(PATH)
 SAM := PATH="$(SAM_PATH)" AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam
 
-.PHONY: help venv tools test unit integration e2e lint format typecheck validate build demo bench docs pr clean
+.PHONY: help venv tools lint-tools test unit integration e2e lint format typecheck validate lint-template build demo bench docs pr clean
 
 help:
 	@echo "make demo      run ssm-warden locally (moto server + local Slack sink), no AWS account"
 	@echo "make test      the whole test suite (unit, integration against moto server, e2e)"
 	@echo "make lint      ruff + mypy;  make validate: sam validate --lint;  make build: sam build"
+	@echo "make lint-template  cfn-lint, checkov and parliament (IAM) over the templates"
 	@echo "make bench     benchmarks (figures printed as JSON lines)"
 	@echo "make pr        everything CI runs"
 
@@ -39,6 +43,15 @@ $(TOOLS_VENV)/.installed: requirements-tools.txt
 	touch $@
 
 tools: $(TOOLS_VENV)/.installed
+
+$(LINT_VENV)/.installed: requirements-lint.txt
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found" >&2; exit 1; }
+	$(PYTHON312) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LINT_VENV)/bin/python -m pip install -q -r requirements-lint.txt
+	touch $@
+
+lint-tools: $(LINT_VENV)/.installed
 
 test: venv
 	$(PY) -m pytest -q tests
@@ -66,6 +79,13 @@ typecheck: venv
 
 validate: tools
 	$(SAM) validate --lint
+	$(SAM) validate --lint --template template-member.yaml
+
+# Offline: checkov's --skip-download keeps it from calling home; parliament's IAM data ships with it.
+lint-template: tools lint-tools
+	$(TOOLS_VENV)/bin/cfn-lint $(TEMPLATES)
+	$(LINT_VENV)/bin/checkov --config-file .checkov.yaml $(addprefix -f ,$(TEMPLATES))
+	PYTHONPATH=devtools $(LINT_VENV)/bin/python -m ssm_warden_local.iam_lint $(TEMPLATES)
 
 build: tools
 	$(SAM) build
@@ -76,7 +96,7 @@ demo: venv
 bench: venv
 	$(PY) -m bench
 
-pr: lint test validate build
+pr: lint test validate lint-template build
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .demo
