@@ -14,6 +14,7 @@ SUBCOMMANDS = [
     "policy",
     "audit",
     "redact",
+    "scan",
 ]
 
 
