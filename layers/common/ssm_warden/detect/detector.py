@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import re2
 
-from ssm_warden.detect.normalize import Normalized, normalize
+from ssm_warden.detect.normalize import FULL_PARSE_LIMIT, Normalized, normalize
 from ssm_warden.detect.rules import Rule, RulePackError, Scope, expand_pack_names, load_rules
 from ssm_warden.models.findings import Finding, Severity
 
@@ -105,7 +105,7 @@ class Detector:
         """
         texts = [command]
         lines = [line for line in command.splitlines() if line.strip()]
-        if len(lines) > 1:
+        if len(lines) > 1 and len(command) <= FULL_PARSE_LIMIT:
             texts.extend(lines)
         best: dict[str, Finding] = {}
         for text in texts:

@@ -489,7 +489,8 @@ class Normalized:
     pipelines: list[str] = field(default_factory=list)
     snippet_parts: list[str] = field(default_factory=list)
     privileged: bool = False
-    truncated: bool = False
+    truncated: bool = False  # a nesting or payload limit was reached
+    coarse: bool = False  # too long for the full parse: normalize_coarse() was used
 
     @property
     def snippet(self) -> str:
@@ -506,9 +507,12 @@ class _Normalizer:
         self.payloads = 0
         self.decoded_bytes = 0
         self.seen_payloads: set[str] = set()
+        self.expansion_budget = 0
 
     # -- public -------------------------------------------------------------------------------------
     def run(self, text: str, depth: int = 0, privileged: bool = False) -> None:
+        if depth == 0:
+            self.expansion_budget = 4 * len(text) + 65536
         if depth > MAX_DEPTH:
             self.out.truncated = True
             return
@@ -820,10 +824,13 @@ class _Normalizer:
         if name == "HOME" and rest.startswith(":0:1"):
             return "/"
         value = self.vars.get(name)
-        if value is None or len(value) > MAX_VAR_VALUE:
+        if value is None or len(value) > MAX_VAR_VALUE or len(value) > self.expansion_budget:
             if name == "IFS":
                 return " "
+            if value is not None:
+                self.out.truncated = True
             return None
+        self.expansion_budget -= len(value)
         if not rest:
             return value
         m = re.fullmatch(r":(\d+)(?::(\d+))?", rest)
@@ -1236,8 +1243,54 @@ def _located_program(pipelines: list[_Pipeline]) -> str | None:
     return None
 
 
+FULL_PARSE_LIMIT = 64 * 1024  # longer texts get the coarse (C-speed) normalisation
+
+_COARSE_IFS = re.compile(r"\$\{IFS[^}]*\}|\$IFS\b")
+_COARSE_QUOTES = re.compile(r"\\(.)|['\"]", re.DOTALL)
+_COARSE_PIPELINES = re.compile(r"\n|;|&&|\|\||(?<![>&])&(?![>&])")
+_COARSE_SEGMENTS = re.compile(r"\|&?")
+_COARSE_ARGV0 = re.compile(r"^\S*/(?=\S)")
+
+
+def normalize_coarse(text: str) -> Normalized:
+    """Normalisation for very long input: quotes, escapes and ${IFS} removed and the text split
+    into pipelines and segments by regular expressions only. Nothing is skipped — every byte
+    still reaches the rules — but variables, wrappers and nested payloads are not followed
+    (base64 / hex literals still are, when the text asks for decoding)."""
+    out = Normalized(coarse=True)
+    flat = _COARSE_QUOTES.sub(lambda m: m.group(1) or "", _COARSE_IFS.sub(" ", text))
+    seen_segments: set[str] = set()
+    seen_pipelines: set[str] = set()
+    for chunk in _COARSE_PIPELINES.split(flat):
+        segments: list[str] = []
+        for piece in _COARSE_SEGMENTS.split(chunk):
+            words = piece.split()
+            if not words:
+                continue
+            segment = _COARSE_ARGV0.sub("", " ".join(words), count=1)
+            segments.append(segment)
+            if segment not in seen_segments:
+                seen_segments.add(segment)
+                out.segments.append(Segment(segment, False, 0))
+        if segments:
+            pipeline = " | ".join(segments)
+            if pipeline not in seen_pipelines:
+                seen_pipelines.add(pipeline)
+                out.pipelines.append(pipeline)
+                out.snippet_parts.append(pipeline)
+    normalizer = _Normalizer()
+    normalizer._decode_literals(text, 0, False)
+    decoded = normalizer.out
+    out.segments.extend(decoded.segments)
+    out.pipelines.extend(decoded.pipelines)
+    out.snippet_parts.extend(decoded.snippet_parts)
+    return out
+
+
 def normalize(text: str) -> Normalized:
     """All the views of ``text`` (one command line or a pasted multi-line snippet)."""
+    if len(text) > FULL_PARSE_LIMIT:
+        return normalize_coarse(text)
     normalizer = _Normalizer()
     normalizer.run(text)
     return normalizer.out
