@@ -39,6 +39,12 @@ def default_dependencies() -> Dependencies:
 
 
 def handle(event: dict[str, Any], deps: Dependencies | None = None) -> dict[str, Any]:
+    if "Records" in event:
+        # Organisation mode: member accounts' session logs arrive as Kinesis records, one
+        # subscription payload each (docs/organization.md).
+        from ssm_warden.handlers.command_monitor_kinesis import handle_kinesis
+
+        return handle_kinesis(event, deps)
     result = process_subscription(event, deps or default_dependencies())
     publish(result)
     return result.summary()
