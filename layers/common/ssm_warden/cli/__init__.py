@@ -15,6 +15,8 @@ SUBCOMMANDS = [
     "audit",
     "redact",
     "scan",
+    "classify",
+    "rules",
 ]
 
 

@@ -1,0 +1,117 @@
+"""``ssm-warden classify [FILE]``: judge commands the way a session's commands would be judged.
+
+Input is JSON Lines with a ``"command"`` field (or plain lines with ``--plain``) from FILE or
+standard input; output is one JSON object per input line::
+
+    {"command": …, "verdict": "allow"|"alert"|"terminate", "severity": null|"low"|…,
+     "findings": [{"rule", "severity", "category", "attack", "reason"}]}
+
+Commands are judged under the default policy's strictest scope, or with ``--policy FILE`` and
+``--tag KEY=VALUE`` under the scope a session on such a target would get. A command holding
+newlines is judged as the snippet a person pasted (whole and line by line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from ssm_warden.errors import PolicyError
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("classify", help="judge commands (JSON Lines or plain lines) and print verdicts")
+    parser.add_argument("file", nargs="?", help="input file (default: standard input)")
+    parser.add_argument("--plain", action="store_true", help="input is one command per line, not JSON")
+    parser.add_argument("--policy", help="policy file (default: the bundled default policy)")
+    parser.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a target tag: judge under the scope a session on such a target gets",
+    )
+    parser.set_defaults(run=_run)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from ssm_warden.cli.policy import _parse_tags
+    from ssm_warden.policy.evaluate import SessionFacts, effective_settings, strictest_settings
+    from ssm_warden.policy.loader import default_policy, load_policy_file
+
+    loaded = load_policy_file(args.policy) if args.policy else default_policy()
+    if args.tag:
+        return effective_settings(loaded.policy, SessionFacts(target_tags=_parse_tags(args.tag)))
+    return strictest_settings(loaded.policy)
+
+
+def _commands(stream: IO[str], plain: bool) -> Iterator[tuple[int, str | None, str | None]]:
+    """(line number, command, error) for each non-blank input line."""
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        if plain:
+            yield number, line.rstrip("\r\n"), None
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, None, f"line {number}: not JSON ({exc.msg})"
+            continue
+        command = record.get("command") if isinstance(record, dict) else None
+        if not isinstance(command, str):
+            yield number, None, f'line {number}: no "command" string'
+            continue
+        yield number, command, None
+
+
+def classify(commands: Iterable[str], settings: Any) -> Iterator[dict[str, Any]]:
+    """The output object for each command, judged with ``settings`` (EffectiveSettings)."""
+    from ssm_warden.detect import verdict_for
+    from ssm_warden.detect.detector import get_detector, max_severity
+
+    detector = get_detector(tuple(settings.rule_packs))
+    for command in commands:
+        findings = detector.judge_command(command)
+        severity = max_severity(findings)
+        yield {
+            "command": command,
+            "verdict": verdict_for(findings, settings),
+            "severity": severity.value if severity else None,
+            "findings": [
+                {
+                    "rule": f.rule,
+                    "severity": f.severity.value,
+                    "category": f.category,
+                    "attack": f.attack,
+                    "reason": f.reason,
+                }
+                for f in findings
+            ],
+        }
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+    except PolicyError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    errors = 0
+    stream: IO[str] = open(args.file, encoding="utf-8") if args.file else sys.stdin  # noqa: SIM115
+    try:
+        for _, command, error in _commands(stream, args.plain):
+            if error is not None:
+                errors += 1
+                print(error, file=sys.stderr)
+                continue
+            assert command is not None
+            for result in classify([command], settings):
+                sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    finally:
+        if args.file:
+            stream.close()
+    return 1 if errors else 0
