@@ -59,7 +59,7 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
         "arn:aws:iam::210987654321:role/ssm-warden-ActionExecutorFunctionRole-ABC",
         "arn:aws:iam::210987654321:role/ssm-warden-SessionSweeperFunctionRole-DEF",
     ],
-    "SlackSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ssm-warden/slack-AbCdEf",
+    "SlackSecretName": "ssm-warden/slack",
 }
 
 # What ``Ref`` returns, by resource type ({id} is the logical id).
