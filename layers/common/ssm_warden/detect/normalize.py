@@ -771,7 +771,8 @@ class _Normalizer:
             elif kind == "param":
                 value = self._param(part.text)
                 if value is None:
-                    buf.append("$" + (part.text if _NAME.fullmatch(part.text) else "{" + part.text + "}"))
+                    plain = _NAME.fullmatch(part.text) or len(part.text) == 1
+                    buf.append("$" + (part.text if plain else "{" + part.text + "}"))
                 elif part.quoted:
                     buf.append(value)
                 else:
