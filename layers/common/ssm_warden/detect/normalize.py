@@ -92,7 +92,7 @@ _ANSI_SIMPLE = {
     "?": "?",
 }
 _B64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
-_CRON_SCHEDULE = re.compile(r"^\s*(?:@\w+|(?:[\d*/,-]+\s+){5})(?:[a-z_][\w-]*\s+(?=/))?")
+_CRON_SCHEDULE = re.compile(r"^\s*(?:@\w+|(?:[\d*/,-]+\s+){5})")
 _HEX_TOKEN = re.compile(r"(?:[0-9A-Fa-f]{2}){8,}")
 _DECODE_HINT = re.compile(
     r"base64|b64decode|b64_decode|atob|frombase64|decode64|unpack|base32|xxd|fromhex|unhexlify"
@@ -558,14 +558,11 @@ class _Normalizer:
             decoded = _evaluate_filters(argvs)
             if decoded is not None and decoded.strip():
                 self._add_decoded(decoded, depth, privileged)
-            if argvs[-1][0] in ("crontab", "at", "batch"):
+            if argvs[-1][0] in ("crontab", "at", "batch") or (
+                argvs[-1][0] == "tee" and any("cron" in a for a in argvs[-1][1:])
+            ):
                 # A job installed from a literal: judge the command it schedules.
-                literal = _literal_output(argvs[0])
-                if literal:
-                    for line in literal.splitlines():
-                        job = _CRON_SCHEDULE.sub("", line, count=1)
-                        if job.strip():
-                            self.payload(job, depth, privileged)
+                self._schedule_payload(_literal_output(argvs[0]), depth, privileged)
 
     # -- commands -----------------------------------------------------------------------------------
     def _command(self, command: _Command, depth: int, privileged: bool) -> tuple[list[str], bool]:
@@ -617,6 +614,9 @@ class _Normalizer:
         argv = [_resolve_glob(a) if ("*" in a or "?" in a or "[" in a) and "/" in a else a for a in argv]
         redirs = [_canonical_hosts(r) for r in redirs]
         argv = [_canonical_hosts(a) for a in argv]
+        if argv[0] in ("echo", "printf") and any("cron" in r or "/init.d/" in r for r in redirs):
+            # A scheduled job written with echo: judge the command it schedules.
+            self._schedule_payload(_literal_output(argv), depth, seg_priv)
         path = argv[0]
         argv[0] = _command_name(path)
         if argv[0] != path and not path.startswith(_SYSTEM_BIN_DIRS):
@@ -624,6 +624,16 @@ class _Normalizer:
             self.out.segments.append(Segment(" ".join([path, *argv[1:], *redirs]), seg_priv, depth))
         self._recurse(argv, depth, seg_priv)
         return argv + redirs, seg_priv
+
+    def _schedule_payload(self, literal: str | None, depth: int, privileged: bool) -> None:
+        for line in (literal or "").splitlines():
+            job = _CRON_SCHEDULE.sub("", line, count=1)
+            if job.strip():
+                self.payload(job, depth, privileged)
+                # System crontabs (/etc/crontab, /etc/cron.d) have a user field first.
+                user, _, rest = job.strip().partition(" ")
+                if rest and _NAME.fullmatch(user):
+                    self.payload(rest, depth, privileged)
 
     def _emit_launcher(self, launcher: list[str], argv: list[str], depth: int, privileged: bool) -> None:
         while launcher and _command_name(launcher[0]) in ("sudo", "doas", "pkexec", "run0"):
@@ -937,6 +947,10 @@ _GLOB_TARGETS = (
     "/usr/bin/perl",
     "/usr/bin/base64",
     "/usr/bin/socat",
+    "~/.aws/credentials",
+    "~/.ssh/id_rsa",
+    "~/.ssh/id_ed25519",
+    "~/.bash_history",
     "/root/.ssh/id_rsa",
     "/root/.ssh/id_ed25519",
     "/root/.aws/credentials",
