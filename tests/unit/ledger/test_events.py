@@ -104,3 +104,14 @@ def test_malformed_events_raise_a_clear_error(mutate: object, message: str) -> N
     mutate(event)  # type: ignore[operator]
     with pytest.raises(MalformedEventError, match=message):
         change_from_event(parse_session_event(event).detail)
+
+
+def test_terminate_through_the_member_role_is_recognised_as_warden() -> None:
+    event = load_event("terminate_session_by_warden.json")
+    issuer = event["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]
+    issuer["arn"] = "arn:aws:iam::111111111111:role/ssm-warden-member"
+    change = change_from_event(
+        parse_session_event(event).detail, warden_role_arn=WARDEN_ROLE, member_role_name="ssm-warden-member"
+    )
+    assert isinstance(change, SessionTerminated)
+    assert change.by_warden

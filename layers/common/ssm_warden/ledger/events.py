@@ -40,13 +40,18 @@ def principal_from(identity: UserIdentity) -> Principal:
     )
 
 
-def _is_warden(principal: Principal, warden_role_arn: str | None) -> bool:
-    if not warden_role_arn:
-        return False
-    return warden_role_arn in (principal.role_arn, principal.arn)
+def _is_warden(principal: Principal, warden_role_arn: str | None, member_role_name: str | None) -> bool:
+    if warden_role_arn and warden_role_arn in (principal.role_arn, principal.arn):
+        return True
+    # In organisation mode the executor terminates member sessions through the member role.
+    return bool(
+        member_role_name and principal.role_arn and principal.role_arn.endswith(f":role/{member_role_name}")
+    )
 
 
-def change_from_event(detail: CloudTrailDetail, *, warden_role_arn: str | None = None) -> LedgerChange:
+def change_from_event(
+    detail: CloudTrailDetail, *, warden_role_arn: str | None = None, member_role_name: str | None = None
+) -> LedgerChange:
     """What one CloudTrail session event means for the ledger.
 
     Raises ``MalformedEventError`` for an event that is not a session call or lacks the session id.
@@ -95,5 +100,5 @@ def change_from_event(detail: CloudTrailDetail, *, warden_role_arn: str | None =
     if detail.event_name == "ResumeSession":
         return SessionResumed(**common, session_id=session_id)
     return SessionTerminated(
-        **common, session_id=session_id, by_warden=_is_warden(principal, warden_role_arn)
+        **common, session_id=session_id, by_warden=_is_warden(principal, warden_role_arn, member_role_name)
     )

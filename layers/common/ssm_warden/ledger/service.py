@@ -44,7 +44,10 @@ def record_session_event(
     parsed: CloudTrailEvent, repository: SessionRepository | None = None
 ) -> LedgerResult:
     """Apply one CloudTrail session event to the ledger (idempotent, order-independent)."""
-    change = change_from_event(parsed.detail, warden_role_arn=get_settings().warden_role_arn)
+    settings = get_settings()
+    change = change_from_event(
+        parsed.detail, warden_role_arn=settings.warden_role_arn, member_role_name=settings.member_role_name
+    )
     repo = repository or SessionRepository()
     tags = TagLookup()
     match change:
