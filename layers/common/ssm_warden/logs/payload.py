@@ -110,36 +110,62 @@ class SessionLogBatch:
 
     def event_lines(self, after_sequence: int = -1) -> tuple[EventLines, int]:
         """The lines of the events whose id is above ``after_sequence`` (the rest were processed
-        before), in id order, and how many events were skipped as already processed."""
+        before), in id order, and how many events were skipped as already processed.
+
+        The batch's hot loop: a well-formed streamed event is decoded inline (no call, no object per
+        event); anything else takes the general path, which reports what is wrong with it.
+        """
         out = EventLines()
-        decoded: list[tuple[int, str, int, list[str]]] = []
+        event_ids, timestamps, starts, all_lines = out.event_ids, out.timestamps, out.starts, out.lines
+        after = str(after_sequence) if after_sequence >= 0 else ""
         skipped = 0
-        previous = -1
+        previous = ""
         in_order = True
+        scan = _scan_object
+        fast = not self.check_utf8
         for position, raw in enumerate(self.raw_events):
-            try:
-                event_id, sequence, timestamp, lines, document = _decode_raw(raw, self.check_utf8)
-            except MalformedEventError as exc:
-                self._report(position, raw, exc)
-                continue
-            if sequence <= after_sequence:
+            lines: list[str] | None = None
+            document: dict[str, Any] | None = None
+            event_id = raw.get("id") if type(raw) is dict else None
+            timestamp = raw.get("timestamp") if type(raw) is dict else None
+            if fast and type(event_id) is str and type(timestamp) is int and event_id.isdigit():
+                message = raw.get("message")
+                if type(message) is str and message[:1] == "{":
+                    try:
+                        doc, end = scan(message, 0)
+                    except (StopIteration, ValueError):
+                        doc, end = None, 0
+                    if type(doc) is dict and end == len(message):
+                        data = doc.get("sessionData")
+                        if type(data) is list:
+                            for line in data:
+                                if type(line) is not str:
+                                    break
+                            else:
+                                lines, document = data, doc
+            if lines is None:  # the general path: plain text, odd shapes, malformed events
+                try:
+                    event_id, _, timestamp, lines, document = _decode_raw(raw, self.check_utf8)
+                except MalformedEventError as exc:
+                    self._report(position, raw, exc)
+                    continue
+            assert isinstance(event_id, str) and isinstance(timestamp, int)
+            # Ids are decimal strings without leading zeros: compare by length, then text.
+            if after and (len(event_id), event_id) <= (len(after), after):
                 skipped += 1
                 continue
-            if sequence <= previous:
+            if previous and (len(event_id), event_id) <= (len(previous), previous):
                 in_order = False
-            previous = sequence
+            previous = event_id
             if out.document is None and document is not None:
                 out.document = document
-            decoded.append((sequence, event_id, timestamp, lines))
+            event_ids.append(event_id)
+            timestamps.append(timestamp)
+            starts.append(len(all_lines))
+            all_lines.extend(lines)
         self.raw_events = []
         if not in_order:
-            decoded.sort(key=lambda item: item[0])
-        all_lines = out.lines
-        for _, event_id, timestamp, lines in decoded:
-            out.event_ids.append(event_id)
-            out.timestamps.append(timestamp)
-            out.starts.append(len(all_lines))
-            all_lines.extend(lines)
+            out = _sorted_by_id(out)
         return out, skipped
 
     def _report(self, position: int, raw: Any, exc: MalformedEventError) -> None:
@@ -147,6 +173,18 @@ class SessionLogBatch:
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             where += f" id={raw['id']}"
         self.malformed.append(MalformedRecord(where, str(exc)))
+
+
+def _sorted_by_id(events: EventLines) -> EventLines:
+    bounds = [*events.starts[1:], len(events.lines)]
+    order = sorted(range(len(events)), key=lambda k: (len(events.event_ids[k]), events.event_ids[k]))
+    out = EventLines(document=events.document)
+    for k in order:
+        out.event_ids.append(events.event_ids[k])
+        out.timestamps.append(events.timestamps[k])
+        out.starts.append(len(out.lines))
+        out.lines.extend(events.lines[events.starts[k] : bounds[k]])
+    return out
 
 
 def _raw_json(event: dict[str, Any]) -> tuple[str, MalformedRecord | None]:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from ssm_warden.models.findings import Finding
 from ssm_warden.transcript.extract import Extracted, OutputLine
 
-BLOCK_LINES = 128
+BLOCK_LINES = 256
 COMMAND_CACHE_SIZE = 4096
 
 
@@ -59,32 +59,35 @@ class BatchJudge:
 
     def judge_output_of(self, extracted: Extracted) -> Iterator[tuple[OutputLine, list[Finding]]]:
         """The output lines that output rules flag, with their findings (in order)."""
-        lines = extracted.lines
-        screen = self._screen
-        if screen is not None:
-            whole = "\n".join("\n".join(lines[a:b]) for a, b in extracted.spans)
-            if not screen.Match(whole):
-                return  # one pass over all the output: nothing any output rule could flag
-        group: list[int] = []
-        for index, _ in extracted.output_texts():
-            group.append(index)
-            if len(group) >= BLOCK_LINES:
-                yield from self._judge_group(extracted, group)
-                group = []
+        group: list[tuple[int, int]] = []
+        size = 0
+        for first, end in extracted.spans:
+            start = first
+            while start < end:  # cut long spans into groups of BLOCK_LINES
+                take = min(end, start + BLOCK_LINES - size)
+                group.append((start, take))
+                size += take - start
+                start = take
+                if size >= BLOCK_LINES:
+                    yield from self._judge_group(extracted, group)
+                    group, size = [], 0
         if group:
             yield from self._judge_group(extracted, group)
 
     def _judge_group(
-        self, extracted: Extracted, group: list[int]
+        self, extracted: Extracted, group: list[tuple[int, int]]
     ) -> Iterator[tuple[OutputLine, list[Finding]]]:
         lines = extracted.lines
-        if self._screen is not None and not self._screen.Match("\n".join(lines[i] for i in group)):
+        screen = self._screen
+        if screen is not None and not screen.Match("\n".join(["\n".join(lines[a:b]) for a, b in group])):
             return
         judge = self.detector.judge_output
-        for i in group:
-            findings = judge(lines[i])
-            if findings:
-                yield OutputLine(lines[i], *extracted.locate(i)), findings
+        for a, b in group:
+            for i in range(a, b):
+                if lines[i]:
+                    findings = judge(lines[i])
+                    if findings:
+                        yield OutputLine(lines[i], *extracted.locate(i)), findings
 
     def clear(self) -> None:
         """Forget remembered command findings (the bench measures a cold container)."""

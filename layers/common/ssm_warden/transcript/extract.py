@@ -121,14 +121,36 @@ class Extracted:
         return sum(end - start for start, end in self.spans)
 
 
-def _plain(text: str) -> bool:
-    """No line of ``text`` (lines joined by newlines) can hold a prompt or need terminal replay."""
-    return _INTERESTING.search(text) is None
-
-
 # Every prompt (known, learned or candidate) ends with one of ``$#%>``; a line that needs terminal
 # replay holds a control character or a caret (``^H``). Other lines are output, whatever the state.
 _INTERESTING = re.compile(r"[$#%>^\x00-\x09\x0b-\x1f\x7f]")
+
+
+class _Finder:
+    """The next character at or after a position that may begin something to look at: one of
+    ``$#%>^`` (and, in text with control characters, any of those). ``str.find`` per character,
+    each remembered until passed, is ten times faster than a regex over a megabyte of output."""
+
+    _CHARS = "$#%>^"
+
+    def __init__(self, text: str, *, controls: bool) -> None:
+        self.text = text
+        self.controls = controls
+        self.ahead = [text.find(c) for c in self._CHARS]
+
+    def next(self, pos: int) -> int:
+        if self.controls:
+            m = _INTERESTING.search(self.text, pos)
+            return m.start() if m else -1
+        best = -1
+        ahead = self.ahead
+        for k, known in enumerate(ahead):
+            found = known
+            if 0 <= found < pos:
+                found = ahead[k] = self.text.find(self._CHARS[k], pos)
+            if found >= 0 and (best < 0 or found < best):
+                best = found
+        return best
 
 
 def join_lines(lines: list[str]) -> str:
@@ -182,25 +204,25 @@ class Extractor:
         base = len(result.lines)
         result.lines.extend(lines)
         result.event_ids.extend(event_ids)
-        result.event_starts.extend(base + s for s in starts)
+        result.event_starts.extend(starts if base == 0 else [base + s for s in starts])
         bounds = [*starts[1:], len(lines)]
         k = 0  # the event of line i
         self._enter(event_ids[0], base + starts[0])
         i, pos, n = 0, 0, len(lines)
-        search = _INTERESTING.search
+        find = _Finder(text, controls=not "".join(lines).isprintable())
         while i < n:
             if self._pending is None and not self._expect:
                 # Most lines are output: jump to the next line with a prompt or control character.
-                m = search(text, pos)
-                j = n if m is None else i + text.count("\n", pos, m.start())
+                at = find.next(pos)
+                j = n if at < 0 else i + text.count("\n", pos, at)
                 if j > i:
                     self._span(base + i, base + j)
-                    if m is None:
+                    if at < 0:
                         break
-                    pos = text.rfind("\n", 0, m.start()) + 1
+                    pos = text.rfind("\n", 0, at) + 1
                     i = j
-            while i >= bounds[k]:
-                k += 1
+            if i >= bounds[k]:
+                k = bisect_right(bounds, i, k)
                 self._enter(event_ids[k], base + starts[k])
             self._at = base + i
             self._line(lines[i])

@@ -2,8 +2,8 @@
 
 A line of session output that starts with a prompt is a line the person typed (after the prompt).
 Known prompts are recognised outright; any other prompt (a custom ``PS1``, the bare ``$ `` of dash,
-``# `` after ``sudo su``, ``mysql> ``) is *learned* from the session itself and kept as a shape: the
-prompt with its digit runs and paths generalised, so ``[prod] alice:/srv$ `` also matches
+``# `` after ``sudo su``, zsh's ``host% ``, ``mysql> ``) is *learned* from the session itself and
+kept as a shape: the prompt with its digit runs and paths generalised, so ``[prod] alice:/srv$ `` also matches
 ``[prod] alice:/etc$ `` after a ``cd``.
 """
 
@@ -18,7 +18,6 @@ _KNOWN = [
     r"\[[\w.-]+@[\w.-]+(?: [^\]\n]{0,80})?\][$#]",  # [ec2-user@ip-10-0-0-1 ~]$   [root@host ~]#
     r"[\w.-]+@[\w.-]+:[^\s$#]{0,200}[$#]",  # ubuntu@host:~$   root@host:/var/log#
     r"[\w.-]+@[\w.-]+ [^\s%#]{1,200} [%#]",  # user@host ~ %   (zsh on macOS-like setups)
-    r"[A-Za-z][\w.-]{0,62}%",  # host%   (zsh default)
     r"PS (?:[A-Za-z]:\\|/|[A-Za-z][\w]*:)[^>\n]{0,200}>",  # PS C:\Users\ssm-user>
 ]
 KNOWN_PROMPT = re.compile(rf"{_VENV}(?:{'|'.join(_KNOWN)})(?: |$)")
@@ -35,7 +34,7 @@ PS_CONTINUATION = re.compile(r">> ?")
 
 # A line that may start with an unknown prompt: up to 64 characters without a leading space or
 # ``<``/``>`` (XML, continuations) ending in one of the usual prompt characters, then a space.
-_CANDIDATE = re.compile(r"(?=[^\s<>])([^\n]{0,62}?[^\s][$#%>]|[$#%]) ")
+_CANDIDATE = re.compile(r"(?=[^\s<>])([$#%]|[^\n]{0,62}?[^\s] ?[$#%>]) ")
 _WORD = re.compile(r"[A-Za-z0-9]")
 _DIGITS = re.compile(r"\d+")
 _PATH = re.compile(r"(?<![^\s:\[(])(?:~|/)[^\s\]):$#%>]*")
