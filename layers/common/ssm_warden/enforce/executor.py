@@ -102,6 +102,24 @@ def _post_summary(action: ActionRequest, notifier: Notifier, repo: SessionReposi
     return Execution(action_id=action.action_id, outcome="summarised")
 
 
+def _earlier_termination(action: ActionRequest, repo: SessionRepository) -> TerminationResult | None:
+    """What this action's earlier attempt got from TerminateSession, when it got as far as the ledger.
+
+    A redelivery after a later step failed (the audit write, Slack) then records and notifies without
+    calling TerminateSession a second time."""
+    session = action.session
+    if session is None:
+        return None
+    record = repo.get(session.account, session.region, session.session_id)
+    done = record.termination if record else None
+    if not done or done.get("action_id") != action.action_id:
+        return None
+    try:
+        return TerminationResult(str(done.get("result") or TerminationResult.TERMINATED.value))
+    except ValueError:
+        return TerminationResult.TERMINATED
+
+
 def execute_action(
     action: ActionRequest,
     *,
@@ -119,9 +137,9 @@ def execute_action(
             outcome = Outcome.WOULD_TERMINATE
             write_audit(_audit(action, Decision.WOULD_TERMINATE, "would terminate (monitor mode)"))
         else:
-            result = terminator(action.session)
-            termination = result.value
             repo = repository or SessionRepository()
+            result = _earlier_termination(action, repo) or terminator(action.session)
+            termination = result.value
             repo.record_termination(
                 action.session.account,
                 action.session.region,
