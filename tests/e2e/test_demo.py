@@ -26,7 +26,7 @@ def test_the_demo_plays_the_morning_and_every_scenario_turns_out_as_expected(tmp
         assert f"[PASS] {scenario.title}" in text
     # And the timeline shows the decisions as they happened
     assert re.search(r"ssm-warden\s+terminate \[download-pipe-to-shell, high\]", text)
-    assert re.search(r"ssm-warden\s+terminate \(monitor mode\) \[download-pipe-to-shell", text)
+    assert re.search(r"ssm-warden\s+would terminate \(monitor mode\) \[download-pipe-to-shell", text)
     assert "closed in the ledger" in text
     # And the Slack page shows the messages the sink received
     page = html.read_text()

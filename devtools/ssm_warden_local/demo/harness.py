@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from ssm_warden_local.demo.patterns import matching_rules
 from ssm_warden_local.lambda_runtime import ACCOUNT, REGION, LambdaContext, drain_queue
@@ -52,6 +52,34 @@ Handler = Callable[[dict[str, Any], Any], Any]
 # The simulated clock
 
 
+class Clock(Protocol):
+    start: datetime
+
+    @property
+    def now(self) -> datetime: ...
+
+    def elapsed(self, at: datetime | None = None) -> str: ...
+
+
+def _elapsed(start: datetime, at: datetime) -> str:
+    seconds = int((at - start).total_seconds())
+    return f"+{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class WallClock:
+    """Real time (the sandbox), with the same ``elapsed`` labels as the simulated clock."""
+
+    def __init__(self) -> None:
+        self.start = datetime.now(UTC)
+
+    @property
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def elapsed(self, at: datetime | None = None) -> str:
+        return _elapsed(self.start, at or self.now)
+
+
 class SimClock:
     """Time that moves only when told to. ``utc_now()`` returns it while it is set."""
 
@@ -67,8 +95,7 @@ class SimClock:
         return self.now
 
     def elapsed(self, at: datetime | None = None) -> str:
-        seconds = int(((at or self.now) - self.start).total_seconds())
-        return f"+{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        return _elapsed(self.start, at or self.now)
 
 
 def morning_start() -> datetime:
@@ -420,7 +447,7 @@ class Pipeline:
     """Delivers what happens in the world to the functions, the way AWS would."""
 
     stack: Stack
-    clock: SimClock
+    clock: Clock
     observe: Observer = lambda note: None
     handlers: dict[str, Handler] = field(default_factory=dict)
     delivered_log_events: dict[str, int] = field(default_factory=dict)
@@ -473,8 +500,11 @@ class Pipeline:
         return results
 
     # -- CloudWatch Logs -------------------------------------------------------------------
-    def write_output(self, session_id: str, lines: list[str], *, target: str, principal_arn: str) -> None:
-        """What the SSM agent streams: one log event with the session's new complete lines."""
+    def write_output(
+        self, session_id: str, lines: list[str], *, target: str, principal_arn: str
+    ) -> dict[str, Any] | None:
+        """What the SSM agent streams: one log event with the session's new complete lines, then the
+        subscription's delivery of it (the command monitor's result)."""
         message = {
             "eventVersion": "1.0",
             "eventTime": self.clock.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -494,7 +524,7 @@ class Pipeline:
             logStreamName=session_id,
             logEvents=[{"timestamp": stamp, "message": json.dumps(message)}],
         )
-        self.deliver_logs(session_id)
+        return self.deliver_logs(session_id)
 
     def deliver_logs(self, session_id: str) -> dict[str, Any] | None:
         """The subscription: the stream's events not delivered yet, as the gzip+base64 payload."""
@@ -602,14 +632,17 @@ class Pipeline:
 
     # -- time --------------------------------------------------------------------------------
     def advance_to(self, at: datetime) -> None:
-        """Move the clock to ``at``, running every scheduled function on each minute crossed."""
+        """Move the simulated clock to ``at``, running every scheduled function on each minute crossed."""
+        clock = self.clock
+        if not isinstance(clock, SimClock):
+            raise TypeError("only a simulated clock can be moved")
         while True:
-            next_minute = self.clock.now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            next_minute = clock.now.replace(second=0, microsecond=0) + timedelta(minutes=1)
             if next_minute > at:
                 break
-            self.clock.now = next_minute
+            clock.now = next_minute
             self.run_schedules()
-        self.clock.now = max(self.clock.now, at)
+        clock.now = max(clock.now, at)
 
     def run_schedules(self) -> None:
         for function in self.stack.wiring.schedules:
@@ -664,9 +697,11 @@ def first_line(text: str | None, width: int = 110) -> str:
 
 def describe_action(action: Any) -> str:
     """One line: what ssm-warden decided and why."""
-    mode = " (monitor mode)" if action.mode.value == "monitor" else ""
+    kind = action.kind.value
+    if action.mode.value == "monitor":
+        kind = f"would {kind} (monitor mode)" if kind == "terminate" else f"{kind} (monitor mode)"
     why = str(action.why)
     while why.startswith(f"{action.title}: "):  # a finding's reason repeats its title
         why = why[len(action.title) + 2 :]
-    head = f"{action.kind.value}{mode} [{action.rule_or_limit}, {action.severity.value}]"
+    head = f"{kind} [{action.rule_or_limit}, {action.severity.value}]"
     return f"{head}: {action.title}: {why}"

@@ -17,6 +17,7 @@ SUBCOMMANDS = [
     "scan",
     "classify",
     "rules",
+    "sandbox",
 ]
 
 

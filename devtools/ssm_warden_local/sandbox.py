@@ -1,0 +1,367 @@
+"""``ssm-warden sandbox``: a real shell, watched live by ssm-warden on the local stack.
+
+The shell (``bash --norc -i``, else ``sh -i``) runs in a pseudo-terminal. What it prints is passed
+to your terminal and, the way the SSM agent streams a session, to CloudWatch Logs: complete lines
+only, ANSI codes and carriage returns removed, tabs as spaces, sent about once a second (at once
+when a lot has piled up). Each log event goes through the real command monitor (as a subscription
+payload), its actions through the real executor, and the Slack messages to the local sink; the
+sweeper runs every minute, so idle and duration limits apply too.
+
+ssm-warden's decisions and Slack posts are printed in the terminal. A termination ends the shell
+(``session terminated by ssm-warden: <why>``); with ``--monitor`` (FORCE_MONITOR_MODE) it only says
+what it would have done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import select
+import signal
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ssm_warden_local.demo.harness import ROOT, Note, Person, Pipeline, WallClock, local_stack
+from ssm_warden_local.demo.play import World
+from ssm_warden_local.demo.scenarios import Start
+from ssm_warden_local.lambda_runtime import ACCOUNT, REGION
+
+FLUSH_SECONDS = 1.0  # the agent sends about once a second
+SWEEP_SECONDS = 60.0  # the sweeper's schedule
+MAX_EVENT_BYTES = 30_000  # the agent's log events stay under ~33,000 bytes
+HOST = "sandbox"
+PS1 = "[ssm-user@sandbox \\W]\\$ "
+
+# ANSI escapes as the agent strips them: CSI, OSC (ended by BEL or ST), other two-character escapes.
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[P^_X][^\x1b]*\x1b\\|\x1b."
+)
+
+
+@dataclass
+class SandboxOptions:
+    policy: str | None = None
+    tags: dict[str, str] = field(default_factory=lambda: {"Environment": "prod"})
+    monitor: bool = False
+    shell: list[str] | None = None
+    reason: str | None = "ssm-warden sandbox"
+    verbose: bool = False
+    user: str = field(default_factory=lambda: os.environ.get("USER") or "you")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The agent's side: terminal output -> complete, cleaned lines
+
+
+def agent_line(raw: str) -> str:
+    """One line as the SSM agent streams it: ANSI codes and ``\\r`` removed, tabs as spaces."""
+    return _ANSI.sub("", raw).replace("\r", "").replace("\t", " ")
+
+
+class AgentBuffer:
+    """Terminal output waiting to be streamed: only complete lines leave it."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def feed(self, text: str) -> None:
+        self._pending += text
+
+    @property
+    def size(self) -> int:
+        return len(self._pending)
+
+    def complete_lines(self) -> list[str]:
+        head, newline, rest = self._pending.rpartition("\n")
+        if not newline:
+            return []
+        self._pending = rest
+        return [agent_line(line) for line in head.split("\n")]
+
+    def flush_all(self) -> list[str]:
+        """Everything, the unfinished last line included (the session is over)."""
+        lines = self.complete_lines()
+        if self._pending:
+            lines.append(agent_line(self._pending))
+            self._pending = ""
+        return lines
+
+
+def log_events(lines: list[str], limit: int = MAX_EVENT_BYTES) -> Iterator[list[str]]:
+    """``lines`` cut into log events of at most ``limit`` bytes of text each."""
+    batch: list[str] = []
+    size = 0
+    for line in lines:
+        length = len(line.encode()) + 1
+        if batch and size + length > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(line)
+        size += length
+    if batch:
+        yield batch
+
+
+# ---------------------------------------------------------------------------------------------------
+# The terminal
+
+
+class Terminal:
+    """Writes to the user's terminal; in raw mode a newline needs its carriage return."""
+
+    def __init__(self, fd: int, verbose: bool) -> None:
+        self.fd = fd
+        self.verbose = verbose
+        self.raw = False
+
+    def write(self, text: str) -> None:
+        data = text.replace("\r\n", "\n").replace("\n", "\r\n") if self.raw else text
+        os.write(self.fd, data.encode())
+
+    def say(self, text: str) -> None:
+        self.write(f"\n\x1b[1;33m[ssm-warden]\x1b[0m {text}\n")
+
+    def __call__(self, note: Note) -> None:
+        if note.text.startswith("summary ") and not self.verbose:
+            return  # the end-of-session summary request: its Slack post is shown
+        if note.actor in ("ssm-warden", "slack"):
+            self.say(f"{note.actor}: {note.text}" if note.actor == "slack" else note.text)
+        elif self.verbose:
+            self.write(f"\n  {note.at}  {note.actor:<11} {note.text}\n")
+
+
+@contextlib.contextmanager
+def raw_mode(fd: int) -> Iterator[bool]:
+    """The user's terminal in raw mode (keys go to the shell as typed) while the sandbox runs."""
+    if not os.isatty(fd):
+        yield False
+        return
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    tty.setraw(fd, termios.TCSANOW)  # keys typed ahead stay queued for the shell
+    try:
+        yield True
+    finally:
+        termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+
+
+def _copy_window_size(source: int, target: int) -> None:
+    import fcntl
+    import termios
+
+    with contextlib.suppress(OSError):
+        size = fcntl.ioctl(source, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(target, termios.TIOCSWINSZ, size)
+
+
+def default_shell() -> list[str]:
+    if Path("/bin/bash").exists():
+        return ["/bin/bash", "--norc", "-i"]
+    return ["/bin/sh", "-i"]
+
+
+def spawn_shell(argv: list[str], env: dict[str, str]) -> tuple[int, int]:
+    """The shell in a new pseudo-terminal (its controlling terminal): (pid, master fd)."""
+    import pty
+
+    with warnings.catch_warnings():
+        # The child only execs: the multi-threaded fork warning does not apply.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid, fd = pty.fork()
+    if pid == 0:  # the child
+        try:
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    return pid, fd
+
+
+# ---------------------------------------------------------------------------------------------------
+# The session
+
+
+@dataclass
+class SandboxSession:
+    pipeline: Pipeline
+    world: World
+    terminal: Terminal
+    session_id: str
+    target: str
+    principal_arn: str
+    buffer: AgentBuffer = field(default_factory=AgentBuffer)
+
+    def stream(self, lines: list[str]) -> None:
+        for event in log_events(lines):
+            self.pipeline.write_output(
+                self.session_id, event, target=self.target, principal_arn=self.principal_arn
+            )
+
+    def status(self) -> str | None:
+        from ssm_warden_local import moto_sessions
+
+        found = moto_sessions.get_session(ACCOUNT, REGION, self.session_id)
+        return found.status if found else None
+
+    def terminated_because(self) -> str:
+        from ssm_warden.ledger.repository import SessionRepository
+
+        record = SessionRepository().get(ACCOUNT, REGION, self.session_id)
+        termination = (record.termination if record else None) or {}
+        why = _without_repeats(str(termination.get("why") or "TerminateSession was called"))
+        rule = termination.get("rule_or_limit")
+        return f"{why} [{rule}]" if rule else why
+
+
+def _without_repeats(text: str) -> str:
+    """``"A: A: detail"`` -> ``"A: detail"`` (a finding's reason may repeat its title)."""
+    parts: list[str] = []
+    for part in text.split(": "):
+        if not parts or part != parts[-1]:
+            parts.append(part)
+    return ": ".join(parts)
+
+
+def run_sandbox(options: SandboxOptions, stdin_fd: int = 0, stdout_fd: int = 1) -> int:
+    """Run the sandbox until the shell exits or ssm-warden terminates the session."""
+    user_env = dict(os.environ)  # the shell gets the user's environment, not the stack's
+    terminal = Terminal(stdout_fd, options.verbose)
+    log_path = ROOT / ".demo" / "sandbox-functions.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    extra = {"FORCE_MONITOR_MODE": "true" if options.monitor else "false"}
+    terminal.write("ssm-warden sandbox: starting the local stack (moto server, Slack sink)...\n")
+    with (
+        log_path.open("w") as function_log,
+        local_stack(policy_file=options.policy, function_log=function_log, **extra) as stack,
+    ):
+        clock = WallClock()
+        pipeline = Pipeline(stack, clock, observe=terminal, function_output=function_log)
+        world = World(pipeline)
+        world.create_hosts({HOST: {"Name": HOST, **options.tags}})
+        person = Person(options.user, "Sandbox")
+        world.start(Start("sandbox", person, HOST, reason=options.reason or None))
+        session = SandboxSession(
+            pipeline, world, terminal, world.sessions["sandbox"], world.hosts[HOST], person.arn
+        )
+        tags = ", ".join(f"{k}={v}" for k, v in options.tags.items()) or "none"
+        terminal.write(
+            f"session {session.session_id} on {world.hosts[HOST]} (tags {tags}); "
+            f"policy {options.policy or 'bundled default'}; "
+            f"{'monitor mode (nothing is terminated)' if options.monitor else 'enforce mode'}.\n"
+            f"Slack sink {stack.sink.url}; function logs {log_path}.\n"
+        )
+        shell_env = {**user_env, "PS1": PS1, "SSM_WARDEN_SANDBOX_SESSION": session.session_id}
+        pid, master = spawn_shell(options.shell or default_shell(), shell_env)
+        _copy_window_size(stdin_fd, master)
+        try:
+            with raw_mode(stdin_fd) as is_raw:
+                terminal.raw = is_raw
+                terminal.write("sandbox ready: type commands, `exit` to leave.\n")
+                outcome = _loop(session, pid, master, stdin_fd, stdout_fd)
+        finally:
+            _stop_shell(pid, master)
+            terminal.raw = False
+        html = ROOT / ".demo" / "sandbox-slack.html"
+        stack.sink.render_html(html, title="ssm-warden sandbox: Slack")
+        terminal.write(f"{outcome}\nSlack, as it would look: {html}\n")
+    return 0
+
+
+def _loop(session: SandboxSession, pid: int, master: int, stdin_fd: int, stdout_fd: int) -> str:
+    """Pass keys to the shell and its output back, stream it, act on what ssm-warden did."""
+    readers = [master, stdin_fd]
+    last_flush = last_sweep = time.monotonic()
+    while True:
+        timeout = max(0.05, FLUSH_SECONDS - (time.monotonic() - last_flush))
+        ready, _, _ = select.select(readers, [], [], timeout)
+        if master in ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                data = b""
+            if not data:  # the shell is gone
+                session.stream(session.buffer.flush_all())
+                return _ended_by_host(session, pid)
+            os.write(stdout_fd, data)
+            session.buffer.feed(data.decode("utf-8", errors="replace"))
+        if stdin_fd in ready:
+            keys = os.read(stdin_fd, 4096)
+            if keys:
+                os.write(master, keys)
+            else:  # no more input (not a terminal): leave the shell to finish
+                readers.remove(stdin_fd)
+        now = time.monotonic()
+        if now - last_flush >= FLUSH_SECONDS or session.buffer.size > MAX_EVENT_BYTES:
+            last_flush = now
+            lines = session.buffer.complete_lines()
+            if lines:
+                session.stream(lines)
+        if now - last_sweep >= SWEEP_SECONDS:
+            last_sweep = now
+            session.pipeline.run_schedules()
+        if session.status() not in ("Connected", "Connecting", "Disconnected"):
+            return f"\nsession terminated by ssm-warden: {session.terminated_because()}"
+
+
+def _ended_by_host(session: SandboxSession, pid: int) -> str:
+    from ssm_warden_local import moto_sessions
+
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    if session.status() in ("Connected", "Connecting", "Disconnected"):
+        moto_sessions.end_session_from_host(ACCOUNT, REGION, session.session_id)
+    return f"\nshell exited: session {session.session_id} ended from the host."
+
+
+def _stop_shell(pid: int, master: int) -> None:
+    """End the shell and whatever runs in its terminal (closing the terminal hangs them up)."""
+    for sig in (signal.SIGHUP, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, sig)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        with contextlib.suppress(ChildProcessError):
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+        time.sleep(0.05)
+    with contextlib.suppress(OSError):
+        os.close(master)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def parse_tags(values: list[str]) -> dict[str, str]:
+    """``["Environment=prod", "Team=db"]`` -> a dict; a value without ``=`` is an error."""
+    tags: dict[str, str] = {}
+    for value in values:
+        key, sep, tag_value = value.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--tag wants KEY=VALUE, got {value!r}")
+        tags[key] = tag_value
+    return tags
+
+
+def main(args: Any) -> int:
+    """The CLI's entry point (``ssm_warden.cli.sandbox`` parses the arguments)."""
+    try:
+        tags = parse_tags(args.tag) if args.tag else {"Environment": "prod"}
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    options = SandboxOptions(
+        policy=args.policy,
+        tags=tags,
+        monitor=args.monitor,
+        shell=args.shell.split() if args.shell else None,
+        reason=args.reason,
+        verbose=args.verbose,
+    )
+    return run_sandbox(options)
