@@ -340,7 +340,9 @@ def test_a_failing_termination_is_retried_then_dead_lettered_and_audited(warden:
     assert warden.outcomes()[-1] == ("download_exec.pipe_to_shell", "terminated")
 
 
-def test_audit_command_prints_the_trail_of_a_session(warden: Warden, capsys: pytest.CaptureFixture[str]) -> None:
+def test_audit_command_prints_the_trail_of_a_session(
+    warden: Warden, capsys: pytest.CaptureFixture[str]
+) -> None:
     from ssm_warden.cli import main as cli
 
     sid = warden.start(warden.instance(Environment="prod"))

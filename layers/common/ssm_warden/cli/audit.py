@@ -35,8 +35,9 @@ def _run(args: argparse.Namespace) -> int:
             print(json.dumps(record.model_dump(mode="json")))
             continue
         what = record.rule_or_limit or "-"
+        policy = record.policy_version or "-"
         print(
             f"{record.at:%Y-%m-%d %H:%M:%S}Z  {record.decision.value:<16} {what:<34} "
-            f"{record.action or '-':<10} {record.outcome}  [{record.actor}; policy {record.policy_version or '-'}]"
+            f"{record.action or '-':<10} {record.outcome}  [{record.actor}; policy {policy}]"
         )
     return 0
