@@ -82,7 +82,9 @@ def _names(request: pytest.FixtureRequest) -> None:
         LocalStackNames.sessions = request.getfixturevalue("stack").tables["SessionsTable"]
 
 
-def test_a_risky_command_in_a_prod_session_queues_one_action_with_the_finding(stack: LocalStack) -> None:
+def test_a_risky_command_in_a_prod_session_queues_one_action_with_the_finding(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Given a session on a prod host, known to the ledger
     start_session({"Environment": "prod"})
     # When its log stream shows a download piped into a root shell among ordinary commands
@@ -107,6 +109,10 @@ def test_a_risky_command_in_a_prod_session_queues_one_action_with_the_finding(st
     assert any(r.decision is Decision.FINDING for r in read_audit(SESSION_ID))
     assert item()["commands_seen"] == 3
     assert item()["findings_seen"] >= 1
+    # And the metrics say so: commands seen, findings by severity
+    metrics = capsys.readouterr().out
+    assert '"CommandsSeen":[3.0]' in metrics
+    assert f'"severity":"{action.severity.value}","Findings":[1.0]' in metrics
 
 
 def test_a_redelivered_batch_queues_nothing_more(stack: LocalStack) -> None:
