@@ -77,6 +77,7 @@ class EventLines:
     starts: list[int] = field(default_factory=list)  # index in ``lines`` of each event's first line
     lines: list[str] = field(default_factory=list)
     document: dict[str, Any] | None = None  # the first streamed event's document (target, principal)
+    newest_skipped_ms: int | None = None  # the newest time among the events skipped as processed
 
     def __len__(self) -> int:
         return len(self.event_ids)
@@ -153,6 +154,8 @@ class SessionLogBatch:
             # Ids are decimal strings without leading zeros: compare by length, then text.
             if after and (len(event_id), event_id) <= (len(after), after):
                 skipped += 1
+                if out.newest_skipped_ms is None or timestamp > out.newest_skipped_ms:
+                    out.newest_skipped_ms = timestamp
                 continue
             if previous and (len(event_id), event_id) <= (len(previous), previous):
                 in_order = False
@@ -178,7 +181,7 @@ class SessionLogBatch:
 def _sorted_by_id(events: EventLines) -> EventLines:
     bounds = [*events.starts[1:], len(events.lines)]
     order = sorted(range(len(events)), key=lambda k: (len(events.event_ids[k]), events.event_ids[k]))
-    out = EventLines(document=events.document)
+    out = EventLines(document=events.document, newest_skipped_ms=events.newest_skipped_ms)
     for k in order:
         out.event_ids.append(events.event_ids[k])
         out.timestamps.append(events.timestamps[k])

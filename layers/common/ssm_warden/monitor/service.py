@@ -186,6 +186,13 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
     result.events = len(events)
     if not events:
         result.status = "duplicate" if result.events_skipped else "empty"
+        if events.newest_skipped_ms is not None:
+            # A retry of a batch whose state was stored but whose activity write failed: write it now
+            # (conditional, so a plain redelivery changes nothing), or the idle limit would count
+            # from an older output.
+            result.output_touched = deps.store.touch_output(
+                account, deps.region, session_id, _utc(events.newest_skipped_ms), OUTPUT_TOUCH_INTERVAL
+            )
         return result
 
     extractor = Extractor(state)
