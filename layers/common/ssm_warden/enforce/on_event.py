@@ -16,7 +16,7 @@ from ssm_warden.enforce.tamper import tamper_action
 from ssm_warden.ledger.repository import SessionRepository, WriteOutcome
 from ssm_warden.ledger.service import LedgerResult
 from ssm_warden.ledger.tags import lookup_target_tags
-from ssm_warden.models.actions import SessionRef
+from ssm_warden.models.actions import ActionKind, SessionRef
 from ssm_warden.models.cloudtrail import CloudTrailDetail
 from ssm_warden.models.findings import Finding
 from ssm_warden.models.session import DeniedAttempt, SessionStarted, SessionTerminated
@@ -37,6 +37,18 @@ def _emit(decisions: Decisions, sink: ActionSink) -> None:
         sink.submit(decisions.actions)
 
 
+def _already_ended(decisions: Decisions) -> Decisions:
+    """Start-time decisions for a session that had already ended: terminations become alerts."""
+    note = " The session had already ended when its StartSession event arrived."
+    actions = [
+        a.model_copy(update={"kind": ActionKind.ALERT, "why": a.why + note})
+        if a.kind is ActionKind.TERMINATE
+        else a
+        for a in decisions.actions
+    ]
+    return Decisions(actions=actions, audit=decisions.audit)
+
+
 def act_on_ledger_result(
     result: LedgerResult,
     *,
@@ -53,7 +65,13 @@ def act_on_ledger_result(
     force_monitor = get_settings().force_monitor_mode
     repo = repo or SessionRepository()
     decisions = Decisions()
-    if isinstance(change, SessionStarted) and result.outcome is WriteOutcome.APPLIED:
+    if isinstance(change, SessionStarted) and result.outcome in (
+        WriteOutcome.APPLIED,
+        WriteOutcome.APPLIED_TO_CLOSED,
+    ):
+        # APPLIED_TO_CLOSED: the StartSession event came after the session had ended (CloudTrail
+        # delivers late and out of order); what it breached is still said, as an alert.
+        closed = result.outcome is WriteOutcome.APPLIED_TO_CLOSED
         record = repo.get(change.account, change.region, change.session_id)
         if record is None:
             return decisions
@@ -80,11 +98,15 @@ def act_on_ledger_result(
             now=now,
             command_findings=_judge_command(command, settings.rule_packs) if command else [],
             open_for_principal=repo.open_sessions_of(principal_arn=change.principal.arn)
-            if limits.per_principal
+            if limits.per_principal and not closed
             else [],
-            open_for_target=repo.open_sessions_of(target_id=change.target_id) if limits.per_target else [],
+            open_for_target=repo.open_sessions_of(target_id=change.target_id)
+            if limits.per_target and not closed
+            else [],
             force_monitor=force_monitor,
         )
+        if closed:
+            decisions = _already_ended(decisions)
     elif isinstance(change, SessionTerminated):
         record = repo.get(change.account, change.region, change.session_id)
         if record is not None:
