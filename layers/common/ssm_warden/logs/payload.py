@@ -134,7 +134,7 @@ class SessionLogBatch:
                 if type(message) is str and message[:1] == "{":
                     try:
                         doc, end = scan(message, 0)
-                    except (StopIteration, ValueError):
+                    except (StopIteration, ValueError, RecursionError):
                         doc, end = None, 0
                     if type(doc) is dict and end == len(message):
                         data = doc.get("sessionData")
@@ -198,7 +198,7 @@ def _raw_json(event: dict[str, Any]) -> tuple[str, MalformedRecord | None]:
         data = CloudWatchLogsEvent(event).decompress_logs_data
     except (KeyError, TypeError, AttributeError) as exc:
         raise MalformedEventError(f"not a CloudWatch Logs subscription payload: missing {exc}") from exc
-    except binascii.Error as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: a str that is not ASCII
         raise MalformedEventError(f"awslogs.data is not base64: {exc}") from exc
     except zlib.error as exc:
         raise MalformedEventError(f"awslogs.data is not a complete gzip stream: {exc}") from exc
@@ -215,7 +215,7 @@ def open_subscription(event: dict[str, Any]) -> SessionLogBatch:
     text, utf8_problem = _raw_json(event)
     try:
         doc = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python recurses
         raise MalformedEventError(f"the decompressed payload is not JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise MalformedEventError("the decompressed payload is not a JSON object")
@@ -264,8 +264,12 @@ def _decode_raw(raw: Any, check_utf8: bool) -> tuple[str, int, int, list[str], d
             message.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise MalformedEventError(f"message has invalid UTF-8 at character {exc.start}") from exc
+    try:
+        sequence = int(event_id)
+    except ValueError as exc:  # digits int() refuses: not ASCII, or more than 4,300 of them
+        raise MalformedEventError(f"log event id of {len(event_id)} characters is not a number") from exc
     lines, document = decode_message(message)
-    return event_id, int(event_id), timestamp, lines, document
+    return event_id, sequence, timestamp, lines, document
 
 
 def decode_message(message: str) -> tuple[list[str], dict[str, Any] | None]:
@@ -300,7 +304,7 @@ def _json_object(message: str) -> Any:
     """``json.loads(message)`` for a message that starts with ``{``; None if it is not JSON."""
     try:
         doc, end = _scan_object(message, 0)
-    except (StopIteration, ValueError):
+    except (StopIteration, ValueError, RecursionError):
         return None
     if end != len(message) and message[end:].strip():
         return None  # extra data after the object
