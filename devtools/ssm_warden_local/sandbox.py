@@ -351,9 +351,14 @@ def parse_tags(values: list[str]) -> dict[str, str]:
 
 def main(args: Any) -> int:
     """The CLI's entry point (``ssm_warden.cli.sandbox`` parses the arguments)."""
+    from ssm_warden.errors import PolicyError
+    from ssm_warden.policy.loader import load_policy_file
+
     try:
         tags = parse_tags(args.tag) if args.tag else {"Environment": "prod"}
-    except ValueError as exc:
+        if args.policy:
+            load_policy_file(args.policy)  # refuse a bad policy before starting anything
+    except (ValueError, PolicyError) as exc:
         print(exc, file=sys.stderr)
         return 2
     options = SandboxOptions(

@@ -32,7 +32,13 @@ from typing import Any, Protocol, TextIO
 
 from ssm_warden_local.demo.patterns import matching_rules
 from ssm_warden_local.lambda_runtime import ACCOUNT, REGION, LambdaContext, drain_queue
-from ssm_warden_local.resources import TEMPLATE, LocalStack, event_patterns, load_template
+from ssm_warden_local.resources import (
+    TEMPLATE,
+    LocalStack,
+    create_stack_resources,
+    event_patterns,
+    load_template,
+)
 from ssm_warden_local.server import LocalAws
 from ssm_warden_local.slack_sink import SlackSink
 
@@ -273,7 +279,7 @@ def local_stack(
         aws.reset()  # one moto per process: start from nothing, whatever ran before
         os.environ["SSM_WARDEN_ENDPOINT_URL"] = aws.endpoint_url
         reset_caches()
-        resources = create_resources(aws_client)
+        resources = create_stack_resources(aws_client)
         wiring = Wiring.from_template()
         log_group = next(iter(wiring.log_subscriptions))
         aws_client("logs").create_log_group(logGroupName=log_group)
@@ -308,12 +314,6 @@ def local_stack(
             else:
                 os.environ[key] = value
         reset_caches()
-
-
-def create_resources(client_factory: Callable[[str], Any]) -> LocalStack:
-    from ssm_warden_local.resources import create_stack_resources
-
-    return create_stack_resources(client_factory)
 
 
 def _channel_id(name: str) -> str:
