@@ -222,7 +222,8 @@ class SlackNotifier:
         self.counters.add(keys.held, n=-held.n, expires_at=keys.held_expires_at)
 
     def _in_thread(self, action: ActionRequest) -> bool:
-        return self.transport.threads and action.session is not None
+        # Account-level signals (tamper, denied attempts, policy errors) belong to no session: no thread.
+        return self.transport.threads and action.session is not None and action.session.session_id != "-"
 
     def _alert(
         self,
