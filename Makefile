@@ -15,13 +15,14 @@ PY := $(VENV)/bin/python
 SAM_PATH := $(dir $(PYTHON312)):$(PATH)
 SAM := PATH="$(SAM_PATH)" AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam
 
-.PHONY: help venv tools lint-tools test unit integration e2e lint format typecheck validate lint-template build demo bench docs pr clean
+.PHONY: help venv tools lint-tools test unit integration e2e faults lint format typecheck validate lint-template build demo bench docs pr clean
 
 help:
 	@echo "make demo      run ssm-warden locally (moto server + local Slack sink), no AWS account"
 	@echo "make test      the whole test suite (unit, integration against moto server, e2e)"
 	@echo "make lint      ruff + mypy;  make validate: sam validate --lint;  make build: sam build"
 	@echo "make lint-template  cfn-lint, checkov and parliament (IAM) over the templates"
+	@echo "make faults    fault-injection suite (Slack, SSM, DynamoDB, SQS, CloudTrail, malformed input): faults x outcomes table"
 	@echo "make bench     benchmarks (figures printed as JSON lines)"
 	@echo "make pr        everything CI runs"
 
@@ -64,6 +65,10 @@ integration: venv
 
 e2e: venv
 	$(PY) -m pytest -q tests/e2e
+
+# The fault-injection suite alone; it prints a table of faults x outcomes at the end.
+faults: venv
+	$(PY) -m pytest -q tests/integration/faults
 
 lint: venv
 	$(VENV)/bin/ruff check .
