@@ -227,7 +227,8 @@ def sweep(
             reconcile_account(
                 account=each, region=region, now=now, repo=repo, ledger_active=ledger_active, report=report
             )
-        ledger_active = list(repo.iter_active(all_active_shards()))
+        if report.discovered or report.closed:  # the ledger changed: read it again (else once is enough)
+            ledger_active = list(repo.iter_active(all_active_shards()))
     report.active = len(ledger_active)
     policy = policy_state.policy
     force_monitor = get_settings().force_monitor_mode
