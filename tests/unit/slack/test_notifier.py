@@ -245,3 +245,21 @@ def test_without_a_channel_a_bot_token_notifier_cannot_post() -> None:
     n = SlackNotifier(FakeTransport(), default_channel=None)
     with pytest.raises(ConfigError):
         n.deliver(action(), "alert_only")
+
+
+def test_an_account_level_alert_stands_alone_and_opens_no_thread() -> None:
+    # Given a bot-token notifier and a denied StartSession (it belongs to no session: id "-")
+    slack = FakeTransport()
+    n = notifier(slack)
+    denied = action(rule="denied_start", title="Denied StartSession", session=session_ref(session_id="-"))
+    # When it is delivered twice (two attempts by the same principal)
+    n.deliver(denied, "alert_only")
+    n.deliver(
+        action(rule="denied_start", title="Denied StartSession again", session=session_ref(session_id="-")),
+        "alert_only",
+    )
+    # Then each is a top-level message, and no "SSM session -" thread root was made
+    roots = slack.top_level()
+    assert len(roots) == 2
+    assert all("SSM session -" not in everything(r.message) for r in roots)
+    assert slack.replies(roots[0].ts) == []

@@ -256,7 +256,7 @@ class SlackNotifier:
         note: str | None,
     ) -> PostResult:
         session = action.session
-        if session is None or not self.transport.threads:
+        if not self._in_thread(action) or session is None:
             return self._post(
                 channel, self._alert(action, outcome, repeat=repeat, in_thread=False, note=note)
             )
