@@ -116,7 +116,12 @@ def _free_port() -> int:
 def moto_process() -> Iterator[str]:
     """``python -m ssm_warden_local.server`` on a free loopback port; its endpoint URL."""
     port = _free_port()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",  # ~1,300 AMIs per region otherwise; none is used
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "ssm_warden_local.server", "--port", str(port)],
         cwd=ROOT,
