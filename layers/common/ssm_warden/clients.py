@@ -36,10 +36,17 @@ def aws_client(service: str) -> Any:
 
 
 @cache
-def _regional_client(service: str, region: str) -> Any:
+def _session() -> Any:
+    """One boto3 session per container: its loaded service models are shared by every client
+    (a new session per client reloads them, about half a second each)."""
     import boto3  # imported here so that importing a handler stays cheap
 
-    return boto3.session.Session().client(
+    return boto3.session.Session()
+
+
+@cache
+def _regional_client(service: str, region: str) -> Any:
+    return _session().client(
         service, region_name=region, endpoint_url=get_settings().endpoint_url, config=_config()
     )
 
@@ -125,4 +132,5 @@ def reset_clients() -> None:
     """Drop every cached client (tests point the factory at a new endpoint)."""
     aws_client.cache_clear()
     _regional_client.cache_clear()
+    _session.cache_clear()
     aws_client_for_account.cache_clear()
