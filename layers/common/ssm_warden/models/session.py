@@ -29,15 +29,20 @@ class Principal(BaseModel):
     user_name: str | None = None
 
 
-class SessionStarted(BaseModel):
+class _Change(BaseModel):
+    """What every CloudTrail session call tells: which event, where, when, by whom."""
+
     model_config = ConfigDict(frozen=True)
-    kind: Literal["start"] = "start"
     event_id: str
-    session_id: str
     account: str
     region: str
     at: datetime
     principal: Principal
+
+
+class SessionStarted(_Change):
+    kind: Literal["start"] = "start"
+    session_id: str
     source_ip: str | None = None
     user_agent: str | None = None
     target_id: str | None = None
@@ -46,40 +51,22 @@ class SessionStarted(BaseModel):
     reason: str | None = None
 
 
-class SessionResumed(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class SessionResumed(_Change):
     kind: Literal["resume"] = "resume"
-    event_id: str
     session_id: str
-    account: str
-    region: str
-    at: datetime
-    principal: Principal
 
 
-class SessionTerminated(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class SessionTerminated(_Change):
     kind: Literal["terminate"] = "terminate"
-    event_id: str
     session_id: str
-    account: str
-    region: str
-    at: datetime
-    principal: Principal
     by_warden: bool  # ssm-warden's own role made the call
 
 
-class DeniedAttempt(BaseModel):
+class DeniedAttempt(_Change):
     """A session call that failed (AccessDenied, ...): no session was opened."""
 
-    model_config = ConfigDict(frozen=True)
     kind: Literal["denied"] = "denied"
-    event_id: str
     event_name: str
-    account: str
-    region: str
-    at: datetime
-    principal: Principal
     error_code: str
     error_message: str | None = None
     target_id: str | None = None
