@@ -64,7 +64,7 @@ def decide_findings(
         response = settings.action_for(finding.severity, finding.rule)
         if exemption is not None:
             out.audit.append(
-                _audit(
+                session_audit(
                     session,
                     now,
                     record_id,
@@ -78,7 +78,7 @@ def decide_findings(
             )
             continue
         out.audit.append(
-            _audit(
+            session_audit(
                 session,
                 now,
                 record_id,
@@ -121,7 +121,7 @@ def decide_findings(
     return out
 
 
-def _audit(
+def session_audit(
     session: SessionRef,
     now: datetime,
     record_id: str,
@@ -130,8 +130,9 @@ def _audit(
     policy: LoadedPolicy,
     action: str,
     outcome: str,
-    details: dict[str, str],
+    details: dict[str, str] | None = None,
 ) -> AuditRecord:
+    """An audit record of a decision about one session under ``policy``."""
     return AuditRecord(
         session_id=session.session_id,
         at=now,
@@ -143,5 +144,5 @@ def _audit(
         outcome=outcome,
         account=session.account,
         region=session.region,
-        details=details,
+        details=details or {},
     )

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ssm_warden.clock import iso, parse_time
-from ssm_warden.enforce.decide import Decisions, effective_mode
+from ssm_warden.enforce.decide import Decisions, effective_mode, session_audit
 from ssm_warden.models.actions import ActionKind, ActionRequest, SessionRef, Trigger, action_id_for
-from ssm_warden.models.audit import AuditRecord, Decision
+from ssm_warden.models.audit import Decision
 from ssm_warden.models.findings import Severity
 from ssm_warden.models.session import SessionRecord
 from ssm_warden.policy.evaluate import EffectiveSettings, active_exemption
@@ -99,7 +99,7 @@ def check_limits(
         )
         if exemption is not None:
             out.audit.append(
-                _record(
+                session_audit(
                     session,
                     deadline.at,
                     f"suppressed:{deadline.marker}",
@@ -213,27 +213,3 @@ def check_logging_gap(
         )
     )
     return out
-
-
-def _record(
-    session: SessionRef,
-    at: datetime,
-    record_id: str,
-    decision: Decision,
-    limit: str,
-    policy: LoadedPolicy,
-    action: str,
-    outcome: str,
-) -> AuditRecord:
-    return AuditRecord(
-        session_id=session.session_id,
-        at=at,
-        record_id=record_id,
-        decision=decision,
-        rule_or_limit=limit,
-        policy_version=policy.version,
-        action=action,
-        outcome=outcome,
-        account=session.account,
-        region=session.region,
-    )
