@@ -182,6 +182,16 @@ def test_reconciliation_finds_a_missed_start_and_closes_a_silent_end(warden: War
     assert ended.state is SessionState.ENDED
     assert ended.ended_at == at("2026-11-28T09:10:00Z")
     assert warden.audit(silent)[0].outcome.startswith("closed by reconciliation")
+    # and its end-of-session summary is requested (the thread, if any, is updated with it)
+    import json
+
+    sqs = aws_client("sqs")
+    bodies = [
+        json.loads(m["Body"])
+        for m in sqs.receive_message(QueueUrl=warden.queue, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+    summaries = [b["session"]["session_id"] for b in bodies if b["kind"] == "summary"]
+    assert summaries == [silent]
 
 
 def test_port_forwarding_into_prod_is_terminated_at_start(warden: Warden) -> None:

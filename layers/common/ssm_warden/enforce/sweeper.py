@@ -26,6 +26,7 @@ from ssm_warden.enforce.decide import Decisions
 from ssm_warden.enforce.limits import action_marker, check_limits, check_logging_gap
 from ssm_warden.enforce.session_ref import session_facts, session_ref
 from ssm_warden.enforce.sink import ActionSink
+from ssm_warden.enforce.summary import summary_request
 from ssm_warden.errors import ConfigError
 from ssm_warden.ledger.keys import all_active_shards
 from ssm_warden.ledger.repository import SessionRepository, WriteOutcome
@@ -48,6 +49,8 @@ class SweepReport:
     active: int = 0
     discovered: int = 0
     closed: int = 0
+    # (account, region, session id) of the sessions reconciliation closed: each gets its summary.
+    closed_sessions: list[tuple[str, str, str]] = field(default_factory=list)
     actions: int = 0
     complete: bool = True
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -128,6 +131,7 @@ def reconcile(
             is WriteOutcome.APPLIED
         ):
             report.closed += 1
+            report.closed_sessions.append((account, region, session_id))
             write_audit(
                 _audit_session(
                     f"ended:{session_id}",
@@ -229,6 +233,13 @@ def sweep(
             )
         if report.discovered or report.closed:  # the ledger changed: read it again (else once is enough)
             ledger_active = list(repo.iter_active(all_active_shards()))
+        summaries = [
+            summary_request(session_ref(closed), now=now, policy_version=policy_state.policy.version)
+            for closed in (repo.get(*key) for key in report.closed_sessions)
+            if closed is not None
+        ]
+        if summaries:
+            sink.submit(summaries)
     report.active = len(ledger_active)
     policy = policy_state.policy
     force_monitor = get_settings().force_monitor_mode
