@@ -217,14 +217,16 @@ def session_lines(rng: random.Random, total_bytes: int) -> list[str]:
     return lines
 
 
-def build_payload(seed: int = 42) -> tuple[dict[str, Any], dict[str, int]]:
-    """A maximum-size subscription payload of one streamed session."""
+def build_payload(
+    seed: int = 42, target_bytes: int = TARGET_BYTES, target_events: int = TARGET_EVENTS
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """A subscription payload of one streamed session (by default the largest CloudWatch sends)."""
     rng = random.Random(seed)
-    lines = session_lines(rng, TARGET_BYTES)
+    lines = session_lines(rng, target_bytes)
     events: list[dict[str, Any]] = []
     base_ms = 1_704_347_159_000
     first_id = 37_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000
-    count = min(TARGET_EVENTS, len(lines))
+    count = min(target_events, len(lines))
     bounds = [len(lines) * k // count for k in range(count + 1)]
     for n in range(count):
         message = {
