@@ -24,7 +24,7 @@ RESOURCES = WardenResources(
     rules=frozenset({"ssm-warden-session-calls", "ssm-warden-tamper-calls", "ssm-warden-tamper-watch"}),
     schedules=frozenset({"ssm-warden-SessionSweeperFunctionEveryMinute-R2"}),
     log_filter="ssm-warden-CommandMonitorFunctionSessionLogs-F3",
-    policy_parameter="/ssm-warden/policy",
+    policy_parameter="/governance/warden-policy",
     stack="ssm-warden",
 )
 EVE = {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/eve", "accountId": "123456789012"}
@@ -352,17 +352,21 @@ inputs:
             Severity.MEDIUM,
         ),
         # The policy parameter (a name with or without its leading slash, or an ARN)
-        (call(SSM, "DeleteParameter", {"name": "/ssm-warden/policy"}), Severity.CRITICAL),
+        (call(SSM, "DeleteParameter", {"name": "/governance/warden-policy"}), Severity.CRITICAL),
         (
             call(
                 SSM,
                 "DeleteParameters",
-                {"names": ["/other", "arn:aws:ssm:us-east-1:1:parameter/ssm-warden/policy"]},
+                {"names": ["/other", "arn:aws:ssm:us-east-1:1:parameter/governance/warden-policy"]},
             ),
             Severity.CRITICAL,
         ),
         (
-            call(SSM, "PutParameter", {"name": "/ssm-warden/policy", "type": "String", "overwrite": True}),
+            call(
+                SSM,
+                "PutParameter",
+                {"name": "/governance/warden-policy", "type": "String", "overwrite": True},
+            ),
             Severity.HIGH,
         ),
         # ssm-warden's stack
@@ -482,7 +486,7 @@ def test_cloudformation_is_not_exempt_on_what_ssm_warden_does_not_own() -> None:
         severity(call(SSM, "DeleteDocument", {"name": PREFS}, identity=CLOUDFORMATION)) is Severity.CRITICAL
     )
     found = describe_tamper(
-        call(SSM, "DeleteParameter", {"name": "ssm-warden/policy"}, identity=CLOUDFORMATION), RESOURCES
+        call(SSM, "DeleteParameter", {"name": "governance/warden-policy"}, identity=CLOUDFORMATION), RESOURCES
     )
     assert found is not None
     assert found[2] is Severity.CRITICAL
