@@ -28,6 +28,16 @@ RESOURCES = WardenResources(
     stack="ssm-warden",
 )
 EVE = {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/eve", "accountId": "123456789012"}
+EVE_IDENTITY = CloudTrailDetail.model_validate(
+    {
+        "userIdentity": EVE,
+        "eventTime": "2026-11-28T09:00:00Z",
+        "eventSource": "x",
+        "eventName": "x",
+        "awsRegion": "us-east-1",
+        "eventID": "x",
+    }
+).user_identity
 CLOUDFORMATION = {
     "type": "AssumedRole",
     "arn": "arn:aws:sts::123456789012:assumed-role/Deployer/AWSCloudFormation",
@@ -466,6 +476,30 @@ def test_ssm_wardens_own_deployment_is_not_tamper(detail: CloudTrailDetail) -> N
     # Given CloudFormation (invokedBy / sourceIPAddress, which AWS writes) changing ssm-warden's own resources
     # Then nothing is raised: the deployment itself is reported instead (UpdateStack, below)
     assert severity(detail) is None
+
+
+def test_a_member_accounts_subscription_to_the_organisation_destination_is_ssm_wardens() -> None:
+    # Given a member stack (CloudFormation) subscribing its session-log group to the governance destination
+    put = call(
+        LOGS,
+        "PutSubscriptionFilter",
+        {
+            "logGroupName": GROUP,
+            "filterName": "ssm-warden-member-SessionLogSubscription-K1",
+            "filterPattern": "",
+            "destinationArn": "arn:aws:logs:us-east-1:999999999999:destination:ssm-warden-session-logs",
+        },
+        identity=CLOUDFORMATION,
+    )
+    # Then it is ssm-warden's own deployment; narrowed by a person, it is critical
+    assert severity(put) is None
+    narrowed = put.model_copy(
+        update={
+            "user_identity": EVE_IDENTITY,
+            "request_parameters": {**(put.request_parameters or {}), "filterPattern": "x"},
+        }
+    )
+    assert severity(narrowed) is Severity.CRITICAL
 
 
 def test_the_deployment_itself_is_reported_and_a_forged_user_agent_exempts_nothing() -> None:

@@ -49,6 +49,10 @@ class WardenResources(BaseModel):
         name = function_name(arn)
         return bool(name) and name == self.command_monitor
 
+    def is_session_log_destination(self, arn: object) -> bool:
+        """The organisation-mode Logs destination the stack creates (``<stack>-session-logs``)."""
+        return bool(self.stack) and str(arn or "").endswith(f":destination:{self.stack}-session-logs")
+
     def is_policy_parameter(self, name_or_arn: object) -> bool:
         return bool(self.policy_parameter) and parameter_name(name_or_arn) == parameter_name(
             self.policy_parameter

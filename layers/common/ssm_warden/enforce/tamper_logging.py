@@ -144,7 +144,10 @@ def _subscription(detail: CloudTrailDetail, resources: WardenResources, group: s
     name = str(param(params, "filterName") or "")
     destination = str(param(params, "destinationArn") or "")
     named_ours = resources.log_filter is not None and name == resources.log_filter
-    ours = named_ours or (call == "PutSubscriptionFilter" and resources.is_command_monitor(destination))
+    ours = named_ours or (
+        call == "PutSubscriptionFilter"
+        and (resources.is_command_monitor(destination) or resources.is_session_log_destination(destination))
+    )
     unknown = resources.log_filter is None
     if made_by_cloudformation(detail) and ours:
         return None  # ssm-warden's own deployment (re)creating its subscription
@@ -171,7 +174,11 @@ def _subscription(detail: CloudTrailDetail, resources: WardenResources, group: s
             Severity.HIGH,
         )
     if ours:
-        if resources.command_monitor and not resources.is_command_monitor(destination):
+        if (
+            resources.command_monitor
+            and not resources.is_command_monitor(destination)
+            and not resources.is_session_log_destination(destination)
+        ):
             return TamperSignal(
                 "Session log subscription redirected",
                 f"{who(detail)} replaced subscription filter {name!r} on {group}: session logs now go "
