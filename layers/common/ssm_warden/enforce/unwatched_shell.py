@@ -3,9 +3,10 @@
 Interactive and non-interactive command sessions are not streamed (aws-facts §6): the command in
 StartSession is the only thing seen until the transcript arrives at the end. A command that is a
 shell, an interpreter, a pager or an editor (each can run anything; pagers and editors through
-``!cmd``) turns the session into an unwatched shell. So does a shell or interpreter running a
-script or code the command does not show (``bash /tmp/x``, ``bash -c "$(cat /tmp/x)"``,
-``sh < /tmp/x``).
+``!cmd``) turns the session into an unwatched shell. So does a shell or interpreter running code
+the command does not show (``bash -c "$(cat /tmp/x)"``, ``sh < /tmp/x``, ``curl … | bash``). A
+script file (``bash /opt/x.sh``, ``python3 report.py``) is like any other program: not reported here,
+judged by the command rules.
 
 The command is split with ``shlex`` (POSIX rules, control operators apart); every simple command of
 it is looked at, through wrappers (sudo, su, env, nice, timeout, nohup, exec, docker/kubectl exec).
@@ -172,8 +173,10 @@ def _shell_runs(words: list[str], reads_input: bool) -> str | None:
                 return f"the code it runs is not shown ({code[:60]!r})"
             inner = classify(code, depth=1)
             return inner.why if inner else None
-        if not arg.startswith("-") and arg not in ("+", "-"):
-            return f"it runs the script {arg!r}, whose content the command does not show"
+        if arg in ("-s", "-"):
+            return "it reads its commands from standard input"
+        if not arg.startswith("-") and arg != "+":
+            return None  # a script file: like running any program, judged by the command rules
     return "it is an interactive shell"
 
 
@@ -195,8 +198,10 @@ def _interpreter_runs(words: list[str], reads_input: bool) -> str | None:
             return "it keeps an interactive prompt open"
         if arg in ("-V", "--version", "-h", "--help", "-v"):
             return None
+        if arg == "-":
+            return "it reads its program from standard input"
         if not arg.startswith("-"):
-            return f"it runs the script {arg!r}, whose content the command does not show"
+            return None  # a script file: like running any program, judged by the command rules
     return "it is an interactive prompt (REPL)"
 
 
