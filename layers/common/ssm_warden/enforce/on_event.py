@@ -8,6 +8,7 @@ from datetime import datetime
 from ssm_warden.audit import write_audit
 from ssm_warden.config import get_settings
 from ssm_warden.enforce.decide import Decisions
+from ssm_warden.enforce.own_resources import warden_resources
 from ssm_warden.enforce.session_ref import session_facts, session_ref
 from ssm_warden.enforce.sink import ActionSink
 from ssm_warden.enforce.start_checks import check_denied, check_start, interactive_command
@@ -134,9 +135,7 @@ def act_on_tamper(
 ) -> Decisions:
     policy = policy_state.policy
     settings = effective_settings(policy.policy, SessionFacts(account=detail.recipient_account_id))
-    action = tamper_action(
-        detail, session_log_group=get_settings().session_log_group, settings=settings, policy=policy, now=now
-    )
+    action = tamper_action(detail, resources=warden_resources(), settings=settings, policy=policy, now=now)
     decisions = Decisions(actions=[action] if action else [])
     _emit(decisions, sink)
     return decisions

@@ -3,6 +3,8 @@
 - a document the scope does not allow (e.g. port forwarding into prod);
 - no reason where the scope requires one;
 - an interactive-command session whose command the detector flags (its only visible trace);
+- a command session whose command opens a shell, interpreter, pager or editor
+  (``start_checks.unwatched_shell``): command sessions are not streamed, so that is an unwatched shell;
 - more open sessions than ``max_concurrent_sessions`` allows, per principal and per target: the
   sessions beyond the limit, newest first, are the ones acted on;
 - a denied StartSession on a target whose scope cares (``start_checks.denied_start``).
@@ -15,6 +17,7 @@ from datetime import datetime
 
 from ssm_warden.audit import NO_SESSION
 from ssm_warden.enforce.decide import Decisions, decide_findings, effective_mode
+from ssm_warden.enforce.unwatched_shell import classify
 from ssm_warden.models.actions import ActionKind, ActionRequest, SessionRef, Trigger, action_id_for
 from ssm_warden.models.findings import Finding, Severity
 from ssm_warden.models.session import DeniedAttempt, SessionRecord
@@ -23,12 +26,17 @@ from ssm_warden.policy.loader import LoadedPolicy
 from ssm_warden.policy.model import ResponseAction, StartCheck
 
 COMMAND_DOCUMENTS = ("AWS-StartInteractiveCommand", "AWS-StartNonInteractiveCommand")
+SHELL_DOCUMENT = "SSM-SessionManagerRunShell"
 _EPOCH_KEY = "0000"
 
 
 def interactive_command(document: str | None, parameters: dict[str, object]) -> str | None:
-    """The command of an interactive/non-interactive command session (CloudTrail's only copy)."""
-    if document not in COMMAND_DOCUMENTS:
+    """The command of a command session (CloudTrail's only copy): AWS's two command documents, or
+    any other document given a ``command`` parameter (a custom InteractiveCommands document). The
+    shell document (``SSM-SessionManagerRunShell``, or none named) takes no command: it is streamed."""
+    if document in (None, "", SHELL_DOCUMENT):
+        return None
+    if document not in COMMAND_DOCUMENTS and "command" not in parameters:
         return None
     value = parameters.get("command")
     if isinstance(value, list):
@@ -132,6 +140,15 @@ def check_start(
             StartCheck.CONCURRENCY,
             "Too many sessions on one target",
             f"{session.target_id} has more than {limits.per_target} open sessions; this is the newest",
+        )
+    command = interactive_command(session.document_name, parameters)
+    unwatched = classify(command) if command else None
+    if unwatched is not None:
+        add(
+            StartCheck.UNWATCHED_SHELL,
+            f"Command session opens an unwatched {unwatched.kind}",
+            f"{document or 'the session'} runs {command!r}: {unwatched.why}. Command sessions are not "
+            "streamed, so nothing done in it is seen until its transcript arrives when it ends",
         )
     if command_findings:
         out.extend(

@@ -7,7 +7,7 @@ from typing import Any
 from ssm_warden.clock import utc_now
 from ssm_warden.enforce.on_event import act_on_ledger_result, act_on_tamper
 from ssm_warden.enforce.sink import QueueSink
-from ssm_warden.enforce.tamper import TAMPER_EVENT_NAMES
+from ssm_warden.enforce.tamper import is_tamper_call
 from ssm_warden.errors import MalformedEventError
 from ssm_warden.ledger.repository import WriteOutcome
 from ssm_warden.ledger.service import parse_session_event, record_session_event
@@ -22,7 +22,7 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
     now = utc_now()
     try:
         parsed = parse_session_event(event)
-        if parsed.detail.event_name in TAMPER_EVENT_NAMES:
+        if is_tamper_call(parsed.detail):
             decisions = act_on_tamper(parsed.detail, policy_state=current_policy(), sink=QueueSink(), now=now)
             logger().info(
                 "tamper-relevant call",

@@ -68,6 +68,9 @@ class StartCheck(StrEnum):
     CONCURRENCY = "concurrency"
     DENIED_START = "denied_start"
     LOGGING_GAP = "logging_gap"
+    # A command session whose command is a shell, interpreter, pager or editor: not streamed, so an
+    # unwatched shell until its transcript arrives at the end.
+    UNWATCHED_SHELL = "unwatched_shell"
 
 
 class ScopeSettings(_Strict):
@@ -121,6 +124,7 @@ class DefaultSettings(ScopeSettings):
             StartCheck.CONCURRENCY: ResponseAction.ALERT,
             StartCheck.DENIED_START: ResponseAction.OBSERVE,
             StartCheck.LOGGING_GAP: ResponseAction.ALERT,
+            StartCheck.UNWATCHED_SHELL: ResponseAction.ALERT,
         }
     )
 

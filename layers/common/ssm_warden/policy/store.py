@@ -48,7 +48,12 @@ def _read_parameter(name: str) -> str:
     from ssm_warden.clients import aws_client
 
     provider = parameters.SSMProvider(boto3_client=aws_client("ssm"))
-    value = provider.get(name, max_age=PARAMETER_MAX_AGE_SECONDS)
+    try:
+        value = provider.get(name, max_age=PARAMETER_MAX_AGE_SECONDS)
+    except parameters.exceptions.GetParameterError as exc:
+        # A deleted (or unreadable) parameter must not stop every function: the last valid policy
+        # stays in force, like an invalid one (and the deletion itself is a tamper alert).
+        raise PolicyError(f"ssm:{name}: cannot read the policy parameter: {exc}") from exc
     if not isinstance(value, str):
         raise PolicyError(f"ssm:{name}: the parameter holds no text")
     return value
