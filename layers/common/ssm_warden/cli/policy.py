@@ -7,11 +7,15 @@ import json
 import sys
 from typing import Any
 
+from ssm_warden.cli.options import EXIT_USAGE
+from ssm_warden.cli.options import parse_tags as _parse_tags
 from ssm_warden.errors import PolicyError
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("policy", help="check a policy, explain its effect, print its JSON Schema")
+    parser = sub.add_parser(
+        "policy", help="check, explain, diff, push or pull a policy; print its JSON Schema"
+    )
     actions = parser.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
 
     check = actions.add_parser("check", help="validate a policy file (exit 1 with the errors if invalid)")
@@ -30,16 +34,6 @@ def register(sub: Any) -> None:
 
     schema = actions.add_parser("schema", help="print the policy JSON Schema")
     schema.set_defaults(run=_schema)
-
-
-def _parse_tags(pairs: list[str]) -> dict[str, str]:
-    tags = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--tag takes KEY=VALUE, got {pair!r}")
-        tags[key] = value
-    return tags
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -66,7 +60,7 @@ def _explain(args: argparse.Namespace) -> int:
         loaded = load_policy_file(args.file)
     except PolicyError as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     role = args.role
     if role and not role.startswith("arn:"):
         role = f"arn:aws:iam::{args.account or '*'}:role/{role}"
