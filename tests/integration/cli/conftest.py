@@ -140,3 +140,38 @@ def boto(aws: Any) -> Callable[[str], Any]:
         return boto3.client(service, region_name=REGION, endpoint_url=aws.endpoint_url)
 
     return make
+
+
+def deploy_stack_record(
+    client: Callable[[str], Any],
+    outputs: dict[str, str],
+    parameters: dict[str, str] | None = None,
+    name: str = "ssm-warden",
+) -> None:
+    """A CloudFormation stack in moto carrying ssm-warden's outputs and parameters (the resources
+    themselves are made by ``create_stack_resources``: moto cannot run the SAM transform)."""
+    template = {
+        "Parameters": {k: {"Type": "String", "Default": v} for k, v in (parameters or {}).items()},
+        "Resources": {
+            "Placeholder": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-placeholder"}}
+        },
+        "Outputs": {k: {"Value": v} for k, v in outputs.items()},
+    }
+    client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+
+@pytest.fixture
+def deployed(stack: Any, boto: Callable[[str], Any]) -> Any:
+    """The local stack's tables and queues, and a stack record whose outputs name them."""
+    outputs = {
+        "SessionsTableName": stack.tables["SessionsTable"],
+        "AuditTableName": stack.tables["AuditTable"],
+        "ActionQueueUrl": stack.queues["ActionQueue"],
+        "ActionDeadLetterQueueUrl": stack.queues["ActionDeadLetterQueue"],
+        "SessionEventsDeadLetterQueueUrl": stack.queues["SessionEventsDeadLetterQueue"],
+        "CommandMonitorDeadLetterQueueUrl": stack.queues["CommandMonitorDeadLetterQueue"],
+        "SessionLogGroupName": LOG_GROUP,
+        "Version": "0.1.0",
+    }
+    deploy_stack_record(boto, outputs, {"ForceMonitorMode": "true", "PolicyParameterName": ""})
+    return stack

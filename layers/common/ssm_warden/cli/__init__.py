@@ -17,8 +17,11 @@ from ssm_warden.errors import WardenError
 # Module names under ssm_warden.cli, in the order ``--help`` lists them.
 SUBCOMMANDS = [
     "preflight",
+    "sessions",
+    "status",
     "audit",
     "policy",
+    "slack",
     "redact",
     "scan",
     "classify",
