@@ -88,7 +88,8 @@ def _print(rows: list[dict[str, Any]], source: str) -> None:
         print(
             f"{r['session_id']}  {r['principal'] or '?'} -> {r['target'] or '?'} ({tags})\n"
             f"    {r['document'] or '-'}; reason: {r['reason'] or '(none)'}; "
-            f"age {_minutes(r['age_seconds'])}, idle {_minutes(r['idle_seconds'])}; {r['commands']} commands, {r['findings']} findings; "
+            f"age {_minutes(r['age_seconds'])}, idle {_minutes(r['idle_seconds'])}; "
+            f"{r['commands']} commands, {r['findings']} findings; "
             f"scope {r['scope']}: {limits}" + ("; found by reconciliation" if r["discovered"] else "")
         )
 
