@@ -1,4 +1,7 @@
-"""``ssm-warden policy check|explain|schema``: validate a policy and see what a session would get."""
+"""``ssm-warden policy check|explain|schema``: validate a policy and see what a session would get.
+
+``pull``, ``diff`` and ``push`` (the deployed policy) are in ``policy_remote``.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +37,11 @@ def register(sub: Any) -> None:
 
     schema = actions.add_parser("schema", help="print the policy JSON Schema")
     schema.set_defaults(run=_schema)
+
+    # pull / diff / push of the deployed policy (its SSM parameter): ssm_warden.cli.policy_remote.
+    from ssm_warden.cli import policy_remote
+
+    policy_remote.register(actions)
 
 
 def _check(args: argparse.Namespace) -> int:
