@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "preflight",
     "sessions",
     "status",
+    "replay",
     "audit",
     "policy",
     "slack",
