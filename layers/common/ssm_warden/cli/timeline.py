@@ -92,8 +92,8 @@ def build(events: list[LogEvent], records: list[Any], detector: Any) -> list[Ent
 def render_text(session: dict[str, Any], entries: list[Entry]) -> str:
     lines = [
         f"session {session['session_id']}: {session.get('principal') or '?'} -> "
-        f"{session.get('target') or '?'} ({session.get('state') or 'not in the ledger'}); {session.get('events', 0)} log events from "
-        f"{session.get('source')}"
+        f"{session.get('target') or '?'} ({session.get('state') or 'not in the ledger'}); "
+        f"{session.get('events', 0)} log events from {session.get('source')}"
     ]
     for e in entries:
         stamp = f"{e.at:%H:%M:%S}"
