@@ -58,12 +58,32 @@ def test_help_has_no_restructuredtext(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_every_aws_command_takes_region_profile_and_format() -> None:
-    aws_commands = {"audit", "preflight", "version"}
+    reads_aws = {
+        "audit",
+        "preflight",
+        "version",
+        "sessions",
+        "status",
+        "replay",
+        "extend",
+        "exempt",
+        "redrive",
+        "slack test",
+        "policy pull",
+        "policy diff",
+        "policy push",
+    }
+    # policy pull prints YAML and policy diff a unified diff: no second format to choose
+    no_format = {"policy pull", "policy diff", "policy push"}
+    seen = set()
     for parser in _subparsers(build_parser()):
         name = parser.prog.removeprefix("ssm-warden ")
-        if name in aws_commands:
+        if name in reads_aws:
+            seen.add(name)
             options = {o for a in parser._actions for o in a.option_strings}
-            assert {"--region", "--profile", "--format"} <= options, name
+            assert {"--region", "--profile"} <= options, name
+            assert name in no_format or "--format" in options, name
+    assert seen == reads_aws
 
 
 def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
