@@ -8,7 +8,7 @@ policy puts on it (with extensions).
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ssm_warden.cli.options import EXIT_OK, add_aws_options, add_format, emit_json, plain
@@ -101,7 +101,9 @@ def _run(args: argparse.Namespace) -> int:
     ctx = AwsContext.from_args(args)
     records = read_active_sessions(ctx, sessions_table(ctx, args.table))
     policy = policy_in_force(ctx, args.policy)
-    now = datetime.now(UTC)
+    from ssm_warden.clock import utc_now
+
+    now = utc_now()
     rows = [describe(r, policy.loaded.policy, now) for r in records]
     if args.format == "json":
         for row in rows:

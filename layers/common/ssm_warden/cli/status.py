@@ -139,7 +139,9 @@ def _run(args: argparse.Namespace) -> int:
     ctx = AwsContext.from_args(args)
     parameters = ctx.stack_parameters()
     outputs = ctx.stack_outputs()
-    now = datetime.now(UTC)
+    from ssm_warden.clock import utc_now
+
+    now = utc_now()
     items = [
         _item("stack", True, f"{ctx.stack} in {ctx.region}, version {outputs.get('Version', 'unknown')}")
     ]

@@ -73,13 +73,13 @@ def build(events: list[LogEvent], records: list[Any], detector: Any) -> list[Ent
         entries.append(Entry(at=at, kind="command", text=visible(command.text), findings=findings))
     for r in records:
         details = r.details or {}
-        text = f"{r.decision.value} {r.rule_or_limit or ''}".strip()
+        text = r.rule_or_limit or r.action or ""
         why = details.get("why") or details.get("reason")
         entries.append(
             Entry(
                 at=r.at,
                 kind="audit",
-                text=visible(text + (f": {why}" if why else "")),
+                text=visible(": ".join(part for part in (text, why) if part)),
                 decision=r.decision.value,
                 outcome=visible(r.outcome),
                 actor=r.actor,
