@@ -72,6 +72,7 @@ def test_every_aws_command_takes_region_profile_and_format() -> None:
         "policy pull",
         "policy diff",
         "policy push",
+        "policy simulate",
     }
     # policy pull prints YAML and policy diff a unified diff: no second format to choose
     no_format = {"policy pull", "policy diff", "policy push"}

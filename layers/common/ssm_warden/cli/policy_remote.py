@@ -40,6 +40,10 @@ def register(actions: Any) -> None:
     _common(push)
     push.set_defaults(run=_push)
 
+    from ssm_warden.cli import policy_simulate
+
+    policy_simulate.register(actions)
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--parameter", help="SSM parameter name (default: the stack's PolicyParameterName)")
