@@ -53,3 +53,16 @@ def test_a_secret_name_with_its_random_suffix_is_named() -> None:
     )
     result = check_slack_secret(facts)
     assert result.status is Status.FAIL and result.fix == "deploy with SlackSecretName=ssm-warden/slack"
+
+
+def test_a_trail_whose_status_cannot_be_read_here_is_a_warning_not_a_failure() -> None:
+    from ssm_warden.preflight.checks import check_cloudtrail
+    from ssm_warden.preflight.facts import Trail
+
+    facts = Facts(
+        region="eu-west-1",
+        expected_log_group="/aws/ssm/sessions",
+        trails=[Trail(name="org", home_region="us-east-1", multi_region=True, logging=None)],
+    )
+    result = check_cloudtrail(facts)
+    assert result.status is Status.WARN and "--region us-east-1" in (result.fix or "")

@@ -64,21 +64,26 @@ def template_reserved(path: Path | None) -> int:
 
 def _deployed(ctx: Any) -> tuple[dict[str, str], list[str]]:
     """The deployed stack's parameters and function names; nothing when it is not deployed yet."""
+    from ssm_warden.cli.aws import describe_aws_error
     from ssm_warden.cli.options import CliError
 
     try:
         parameters = ctx.stack_parameters()
-    except CliError:
+        pages = (
+            ctx.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=ctx.stack)
+        )
+        functions = [
+            r["PhysicalResourceId"]
+            for page in pages
+            for r in page["StackResourceSummaries"]
+            if r["ResourceType"] == "AWS::Lambda::Function" and r.get("PhysicalResourceId")
+        ]
+    except CliError:  # not deployed yet
         return {}, []
-    resources = (
-        ctx.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=ctx.stack)
-    )
-    functions = [
-        r["PhysicalResourceId"]
-        for page in resources
-        for r in page["StackResourceSummaries"]
-        if r["ResourceType"] == "AWS::Lambda::Function" and r.get("PhysicalResourceId")
-    ]
+    except Exception as exc:  # may not read CloudFormation: check the account without the stack's values
+        if describe_aws_error(exc) is None:
+            raise
+        return {}, []
     return parameters, functions
 
 

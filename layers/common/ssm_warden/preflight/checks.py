@@ -68,7 +68,16 @@ def check_cloudtrail(facts: Facts) -> CheckResult:
             fix="aws cloudtrail create-trail --name ssm-warden-trail --s3-bucket-name <YOUR-TRAIL-BUCKET> "
             "--is-multi-region-trail && aws cloudtrail start-logging --name ssm-warden-trail",
         )
-    stopped = [t for t in covering if not t.logging]
+    unread = [t for t in covering if t.logging is None]
+    if unread and not [t for t in covering if t.logging is False or t.management_writes is False]:
+        return CheckResult(
+            check=name,
+            status=Status.WARN,
+            found=f"trail {unread[0].name} covers {facts.region}; its status could not be read from here",
+            fix=f"aws cloudtrail get-trail-status --name {unread[0].name} "
+            f"--region {unread[0].home_region or '<ITS HOME REGION>'}",
+        )
+    stopped = [t for t in covering if t.logging is False]
     if stopped:
         return CheckResult(
             check=name,
@@ -76,7 +85,7 @@ def check_cloudtrail(facts: Facts) -> CheckResult:
             found=f"trail {stopped[0].name} covers {facts.region} but is not logging",
             fix=f"aws cloudtrail start-logging --name {stopped[0].name}",
         )
-    trail = covering[0]
+    trail = next(t for t in covering if t.management_writes is False)
     selectors = json.dumps([{"ReadWriteType": "All", "IncludeManagementEvents": True}])
     return CheckResult(
         check=name,

@@ -102,7 +102,10 @@ def read_trails(clients: Clients) -> list[Trail]:
     trails = []
     for t in cloudtrail.describe_trails(includeShadowTrails=True).get("trailList", []):
         arn = t.get("TrailARN") or t["Name"]
-        status = cloudtrail.get_trail_status(Name=arn)
+        try:
+            logging: bool | None = bool(cloudtrail.get_trail_status(Name=arn).get("IsLogging"))
+        except Exception:  # a trail of another region or account: its status is read at home
+            logging = None
         try:
             writes = _management_writes(cloudtrail.get_event_selectors(TrailName=arn))
         except Exception:
@@ -112,7 +115,7 @@ def read_trails(clients: Clients) -> list[Trail]:
                 name=t["Name"],
                 home_region=t.get("HomeRegion"),
                 multi_region=bool(t.get("IsMultiRegionTrail")),
-                logging=bool(status.get("IsLogging")),
+                logging=logging,
                 management_writes=writes,
             )
         )
