@@ -61,3 +61,13 @@ def test_audit_without_a_stack_says_which_stack_and_region(aws: Any, cli: Callab
 def test_audit_with_a_table_that_does_not_exist(aws: Any, cli: Callable[..., Any]) -> None:
     run = cli("audit", "alice-0123456789abcdef0", "--table", "ssm-warden-audit")
     assert run.code == 2 and "no audit table 'ssm-warden-audit' in us-east-1" in run.err
+
+
+def test_version_prints_the_deployed_version_beside_the_cli(deployed: Any, cli: Callable[..., Any]) -> None:
+    run = cli("version")
+    assert run.code == 0 and "deployed 0.1.0 (stack ssm-warden)" in run.out
+    quick = cli("--version")
+    assert quick.code == 0 and quick.out.splitlines() == [
+        "ssm-warden 0.1.0",
+        "deployed 0.1.0 (stack ssm-warden)",
+    ]

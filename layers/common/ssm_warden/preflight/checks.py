@@ -287,6 +287,8 @@ def check_logs_endpoint(facts: Facts) -> CheckResult:
     name = "logs-endpoint"
     if facts.nodes is None:
         return _unknown(facts, name, "nodes")
+    if not facts.nodes:
+        return CheckResult(check=name, status=Status.WARN, found="no managed nodes in this region yet")
     needing = [n for n in _private(facts.nodes) if n.vpc_id not in facts.logs_endpoint_vpcs]
     if needing:
         node = needing[0]
