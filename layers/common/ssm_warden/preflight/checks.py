@@ -12,8 +12,12 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from ssm_warden.preflight.facts import Facts, Node
+from ssm_warden.preflight.fixes import (
+    key_policy_statement,
+    preferences_fix,
+    role_policy_fix,
+)
 
-PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
 # The first agent that streams session logs to CloudWatch Logs (aws/amazon-ssm-agent RELEASENOTES.md,
 # 3.0.356.0: "Add support for streaming of logs to CloudWatch for Session Manager").
 MIN_STREAMING_AGENT = "3.0.356.0"
@@ -23,7 +27,6 @@ SUBSCRIPTION_SLOTS = 2
 # fails the deployment.
 LAMBDA_MIN_UNRESERVED = 100
 LAMBDA_CONCURRENCY_QUOTA_CODE = "L-B99A9384"
-STREAM_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
 class Status(StrEnum):
@@ -95,33 +98,6 @@ def check_cloudtrail(facts: Facts) -> CheckResult:
     )
 
 
-def _preferences_fix(facts: Facts, verb: str) -> str:
-    content = json.dumps(
-        {
-            "schemaVersion": "1.0",
-            "description": "Session Manager preferences",
-            "sessionType": "Standard_Stream",
-            "inputs": {
-                "cloudWatchLogGroupName": facts.expected_log_group,
-                "cloudWatchStreamingEnabled": True,
-                "cloudWatchEncryptionEnabled": False,
-                "s3BucketName": "",
-                "idleSessionTimeout": "20",
-            },
-        }
-    )
-    if verb == "create":
-        return (
-            f"aws ssm create-document --name {PREFERENCES_DOCUMENT} --document-type Session "
-            f"--document-format JSON --content '{content}'"
-        )
-    return (
-        f"aws ssm update-document --name {PREFERENCES_DOCUMENT} --document-version '$LATEST' "
-        f"--document-format JSON --content '{content}' (keep your other inputs; then "
-        f"aws ssm update-document-default-version --name {PREFERENCES_DOCUMENT} --document-version <NEW>)"
-    )
-
-
 def check_preferences(facts: Facts) -> CheckResult:
     name = "session-preferences"
     prefs = facts.preferences
@@ -132,7 +108,7 @@ def check_preferences(facts: Facts) -> CheckResult:
             check=name,
             status=Status.FAIL,
             found="Session Manager preferences were never saved: sessions are not logged anywhere",
-            fix=_preferences_fix(facts, "create"),
+            fix=preferences_fix(facts, "create"),
         )
     if prefs.log_group != facts.expected_log_group:
         return CheckResult(
@@ -140,7 +116,7 @@ def check_preferences(facts: Facts) -> CheckResult:
             status=Status.FAIL,
             found=f"sessions are logged to {prefs.log_group or 'no log group'}, "
             f"not {facts.expected_log_group}",
-            fix=_preferences_fix(facts, "update")
+            fix=preferences_fix(facts, "update")
             + f" - or deploy with SessionManagerLogGroupName={prefs.log_group}" * bool(prefs.log_group),
         )
     if not prefs.streaming:
@@ -148,7 +124,7 @@ def check_preferences(facts: Facts) -> CheckResult:
             check=name,
             status=Status.FAIL,
             found="session logs are uploaded when the session ends, not streamed: commands are seen too late",
-            fix=_preferences_fix(facts, "update"),
+            fix=preferences_fix(facts, "update"),
         )
     return CheckResult(check=name, status=Status.PASS, found=f"sessions stream to {prefs.log_group}")
 
@@ -181,30 +157,6 @@ def check_log_group(facts: Facts) -> CheckResult:
     return CheckResult(check=name, status=Status.PASS, found=f"{group.name} exists; {taken}")
 
 
-def _role_policy_fix(facts: Facts, role_arn: str) -> str:
-    arn = (facts.log_group.arn if facts.log_group else None) or (
-        f"arn:aws:logs:{facts.region}:{facts.account or '<ACCOUNT>'}:log-group:{facts.expected_log_group}"
-    )
-    document = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": list(STREAM_ACTIONS),
-                    "Resource": f"{arn.removesuffix(':*')}:*",
-                },
-                {"Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": "*"},
-            ],
-        }
-    )
-    role_name = role_arn.rsplit("/", 1)[-1]
-    return (
-        f"aws iam put-role-policy --role-name {role_name} --policy-name ssm-session-logs "
-        f"--policy-document '{document}'"
-    )
-
-
 def check_instance_roles(facts: Facts) -> CheckResult:
     name = "instance-roles"
     if facts.nodes is None:
@@ -229,7 +181,7 @@ def check_instance_roles(facts: Facts) -> CheckResult:
             found=f"{len(denied)} node(s) ({', '.join(n.instance_id for n in denied[:5])}) cannot stream: "
             f"role {node.role.role_arn} lacks {', '.join(node.role.missing)} on {facts.expected_log_group} "
             f"(AmazonSSMManagedInstanceCore does not grant them){how}; roles: {', '.join(roles)}",
-            fix=_role_policy_fix(facts, node.role.role_arn),
+            fix=role_policy_fix(facts, node.role.role_arn),
         )
     if unknown:
         return CheckResult(
@@ -313,23 +265,6 @@ def check_logs_endpoint(facts: Facts) -> CheckResult:
     return CheckResult(check=name, status=Status.PASS, found="every node can reach CloudWatch Logs")
 
 
-def _key_policy_statement(facts: Facts) -> str:
-    statement = {
-        "Sid": "CloudWatchLogsUseOfTheKey",
-        "Effect": "Allow",
-        "Principal": {"Service": f"logs.{facts.region}.amazonaws.com"},
-        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-        "Resource": "*",
-        "Condition": {
-            "ArnLike": {
-                "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{facts.region}:"
-                f"{facts.account or '<ACCOUNT>'}:log-group:{facts.expected_log_group}"
-            }
-        },
-    }
-    return json.dumps(statement)
-
-
 def check_kms(facts: Facts) -> CheckResult:
     name = "log-group-kms"
     group, prefs = facts.log_group, facts.preferences
@@ -355,7 +290,7 @@ def check_kms(facts: Facts) -> CheckResult:
             found=f"{group.name} is encrypted with {group.kms_key_id}, whose key policy does not let "
             f"logs.{facts.region}.amazonaws.com use it: nothing can be written to the group",
             fix=f"add this statement to the key policy (aws kms get-key-policy --key-id {group.kms_key_id} "
-            f"--policy-name default, edit, aws kms put-key-policy ...): {_key_policy_statement(facts)}",
+            f"--policy-name default, edit, aws kms put-key-policy ...): {key_policy_statement(facts)}",
         )
     return CheckResult(
         check=name, status=Status.PASS, found="the key policy lets CloudWatch Logs use the key"

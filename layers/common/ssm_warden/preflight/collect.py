@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from ssm_warden.preflight.checks import PREFERENCES_DOCUMENT, STREAM_ACTIONS
 from ssm_warden.preflight.facts import (
     Facts,
     KeyPolicy,
@@ -25,6 +24,7 @@ from ssm_warden.preflight.facts import (
     SlackSecret,
     Trail,
 )
+from ssm_warden.preflight.fixes import PREFERENCES_DOCUMENT, STREAM_ACTIONS
 
 Clients = Callable[[str], Any]
 # Subscription filters ssm-warden's template creates are named after the command monitor's event.
