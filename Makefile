@@ -15,12 +15,13 @@ PY := $(VENV)/bin/python
 SAM_PATH := $(dir $(PYTHON312)):$(PATH)
 SAM := PATH="$(SAM_PATH)" AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam
 
-.PHONY: help venv tools lint-tools test unit integration e2e faults lint format typecheck validate lint-template build demo bench docs pr clean
+.PHONY: help venv tools lint-tools preflight deploy test unit integration e2e faults lint format typecheck validate lint-template build demo bench docs pr clean
 
 help:
 	@echo "make demo      run ssm-warden locally (moto server + local Slack sink), no AWS account"
 	@echo "make test      the whole test suite (unit, integration against moto server, e2e)"
 	@echo "make lint      ruff + mypy;  make validate: sam validate --lint;  make build: sam build"
+	@echo "make preflight check your AWS account for the prerequisites;  make deploy: preflight, build, sam deploy"
 	@echo "make lint-template  cfn-lint, checkov and parliament (IAM) over the templates"
 	@echo "make faults    fault-injection suite (Slack, SSM, DynamoDB, SQS, CloudTrail, malformed input): faults x outcomes table"
 	@echo "make bench     benchmarks (figures printed as JSON lines)"
@@ -94,6 +95,15 @@ lint-template: tools lint-tools
 
 build: tools
 	$(SAM) build
+
+# Deploying to your account: preflight first (read-only; exit 1 names what is missing), then sam deploy
+# with your own, untracked config file (guided the first time). Region: your profile's or AWS_REGION.
+SAM_DEPLOY := PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/sam
+preflight: venv
+	$(VENV)/bin/ssm-warden preflight $(PREFLIGHT_ARGS)
+
+deploy: preflight build
+	$(SAM_DEPLOY) deploy --config-file samconfig.local.toml $(if $(wildcard samconfig.local.toml),,--guided)
 
 demo: venv
 	$(PY) -m ssm_warden_local.demo

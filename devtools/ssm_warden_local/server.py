@@ -8,7 +8,7 @@ import os
 import socket
 import time
 
-from ssm_warden_local import moto_sessions
+from ssm_warden_local import moto_nodes, moto_sessions
 
 
 class LocalAws:
@@ -18,6 +18,7 @@ class LocalAws:
         from moto.server import ThreadedMotoServer
 
         moto_sessions.install()
+        moto_nodes.install()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request is noise
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.endpoint_url = ""
@@ -38,6 +39,7 @@ class LocalAws:
 
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=5)
         moto_sessions.reset()
+        moto_nodes.reset()
 
 
 def _wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:

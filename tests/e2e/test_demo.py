@@ -32,3 +32,8 @@ def test_the_demo_plays_the_morning_and_every_scenario_turns_out_as_expected(tmp
     page = html.read_text()
     assert "#prod-security" in page
     assert "would terminate" in page
+    # And it ends with the day-2 commands on the morning it played, and a replay page
+    assert "$ ssm-warden sessions" in text and "active session(s)" in text
+    assert "$ ssm-warden status" in text and "queue actions-dlq" in text
+    replay = tmp_path / "replay.html"
+    assert "ssm-warden replay:" in replay.read_text() and "download-pipe-to-shell" in replay.read_text()

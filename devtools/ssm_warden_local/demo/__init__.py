@@ -67,6 +67,13 @@ def run_demo(*, html: Path, log: Path, out: TextIO) -> DemoResult:
             results = [check(scenario, world, stack) for scenario in SCENARIOS]
         print_results(results, out)
         stack.sink.render_html(html, title="ssm-warden demo: the morning in Slack")
+        from ssm_warden_local.demo.day2 import show_day2
+
+        out.write("\nThe day-2 commands, on the morning just played:\n")
+        with clock_set_to(clock):
+            replay = show_day2(stack, out, html.with_name("replay.html"))
+        if replay:
+            out.write(f"\nReplay of the session with the most findings, as a timeline: {replay}\n")
     seconds = time.monotonic() - began
     out.write(f"Slack, as it would look: {html}\nPlayed in {seconds:.1f} s.\n")
     return DemoResult(results, html, seconds)

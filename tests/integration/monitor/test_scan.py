@@ -76,7 +76,7 @@ def test_streamed_events_themselves_and_subscription_payloads_are_read(
 
 
 def test_a_missing_path_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["scan", str(tmp_path / "nope.log")]) == 1
+    assert main(["scan", str(tmp_path / "nope.log")]) == 2  # bad usage: every command exits 2 for it
     assert "no such file" in capsys.readouterr().err
 
 

@@ -1,7 +1,8 @@
 """``ssm-warden classify [FILE]``: judge commands the way a session's commands would be judged.
 
 Input is JSON Lines with a ``"command"`` field (or plain lines with ``--plain``) from FILE or
-standard input; output is one JSON object per input line::
+standard input; output is one JSON object per input line (``--format text``: verdict, severity and
+command, one per line)::
 
     {"command": …, "verdict": "allow"|"alert"|"terminate", "severity": null|"low"|…,
      "findings": [{"rule", "severity", "category", "attack", "reason"}]}
@@ -9,6 +10,9 @@ standard input; output is one JSON object per input line::
 Commands are judged under the default policy's strictest scope, or with ``--policy FILE`` and
 ``--tag KEY=VALUE`` under the scope a session on such a target would get. A command holding
 newlines is judged as the snippet a person pasted (whole and line by line).
+
+Exit 1 with ``--fail-on`` when a command reaches it, or when input lines could not be read;
+exit 2 for a bad policy file or rule pack.
 """
 
 from __future__ import annotations
@@ -19,11 +23,17 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
+from ssm_warden.cli.options import EXIT_FINDING, EXIT_OK, CliError, add_fail_on, add_format, plain, reaches
 from ssm_warden.errors import PolicyError
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("classify", help="judge commands (JSON Lines or plain lines) and print verdicts")
+    parser = sub.add_parser(
+        "classify",
+        help="judge commands (JSON Lines or plain lines) and print verdicts",
+        description=plain(__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("file", nargs="?", help="input file (default: standard input)")
     parser.add_argument("--plain", action="store_true", help="input is one command per line, not JSON")
     parser.add_argument("--policy", help="policy file (default: the bundled default policy)")
@@ -34,11 +44,13 @@ def register(sub: Any) -> None:
         metavar="KEY=VALUE",
         help="a target tag: judge under the scope a session on such a target gets",
     )
+    add_fail_on(parser)
+    add_format(parser, default="json")
     parser.set_defaults(run=_run)
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from ssm_warden.cli.policy import _parse_tags
+    from ssm_warden.cli.options import parse_tags as _parse_tags
     from ssm_warden.policy.evaluate import SessionFacts, effective_settings, strictest_settings
     from ssm_warden.policy.loader import default_policy, load_policy_file
 
@@ -101,7 +113,11 @@ def _run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     errors = 0
-    stream: IO[str] = open(args.file, encoding="utf-8") if args.file else sys.stdin  # noqa: SIM115
+    failed = False
+    try:
+        stream: IO[str] = open(args.file, encoding="utf-8") if args.file else sys.stdin  # noqa: SIM115
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from exc
     try:
         for _, command, error in _commands(stream, args.plain):
             if error is not None:
@@ -110,8 +126,12 @@ def _run(args: argparse.Namespace) -> int:
                 continue
             assert command is not None
             for result in classify([command], settings):
-                sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+                failed |= reaches(args.fail_on, verdict=result["verdict"], severity=result["severity"])
+                if args.format == "text":
+                    sys.stdout.write(f"{result['verdict']:<9} {result['severity'] or '-':<8} {command}\n")
+                else:
+                    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     finally:
         if args.file:
             stream.close()
-    return 1 if errors else 0
+    return EXIT_FINDING if errors or failed else EXIT_OK

@@ -1,4 +1,7 @@
-"""``ssm-warden policy check|explain|schema``: validate a policy and see what a session would get."""
+"""``ssm-warden policy check|explain|schema``: validate a policy and see what a session would get.
+
+``pull``, ``diff`` and ``push`` (the deployed policy) are in ``policy_remote``.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,15 @@ import json
 import sys
 from typing import Any
 
+from ssm_warden.cli.options import EXIT_USAGE
+from ssm_warden.cli.options import parse_tags as _parse_tags
 from ssm_warden.errors import PolicyError
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("policy", help="check a policy, explain its effect, print its JSON Schema")
+    parser = sub.add_parser(
+        "policy", help="check, explain, diff, push or pull a policy; print its JSON Schema"
+    )
     actions = parser.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
 
     check = actions.add_parser("check", help="validate a policy file (exit 1 with the errors if invalid)")
@@ -31,15 +38,10 @@ def register(sub: Any) -> None:
     schema = actions.add_parser("schema", help="print the policy JSON Schema")
     schema.set_defaults(run=_schema)
 
+    # pull / diff / push of the deployed policy (its SSM parameter): ssm_warden.cli.policy_remote.
+    from ssm_warden.cli import policy_remote
 
-def _parse_tags(pairs: list[str]) -> dict[str, str]:
-    tags = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--tag takes KEY=VALUE, got {pair!r}")
-        tags[key] = value
-    return tags
+    policy_remote.register(actions)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -66,7 +68,7 @@ def _explain(args: argparse.Namespace) -> int:
         loaded = load_policy_file(args.file)
     except PolicyError as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     role = args.role
     if role and not role.startswith("arn:"):
         role = f"arn:aws:iam::{args.account or '*'}:role/{role}"

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ssm_warden.cli.options import EXIT_FINDING, EXIT_OK, add_format, emit_json
+
 
 def register(sub: Any) -> None:
     parser = sub.add_parser("rules", help="list the detection rules or render docs/rules.md")
@@ -14,6 +16,7 @@ def register(sub: Any) -> None:
 
     listing = actions.add_parser("list", help="one line per rule: id, pack, severity, category, title")
     listing.add_argument("--pack", action="append", help="only these packs (repeatable)")
+    add_format(listing)
     listing.set_defaults(run=_list)
 
     doc = actions.add_parser("doc", help="render docs/rules.md from the rule packs")
@@ -25,9 +28,21 @@ def register(sub: Any) -> None:
 def _list(args: argparse.Namespace) -> int:
     from ssm_warden.detect.rules import load_rules
 
+    # An unknown pack raises RulePackError, which the command prints as one line (exit 2).
     for rule in load_rules(args.pack):
-        print(f"{rule.id}\t{rule.pack}\t{rule.severity.value}\t{rule.category}\t{rule.title}")
-    return 0
+        if args.format == "json":
+            emit_json(
+                {
+                    "id": rule.id,
+                    "pack": rule.pack,
+                    "severity": rule.severity.value,
+                    "category": rule.category,
+                    "title": rule.title,
+                }
+            )
+        else:
+            print(f"{rule.id}\t{rule.pack}\t{rule.severity.value}\t{rule.category}\t{rule.title}")
+    return EXIT_OK
 
 
 def _doc(args: argparse.Namespace) -> int:
@@ -36,12 +51,12 @@ def _doc(args: argparse.Namespace) -> int:
     text = current_rules_markdown()
     if args.output is None:
         sys.stdout.write(text)
-        return 0
+        return EXIT_OK
     path = Path(args.output)
     if args.check:
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             print(f"{path} is not current: run ssm-warden rules doc --output {path}", file=sys.stderr)
-            return 1
-        return 0
+            return EXIT_FINDING
+        return EXIT_OK
     path.write_text(text, encoding="utf-8")
-    return 0
+    return EXIT_OK

@@ -10,6 +10,9 @@ Reads transcripts as people have them:
 
 Commands are judged under the default policy's strictest scope, or, with ``--policy FILE`` and/or
 ``--tag K=V``, under the scope that policy gives a session with those target tags.
+
+Exit 1 with ``--fail-on`` when a finding reaches it; exit 2 for a missing path, an unreadable file,
+a bad policy file or rule pack.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ssm_warden.cli.options import EXIT_FINDING, EXIT_OK, EXIT_USAGE, add_fail_on, add_format, plain, reaches
 from ssm_warden.errors import MalformedEventError, PolicyError
 
 # (session id, the lines of each of its log events, facts: target_id, principal_arn)
@@ -46,39 +50,51 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "scan",
         help="extract and judge the commands in session transcripts (S3 .log files, CloudWatch exports)",
-        description=__doc__,
+        description=plain(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (searched recursively)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per session")
     parser.add_argument("--policy", metavar="FILE", help="judge under this policy (default: the bundled one)")
     parser.add_argument(
         "--tag", action="append", default=[], metavar="KEY=VALUE", help="a target tag (selects the scope)"
     )
     parser.add_argument("--output", action="store_true", help="also list the output lines rules flagged")
+    add_fail_on(parser)
+    add_format(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ssm_warden.cli.policy import _parse_tags
+    from ssm_warden.cli.options import parse_tags
 
     try:
         transcripts = read_paths([Path(p) for p in args.paths])
     except (OSError, ValueError) as exc:
         print(f"ssm-warden scan: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     try:
-        basis = JudgingBasis.from_args(args.policy, _parse_tags(args.tag))
+        basis = JudgingBasis.from_args(args.policy, parse_tags(args.tag))
     except PolicyError as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return EXIT_USAGE
+    failed = False
     for transcript in transcripts:
         report = scan_transcript(transcript, basis)
-        if args.json:
+        failed |= any(
+            reaches(args.fail_on, verdict=_verdict(f["action"]), severity=f["severity"])
+            for item in [*report["commands"], *report["output_findings"]]
+            for f in item["findings"]
+        )
+        if args.format == "json":
             print(json.dumps(report))
         else:
             _print_report(report, show_output=args.output)
-    return 0
+    return EXIT_FINDING if failed else EXIT_OK
+
+
+def _verdict(action: str) -> str:
+    """A policy response (observe, alert, terminate) as a classify verdict (allow, alert, terminate)."""
+    return "allow" if action == "observe" else action
 
 
 @dataclass(frozen=True)

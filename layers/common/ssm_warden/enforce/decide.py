@@ -16,7 +16,10 @@ from ssm_warden.models.findings import Finding
 from ssm_warden.policy.evaluate import EffectiveSettings, active_exemption
 from ssm_warden.policy.loader import LoadedPolicy
 from ssm_warden.policy.model import ResponseAction
+from ssm_warden.slack.redact import redact
 
+# An audit item stays far below DynamoDB's 400 KB however long a pasted command is.
+_AUDIT_COMMAND_CHARS = 2000
 _RANK = {ResponseAction.OBSERVE: 0, ResponseAction.ALERT: 1, ResponseAction.TERMINATE: 2}
 
 
@@ -87,7 +90,13 @@ def decide_findings(
                 policy,
                 response.value,
                 "observed" if response is ResponseAction.OBSERVE else "acting",
-                {"severity": finding.severity.value, "category": finding.category},
+                {
+                    "severity": finding.severity.value,
+                    "category": finding.category,
+                    "reason": finding.reason,
+                    # What was typed, masked as in Slack: `ssm-warden audit` shows it beside the rule.
+                    "command": redact(finding.command)[:_AUDIT_COMMAND_CHARS],
+                },
             )
         )
         kept.append((finding, response))
