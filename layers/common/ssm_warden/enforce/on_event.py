@@ -104,6 +104,7 @@ def act_on_ledger_result(
             if limits.per_target and not closed
             else [],
             force_monitor=force_monitor,
+            settings_for=lambda other: effective_settings(policy.policy, session_facts(other)),
         )
         if closed:
             decisions = _already_ended(decisions)
