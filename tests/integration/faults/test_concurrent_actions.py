@@ -95,7 +95,7 @@ def test_six_concurrent_copies_of_a_termination_terminate_once_without_noise(
         barrier.wait()
         try:
             responses.append(action_executor.handle(sqs_event(message["Body"], n), LambdaContext()))
-        except BaseException as exc:  # noqa: BLE001 - the test reports any exception
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=invoke, args=(n,)) for n in range(COPIES)]
