@@ -103,6 +103,8 @@ def concurrency_actions(
     and then the action is about another (newer) session of the same group."""
     out: list[tuple[SessionRecord, ActionRequest]] = []
     for index, record in enumerate(sorted(ordered, key=_start_order)):
+        if index == 0:  # every limit is at least 1: the oldest session is never beyond it
+            continue
         settings = settings_for(record)
         limits = settings.max_concurrent_sessions
         limit = limits.per_principal if per == "principal" else limits.per_target
