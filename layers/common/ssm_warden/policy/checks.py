@@ -130,9 +130,9 @@ def _weakening(policy: Policy, now: datetime) -> list[Finding]:
                     f"({exemption.expires.date().isoformat()}); renew it deliberately instead",
                 )
             )
-        rule = exemption.rule
-        if rule and _GLOB.search(rule) and not any(fnmatchcase(n, rule) for n in names):
-            out.append(Finding(("exemptions", position, "rule"), f"rule glob {rule!r} matches no rule"))
+        glob = exemption.rule or ""
+        if glob and _GLOB.search(glob) and not any(fnmatchcase(n, glob) for n in names):
+            out.append(Finding(("exemptions", position, "rule"), f"rule glob {glob!r} matches no rule"))
         if not exemption.rule:
             out.append(
                 Finding(("exemptions", position), "exemption names no rule: it covers every rule and limit")

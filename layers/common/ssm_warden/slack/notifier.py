@@ -164,7 +164,8 @@ class SlackNotifier:
         channel = self._channel_for(action)
         keys = storm_keys(action, channel, now, self.policy)
         repeat, note, fold_hit = 1, None, None
-        shown, commands = action, ()
+        shown = action
+        commands: tuple[str, ...] = ()
 
         if foldable(action, outcome):
             fold_hit = self.counters.add(keys.fold, n=1, expires_at=keys.fold_expires_at)
