@@ -5,11 +5,13 @@ into them)."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from ssm_warden.handlers import session_events
 from tests.conftest import load_event
 from tests.integration.faults.conftest import FaultRow, Pipeline
 
@@ -33,19 +35,32 @@ def hostile_events() -> list[dict[str, Any]]:
     return [no_session, odd_reason, bad_time]
 
 
+class Recorder:
+    """Stands in for the handler module's Powertools logger: every line with its extra fields."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __getattr__(self, level: str) -> Any:
+        def log(message: str, *args: Any, extra: dict[str, Any] | None = None, **kwargs: Any) -> None:
+            self.lines.append(json.dumps({"level": level, "message": message, **(extra or {})}, default=str))
+
+        return log
+
+
 def test_malformed_events_are_logged_by_identifiers_not_content(
-    pipeline: Pipeline, fault_row: Row, capsys: pytest.CaptureFixture[str]
+    pipeline: Pipeline, fault_row: Row, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     row = fault_row("Malformed CloudTrail event logged", "3 broken events carrying a reason/command")
-    capsys.readouterr()
+    recorder = Recorder()
+    monkeypatch.setattr(session_events, "logger", lambda: recorder)
     statuses = [pipeline.deliver(event)["status"] for event in hostile_events()]
-    out = capsys.readouterr()
-    logged = out.out + out.err
+    logged = "\n".join(recorder.lines)
     leaked = SECRET in logged
     row.observe(delivered=statuses == ["rejected"] * 3, isolated=not leaked)
     # Then each was rejected without raising, and the log names the event and the problem only
     assert statuses == ["rejected"] * 3
-    assert "malformed session event skipped" in logged
+    assert logged.count("malformed session event skipped") == 3
     assert "8217f18e-a892-42b6-91c8-1d42b571d440" in logged  # the event id, to find it in CloudTrail
     assert not leaked
-    assert '"detail_fields"' in logged
+    assert "detail_fields" in logged
