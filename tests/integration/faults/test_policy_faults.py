@@ -4,12 +4,14 @@ valid policy (or the bundled one), and people hear about it once, as a critical 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from functions.session_sweeper import app as sweeper_app
 from ssm_warden.clients import aws_client
 from ssm_warden.config import reset_settings
+from ssm_warden.policy import store
 from ssm_warden_local.aws_faults import ClientFaults
 from ssm_warden_local.lambda_runtime import LambdaContext
 from ssm_warden_local.slack_sink import SinkMessage
@@ -43,6 +45,25 @@ def put_policy(text: str) -> None:
     aws_client("ssm").put_parameter(Name=PARAMETER, Value=text, Type="String", Overwrite=True)
 
 
+def policy_alerts_queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Titles of the policy alerts the functions queue from now on."""
+    from ssm_warden.enforce.sink import QueueSink
+
+    queued: list[str] = []
+    original = QueueSink.submit
+
+    def submit(self: QueueSink, actions: list[Any]) -> Any:
+        queued.extend(a.title for a in actions if a.rule_or_limit.startswith(("policy", "tamper.policy")))
+        return original(self, actions)
+
+    monkeypatch.setattr(QueueSink, "submit", submit)
+    return queued
+
+
+def forget_alerted_incidents() -> None:
+    store._alerted.clear()
+
+
 def sweep() -> dict[str, object]:
     result: dict[str, object] = sweeper_app.lambda_handler({}, LambdaContext(function_name="session-sweeper"))
     return result
@@ -63,7 +84,7 @@ def still_watching(pipeline: Pipeline) -> tuple[bool, bool]:
 
 
 def test_policy_parameter_deleted_keeps_the_last_valid_policy_and_alerts_once_as_tamper(
-    pipeline: Pipeline, policy_parameter: str, fault_row: Row
+    pipeline: Pipeline, policy_parameter: str, fault_row: Row, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     row = fault_row("policy parameter deleted", "DeleteParameter after one valid read")
     # Given a valid policy read once
@@ -72,7 +93,9 @@ def test_policy_parameter_deleted_keeps_the_last_valid_policy_and_alerts_once_as
     # When the parameter is deleted, sessions start, commands are typed, the sweeper runs twice
     aws_client("ssm").delete_parameter(Name=PARAMETER)
     strict_in_force, judged = still_watching(pipeline)
+    queued = policy_alerts_queued(monkeypatch)
     sweep()
+    forget_alerted_incidents()  # a new sweeper container: the incident is remembered in the table
     sweep()
     pipeline.drain()
     # Then nothing failed, the deleted policy is still in force, one critical tamper alert
@@ -82,6 +105,7 @@ def test_policy_parameter_deleted_keeps_the_last_valid_policy_and_alerts_once_as
     assert len(alerts) == 1
     assert "CRITICAL" in (alerts[0].text or "")
     assert pipeline.dead_lettered() == 0
+    assert len(queued) == 1  # the second sweep queued no second alert
 
 
 def test_policy_invalid_keeps_the_last_valid_policy_and_alerts_once_with_the_line(

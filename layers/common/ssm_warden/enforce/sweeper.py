@@ -40,7 +40,7 @@ from ssm_warden.models.session import SessionRecord
 from ssm_warden.observability import logger
 from ssm_warden.policy.evaluate import DEFAULTS_SCOPE, effective_settings
 from ssm_warden.policy.loader import LoadedPolicy
-from ssm_warden.policy.store import PolicyState, ProblemKind
+from ssm_warden.policy.store import PolicyState, ProblemKind, incident_alerted, mark_incident_alerted
 
 SAFETY_MARGIN_SECONDS = 10.0
 # A session younger than this may simply not be listed yet by DescribeSessions: don't close it.
@@ -275,8 +275,9 @@ def sweep(
     repo = repo or SessionRepository()
     report = SweepReport()
     problem = policy_problem_action(policy_state, now)
-    if problem:
+    if problem and policy_state.problem and not incident_alerted(policy_state.problem):
         sink.submit([problem])
+        mark_incident_alerted(policy_state.problem, now)
     ledger_active = list(repo.iter_active(all_active_shards()))
     if reconcile_with_service:
         for each in accounts_to_reconcile(account):

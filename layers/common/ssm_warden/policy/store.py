@@ -9,9 +9,10 @@ one validation ``policy check`` also runs), **unreadable** (no permission, throt
 or **deleted** (the parameter does not exist: renamed, or removed), the last valid policy of this
 container stays in force, or the bundled one when there was none. The problem is logged once per
 incident per container, counted (metric ``PolicyLoadFailures``, alarmed) and returned so that the
-sweeper raises one critical alert for it (a tamper signal when the parameter is gone). A failed read is
-not retried for ``PARAMETER_MAX_AGE_SECONDS``: a deleted parameter costs one GetParameter a minute per
-container, not one per event.
+sweeper raises one critical alert for it (a tamper signal when the parameter is gone), once: an
+item ``policyincident#<kind>#<incident>`` in the sessions table (30-day TTL) records that it did.
+A failed read is not retried for ``PARAMETER_MAX_AGE_SECONDS``: a deleted parameter costs one
+GetParameter a minute per container, not one per event.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ssm_warden.config import get_settings
@@ -57,6 +59,7 @@ class PolicyState:
 _last_valid: LoadedPolicy | None = None
 _failed: tuple[float, PolicyProblem] | None = None  # (monotonic time of the failed read, its problem)
 _logged: set[tuple[str, str]] = set()  # incidents and warnings already logged by this container
+_alerted: set[str] = set()  # incidents whose alert this container queued
 _monotonic: Callable[[], float] = time.monotonic
 
 
@@ -123,9 +126,11 @@ def current_policy() -> PolicyState:
     except (PolicyError, _ReadFailed) as exc:
         fallback = _last_valid or default_policy()
         kind = exc.kind if isinstance(exc, _ReadFailed) else ProblemKind.INVALID
-        # An invalid document is one incident per refused text; a failed read one per failure and
-        # policy kept in force (so that a later, different outage is a new incident).
-        incident = policy_version(f"{kind.value}\x1f{exc}\x1f{fallback.version}")
+        # An invalid document is one incident per refusal (its problems name the text); a failed
+        # read one per failure and policy kept in force (a later outage, or one that leaves another
+        # policy in force, is a new incident).
+        kept = "" if kind is ProblemKind.INVALID else fallback.version
+        incident = policy_version(f"{kind.value}\x1f{exc}\x1f{kept}")
         problem = PolicyProblem(source=source, version=incident, error=str(exc), kind=kind)
         _failed = (_monotonic(), problem)
         _report(problem, fallback)
@@ -169,9 +174,63 @@ def _warn(loaded: LoadedPolicy) -> None:
     )
 
 
+INCIDENT_TTL_DAYS = 30
+
+
+def _incident_key(problem: PolicyProblem) -> str:
+    return f"policyincident#{problem.kind.value}#{problem.version}"
+
+
+def incident_alerted(problem: PolicyProblem) -> bool:
+    """True when an alert for this incident was already queued (by any container, any function).
+
+    A read that fails says False: a second alert is better than none."""
+    from ssm_warden.clients import aws_client
+
+    if problem.version in _alerted:
+        return True
+    try:
+        item = aws_client("dynamodb").get_item(
+            TableName=get_settings().sessions_table,
+            Key={"pk": {"S": _incident_key(problem)}},
+            ConsistentRead=True,
+        )
+    except Exception:  # the ledger table failing must not hide the policy incident
+        return False
+    return "Item" in item
+
+
+def mark_incident_alerted(problem: PolicyProblem, now: datetime) -> None:
+    """Remember that the incident's alert is queued: item ``policyincident#...`` with a TTL."""
+    from ssm_warden.clients import aws_client
+
+    _alerted.add(problem.version)
+    expires = int((now + timedelta(days=INCIDENT_TTL_DAYS)).timestamp())
+    try:
+        # UpdateItem, not PutItem: the sweeper's role may update ledger items, not put them.
+        aws_client("dynamodb").update_item(
+            TableName=get_settings().sessions_table,
+            Key={"pk": {"S": _incident_key(problem)}},
+            UpdateExpression="SET record_type = :t, #s = :s, expires_at = :e",
+            ExpressionAttributeNames={"#s": "source"},
+            ExpressionAttributeValues={
+                ":t": {"S": "policy_incident"},
+                ":s": {"S": problem.source[:500]},
+                ":e": {"N": str(expires)},
+            },
+        )
+    except Exception:  # at worst the next sweep alerts again; the executor's idempotency folds it
+        from ssm_warden.observability import logger
+
+        logger().warning(
+            "could not record that a policy incident was alerted", extra={"kind": problem.kind.value}
+        )
+
+
 def reset_policy_cache() -> None:
     """Forget the last valid policy and any failed read (tests)."""
     global _last_valid, _failed
     _last_valid = None
     _failed = None
     _logged.clear()
+    _alerted.clear()
