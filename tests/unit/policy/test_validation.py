@@ -179,3 +179,11 @@ def test_invisible_reasons_are_no_reason(reason: str) -> None:
 @pytest.mark.parametrize("reason", ["INC-1", "\u200bx", "変更", "#", "\u202e1"])
 def test_visible_reasons_count(reason: str) -> None:
     assert has_visible_text(reason)
+
+
+def test_an_exemption_reason_of_invisible_characters_is_refused() -> None:
+    text = (
+        "version: 1\nexemptions:\n  - principal: 'arn:aws:sts::*:assumed-role/Ops/*'\n    rule: idle_minutes\n"
+        '    expires: 2026-12-20T00:00:00Z\n    reason: "\\u200b\\u200b\\u200b"\n'
+    )
+    assert "exemptions.0.reason: the reason shows no visible character" in refused(text)

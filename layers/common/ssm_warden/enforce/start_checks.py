@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -23,21 +22,13 @@ from ssm_warden.models.session import DeniedAttempt, Principal, SessionRecord
 from ssm_warden.policy.evaluate import EffectiveSettings
 from ssm_warden.policy.loader import LoadedPolicy
 from ssm_warden.policy.model import ResponseAction, StartCheck
+from ssm_warden.policy.visible import has_visible_text
 
 COMMAND_DOCUMENTS = ("AWS-StartInteractiveCommand", "AWS-StartNonInteractiveCommand")
 _EPOCH_KEY = "0000"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TITLE_PER_PRINCIPAL = "Too many sessions for one principal"
 TITLE_PER_TARGET = "Too many sessions on one target"
-# Letters, digits, punctuation and symbols are visible; format characters (zero-width spaces, bidi
-# marks), separators, controls and lone combining marks are not. These few are letters or symbols
-# by category that render as nothing (Hangul fillers, the braille blank).
-_BLANK_GRAPHICS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-
-
-def has_visible_text(text: str | None) -> bool:
-    """True when ``text`` shows at least one character: a reason of zero-width spaces is no reason."""
-    return any(unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_GRAPHICS for ch in text or "")
 
 
 def interactive_command(document: str | None, parameters: dict[str, object]) -> str | None:

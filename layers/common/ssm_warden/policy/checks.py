@@ -1,7 +1,8 @@
 """Checks beyond the schema: names that must exist, and choices that weaken the watch. Pure.
 
 Refused (``problems``): rule packs and rule ids that do not exist (a typo would make the detector
-fail on every batch, or silently leave a rule untouched), and exemptions naming an unknown rule.
+fail on every batch, or silently leave a rule untouched), exemptions naming an unknown rule, and
+exemption reasons that show nothing (zero-width characters).
 
 Warned about (``warnings``): a scope that judges no command at all (``rule_packs: []``), loudest when
 its actions terminate; ``mode: monitor`` on a production scope; exemptions that do not end within
@@ -24,6 +25,7 @@ from ssm_warden.policy.catalog import (
 )
 from ssm_warden.policy.evaluate import DEFAULTS_SCOPE, all_settings
 from ssm_warden.policy.model import Policy, ResponseAction, ScopeSettings
+from ssm_warden.policy.visible import has_visible_text
 
 EXEMPTION_HORIZON = timedelta(days=90)
 _GLOB = re.compile(r"[*?\[]")
@@ -69,6 +71,8 @@ def _unknown_names(policy: Policy) -> list[Finding]:
                     )
                 )
     for position, exemption in enumerate(policy.exemptions):
+        if not has_visible_text(exemption.reason):
+            out.append(Finding(("exemptions", position, "reason"), "the reason shows no visible character"))
         if exemption.rule and not _GLOB.search(exemption.rule) and not is_known_rule_or_limit(exemption.rule):
             out.append(
                 Finding(("exemptions", position, "rule"), f"unknown rule id or limit {exemption.rule!r}")
