@@ -55,8 +55,11 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
     "GovernanceAccountId": "210987654321",
     "GovernanceEventBusArn": f"arn:aws:events:{REGION}:210987654321:event-bus/default",
     "SessionLogDestinationArn": f"arn:aws:logs:{REGION}:210987654321:destination:ssm-warden-session-logs",
-    "GovernanceRoleArns": [
-        "arn:aws:iam::210987654321:role/ssm-warden-ActionExecutorFunctionRole-ABC",
+    "GovernanceTerminateRoleArns": [
+        "arn:aws:iam::210987654321:role/ssm-warden-ActionExecutorFunctionRole-ABC"
+    ],
+    "GovernanceReadRoleArns": [
+        "arn:aws:iam::210987654321:role/ssm-warden-SessionEventsFunctionRole-GHI",
         "arn:aws:iam::210987654321:role/ssm-warden-SessionSweeperFunctionRole-DEF",
     ],
     "SlackSecretName": "ssm-warden/slack",

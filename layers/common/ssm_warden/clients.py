@@ -3,14 +3,17 @@
 Domain code never imports this module; repositories and executors do.
 
 In organisation mode (docs/organization.md) a session may live in a member account: ``aws_client_for``
-gives the client that reaches a session's account and region, through the member role assumed with
-STS when the account is not the one the functions run in.
+gives the client that reaches a session's account and region, through a member role assumed with
+STS when the account is not the one the functions run in. Which member role is the caller's
+``purpose``: ``"read"`` (DescribeSessions, tags: the session-events function and the sweeper) or
+``"terminate"`` (TerminateSession: the action executor alone, whose role alone the member account's
+terminate role trusts).
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from ssm_warden.config import get_settings
 from ssm_warden.errors import ConfigError
@@ -19,6 +22,7 @@ from ssm_warden.errors import ConfigError
 # maximum session duration is IAM's default, one hour).
 ASSUMED_ROLE_SECONDS = 3600
 ROLE_SESSION_NAME = "ssm-warden"
+MemberPurpose = Literal["read", "terminate"]
 
 
 def _config() -> Any:
@@ -59,14 +63,19 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
-def member_role_arn(account: str) -> str:
-    """The ssm-warden member role in ``account`` (created by template-member.yaml)."""
+def member_role_arn(account: str, purpose: MemberPurpose = "terminate") -> str:
+    """The ssm-warden member role for ``purpose`` in ``account`` (created by template-member.yaml)."""
     settings = get_settings()
-    if not settings.member_role_name:
+    name, variable = (
+        (settings.member_role_name, "MEMBER_ROLE_NAME")
+        if purpose == "terminate"
+        else (settings.member_read_role_name, "MEMBER_READ_ROLE_NAME")
+    )
+    if not name:
         raise ConfigError(
-            f"account {account} is not this one and organisation mode is off: MEMBER_ROLE_NAME is not set"
+            f"account {account} is not this one and organisation mode is off: {variable} is not set"
         )
-    return f"arn:{partition_of(settings.region)}:iam::{account}:role/{settings.member_role_name}"
+    return f"arn:{partition_of(settings.region)}:iam::{account}:role/{name}"
 
 
 @cache
@@ -110,16 +119,19 @@ def aws_client_for_account(service: str, account: str, role_arn: str, region: st
     )
 
 
-def aws_client_for(service: str, account: str | None = None, region: str | None = None) -> Any:
+def aws_client_for(
+    service: str, account: str | None = None, region: str | None = None, *, purpose: MemberPurpose = "read"
+) -> Any:
     """The client that reaches ``account`` in ``region``: this account's own credentials when the
-    account is this one (or unknown), else the member role assumed in that account.
+    account is this one (or unknown), else the member role for ``purpose`` assumed in that account
+    (read-only unless the caller terminates).
 
     Raises ``ConfigError`` for another account when organisation mode is off."""
     settings = get_settings()
     region = region or settings.region
     if account is None or is_own_account(account):
         return aws_client(service) if region == settings.region else _regional_client(service, region)
-    return aws_client_for_account(service, account, member_role_arn(account), region)
+    return aws_client_for_account(service, account, member_role_arn(account, purpose), region)
 
 
 def is_own_account(account: str | None) -> bool:

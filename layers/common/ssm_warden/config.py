@@ -40,7 +40,11 @@ class Settings(BaseModel):
     # Organisation mode (docs/organization.md). The account the functions run in (the governance
     # account); a session in any other account is reached through MEMBER_ROLE_NAME assumed there.
     account_id: str | None = Field(default=None, alias="WARDEN_ACCOUNT_ID")
+    # Two member roles (least privilege): MEMBER_ROLE_NAME may terminate sessions and only the action
+    # executor's role may assume it; MEMBER_READ_ROLE_NAME lists sessions and reads tags, for the
+    # session-events function and the sweeper.
     member_role_name: str | None = Field(default=None, alias="MEMBER_ROLE_NAME")
+    member_read_role_name: str | None = Field(default=None, alias="MEMBER_READ_ROLE_NAME")
     member_external_id: str | None = Field(default=None, alias="MEMBER_EXTERNAL_ID")
     # Comma-separated member account ids whose sessions the sweeper reconciles with DescribeSessions.
     member_accounts: str | None = Field(default=None, alias="MEMBER_ACCOUNTS")

@@ -28,6 +28,7 @@ from tests.conftest import ACCOUNT, load_event
 GOVERNANCE = ACCOUNT
 MEMBER = "111111111111"
 MEMBER_ROLE = "ssm-warden-member"
+MEMBER_READ_ROLE = "ssm-warden-member-read"
 EXTERNAL_ID = "warden-ext-7f3a"
 
 
@@ -99,6 +100,7 @@ def org(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Organisa
     """The governance stack in organisation mode, with one member account to reconcile."""
     monkeypatch.setenv("WARDEN_ACCOUNT_ID", GOVERNANCE)
     monkeypatch.setenv("MEMBER_ROLE_NAME", MEMBER_ROLE)
+    monkeypatch.setenv("MEMBER_READ_ROLE_NAME", MEMBER_READ_ROLE)
     monkeypatch.setenv("MEMBER_EXTERNAL_ID", EXTERNAL_ID)
     monkeypatch.setenv("MEMBER_ACCOUNTS", MEMBER)
     reset_settings()

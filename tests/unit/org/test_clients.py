@@ -36,6 +36,7 @@ def _org_mode(monkeypatch: pytest.MonkeyPatch, role: str | None = "ssm-warden-me
     monkeypatch.setenv("WARDEN_ACCOUNT_ID", GOVERNANCE)
     if role:
         monkeypatch.setenv("MEMBER_ROLE_NAME", role)
+        monkeypatch.setenv("MEMBER_READ_ROLE_NAME", f"{role}-read")
     reset_settings()
 
 
@@ -51,8 +52,18 @@ def test_a_member_accounts_session_goes_through_the_member_role_in_its_region(
     monkeypatch: pytest.MonkeyPatch, assumed: list[Any]
 ) -> None:
     _org_mode(monkeypatch)
-    assert clients.aws_client_for("ssm", MEMBER, "eu-west-1") == "member-client:ssm"
+    assert clients.aws_client_for("ssm", MEMBER, "eu-west-1", purpose="terminate") == "member-client:ssm"
     assert assumed == [("ssm", MEMBER, f"arn:aws:iam::{MEMBER}:role/ssm-warden-member", "eu-west-1")]
+
+
+def test_only_termination_asks_for_the_member_role_that_may_terminate(
+    monkeypatch: pytest.MonkeyPatch, assumed: list[Any]
+) -> None:
+    # Reconciliation and tag look-ups (session events, sweeper) get the read-only member role
+    _org_mode(monkeypatch)
+    clients.aws_client_for("ssm", MEMBER, "eu-west-1")
+    clients.aws_client_for("ec2", MEMBER, "eu-west-1", purpose="read")
+    assert [a[2] for a in assumed] == [f"arn:aws:iam::{MEMBER}:role/ssm-warden-member-read"] * 2
 
 
 def test_the_member_role_arn_follows_the_partition(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,6 +80,8 @@ def test_another_account_without_organisation_mode_is_a_configuration_error(
     _org_mode(monkeypatch, role=None)
     # Then a session elsewhere cannot be reached by mistake with this account's credentials
     with pytest.raises(ConfigError, match="MEMBER_ROLE_NAME"):
+        clients.aws_client_for("ssm", MEMBER, "us-east-1", purpose="terminate")
+    with pytest.raises(ConfigError, match="MEMBER_READ_ROLE_NAME"):
         clients.aws_client_for("ssm", MEMBER, "us-east-1")
     assert assumed == []
 

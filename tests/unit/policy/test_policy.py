@@ -36,8 +36,8 @@ scopes:
     mode: monitor
     actions: {high: terminate}
     rules:
-      recon.port_scan: {action: observe}
-      download_exec.curl_pipe_shell: {mode: enforce}
+      port-scan: {action: observe}
+      download-pipe-to-shell: {mode: enforce}
   - name: no-idle-for-batch
     match:
       principals: ["arn:aws:sts::*:assumed-role/Batch/*"]
@@ -91,8 +91,8 @@ def test_an_explicit_null_limit_disables_it() -> None:
 def test_per_rule_mode_and_action_overrides() -> None:
     prod = settings_for(target_tags={"Environment": "prod"})
     assert prod.mode_for("anything") is Mode.MONITOR  # type: ignore[attr-defined]
-    assert prod.mode_for("download_exec.curl_pipe_shell") is Mode.ENFORCE  # type: ignore[attr-defined]
-    assert prod.action_for(Severity.LOW, "recon.port_scan") is ResponseAction.OBSERVE  # type: ignore[attr-defined]
+    assert prod.mode_for("download-pipe-to-shell") is Mode.ENFORCE  # type: ignore[attr-defined]
+    assert prod.action_for(Severity.LOW, "port-scan") is ResponseAction.OBSERVE  # type: ignore[attr-defined]
 
 
 def test_exemptions_match_all_given_fields_and_expire() -> None:

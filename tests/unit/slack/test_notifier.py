@@ -159,27 +159,34 @@ def test_with_a_webhook_repeats_are_counted_and_the_count_is_posted_later() -> N
 
 
 def test_a_channel_over_budget_gets_one_notice_and_a_report_later() -> None:
-    # Given a budget of 3 alerts a minute and 6 different alerts in one minute
+    # Given a channel budget of 3 alerts a minute and 6 sessions of 6 people, each alerting twice
     slack = FakeTransport()
     clock = Clock()
     n = notifier(slack, clock=clock, budget=3)
-    sessions = [session_ref(session_id=f"bob-{i:017x}") for i in range(6)]
-    results = [n.deliver(action(session=s), "alert_only") for s in sessions]
-    # Then three are posted, the fourth becomes a notice, the rest are held
-    assert [r.posted for r in results] == [True, True, True, False, False, False]
-    assert all(r.held for r in results[3:])
+    sessions = [
+        session_ref(session_id=f"bob-{i:017x}", principal_arn=f"arn:aws:sts::1:assumed-role/Dev/u{i}")
+        for i in range(6)
+    ]
+    firsts = [n.deliver(action(session=s), "alert_only") for s in sessions]
+    seconds = [n.deliver(action(session=s, rule="b.two"), "alert_only") for s in sessions]
+    # Then every session's first alert is posted (never held back), the later ones over budget are held
+    assert all(r.posted for r in firsts)
+    assert not any(r.posted for r in seconds) and all(r.held for r in seconds)
     notices = [p for p in slack.top_level() if "Alert budget exceeded" in everything(p.message)]
     assert len(notices) == 1
     # and a critical alert or a termination still goes through
     assert n.deliver(
         action(session=sessions[5], severity=Severity.CRITICAL, rule="crit"), "alert_only"
     ).posted
+    assert n.deliver(
+        action(session=sessions[4], kind=ActionKind.TERMINATE, rule="t"), "would_terminate"
+    ).posted
     # When the next minute's first alert comes
     clock.now = NOW + timedelta(minutes=1)
     n.deliver(action(session=session_ref(session_id="carol-00000000000000001")), "alert_only")
     # Then a report says how many were held back
     reports = [p for p in slack.top_level() if "alerts were held back" in everything(p.message)]
-    assert len(reports) == 1 and "*3 alerts were held back*" in everything(reports[0].message)
+    assert len(reports) == 1 and "*6 alerts were held back*" in everything(reports[0].message)
 
 
 def test_a_failed_post_is_not_counted_so_the_redelivery_posts() -> None:

@@ -124,13 +124,15 @@ def test_both_shipped_templates_yield_every_function_and_role_policy() -> None:
         "SessionLogDestination",
         "OrganizationEventBusPolicy",
         "MemberRole",
+        "MemberReadRole",
         "EventForwardingRole",
     } <= resources
-    # And the member role can terminate sessions and nothing else writes
+    # And the terminating member role can terminate sessions and nothing else; the other reads only
     member = [s for d in docs if d.resource == "MemberRole" for s in d.document["Statement"]]
     actions = {a for s in member for a in s["Action"]}
-    assert actions == {
-        "ssm:TerminateSession",
+    assert actions == {"ssm:TerminateSession"}
+    reader = [s for d in docs if d.resource == "MemberReadRole" for s in d.document["Statement"]]
+    assert {a for s in reader for a in s["Action"]} == {
         "ssm:DescribeSessions",
         "ec2:DescribeTags",
         "ssm:ListTagsForResource",

@@ -21,8 +21,14 @@ def register(sub: Any) -> None:
     )
     actions = parser.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
 
-    check = actions.add_parser("check", help="validate a policy file (exit 1 with the errors if invalid)")
+    check = actions.add_parser(
+        "check",
+        help="validate a policy file: exit 1 with the errors if invalid; weakening choices are warned about",
+    )
     check.add_argument("file")
+    check.add_argument(
+        "--strict", action="store_true", help="exit 2 when there are warnings (for CI gates on prod policies)"
+    )
     check.set_defaults(run=_check)
 
     explain = actions.add_parser("explain", help="print the settings a session would get")
@@ -53,11 +59,13 @@ def _check(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     policy = loaded.policy
+    for warning in loaded.warnings:
+        print(f"WARNING {warning}", file=sys.stderr)
     print(
         f"{args.file}: valid (version {loaded.version}; {len(policy.scopes)} scopes, "
-        f"{len(policy.exemptions)} exemptions)"
+        f"{len(policy.exemptions)} exemptions, {len(loaded.warnings)} warnings)"
     )
-    return 0
+    return 2 if args.strict and loaded.warnings else 0
 
 
 def _explain(args: argparse.Namespace) -> int:

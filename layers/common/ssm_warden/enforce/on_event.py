@@ -105,6 +105,11 @@ def act_on_ledger_result(
             if limits.per_target and not closed
             else [],
             force_monitor=force_monitor,
+            # The principal and target indexes project keys only: read the other session whole.
+            settings_for=lambda other: effective_settings(
+                policy.policy,
+                session_facts(repo.get(other.account, other.region, other.session_id) or other),
+            ),
         )
         if closed:
             decisions = _already_ended(decisions)

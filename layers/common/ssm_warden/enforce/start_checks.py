@@ -12,22 +12,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from ssm_warden.audit import NO_SESSION
 from ssm_warden.enforce.decide import Decisions, decide_findings, effective_mode
+from ssm_warden.enforce.session_ref import session_ref
 from ssm_warden.enforce.unwatched_shell import classify
 from ssm_warden.models.actions import ActionKind, ActionRequest, SessionRef, Trigger, action_id_for
 from ssm_warden.models.findings import Finding, Severity
-from ssm_warden.models.session import DeniedAttempt, SessionRecord
+from ssm_warden.models.session import DeniedAttempt, Principal, SessionRecord
 from ssm_warden.policy.evaluate import EffectiveSettings
 from ssm_warden.policy.loader import LoadedPolicy
 from ssm_warden.policy.model import ResponseAction, StartCheck
+from ssm_warden.policy.visible import has_visible_text
 
 COMMAND_DOCUMENTS = ("AWS-StartInteractiveCommand", "AWS-StartNonInteractiveCommand")
 SHELL_DOCUMENT = "SSM-SessionManagerRunShell"
 _EPOCH_KEY = "0000"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TITLE_PER_PRINCIPAL = "Too many sessions for one principal"
+TITLE_PER_TARGET = "Too many sessions on one target"
 
 
 def interactive_command(document: str | None, parameters: dict[str, object]) -> str | None:
@@ -76,13 +81,69 @@ def _check_action(
     )
 
 
-def _over_limit(this: str, open_sessions: Sequence[SessionRecord], limit: int | None) -> bool:
-    if not limit:
-        return False
-    ids = [r.session_id for r in open_sessions]
-    if this not in ids:  # the index may not show our own write yet: we are the newest
-        ids.append(this)
-    return ids.index(this) >= limit
+def _start_order(record: SessionRecord) -> tuple[datetime, str]:
+    return (record.started_at or record.last_resumed_at or _EPOCH, record.session_id)
+
+
+def concurrency_actions(
+    ordered: Sequence[SessionRecord],
+    *,
+    per: str,
+    settings_for: Callable[[SessionRecord], EffectiveSettings],
+    policy: LoadedPolicy,
+    now: datetime,
+    force_monitor: bool,
+) -> list[tuple[SessionRecord, ActionRequest]]:
+    """Actions for the open sessions of one principal (``per="principal"``) or on one target that are
+    beyond their scope's limit, counted in start order (oldest first; the session id breaks ties).
+
+    Whatever order CloudTrail delivers the StartSession events in, the sessions acted on are the
+    newest ones: the event that pushes a group over the limit may be an older session's, arriving late,
+    and then the action is about another (newer) session of the same group."""
+    out: list[tuple[SessionRecord, ActionRequest]] = []
+    for index, record in enumerate(sorted(ordered, key=_start_order)):
+        if index == 0:  # every limit is at least 1: the oldest session is never beyond it
+            continue
+        settings = settings_for(record)
+        limits = settings.max_concurrent_sessions
+        limit = limits.per_principal if per == "principal" else limits.per_target
+        if not limit or index < limit:
+            continue
+        if per == "principal":
+            who, title = record.principal.arn if record.principal else None, TITLE_PER_PRINCIPAL
+        else:
+            who, title = record.target_id, TITLE_PER_TARGET
+        action = _check_action(
+            StartCheck.CONCURRENCY,
+            settings.start_check_action(StartCheck.CONCURRENCY),
+            session_ref(record),
+            settings,
+            policy,
+            now,
+            force_monitor,
+            title,
+            f"{who} has more than {limit} open sessions; this is the newest",
+        )
+        if action:
+            out.append((record, action))
+    return out
+
+
+def _with_this(this: SessionRef, open_sessions: Sequence[SessionRecord]) -> list[SessionRecord]:
+    """The open sessions with this one among them (the index may not show our own write yet)."""
+    if any(r.session_id == this.session_id for r in open_sessions):
+        return list(open_sessions)
+    me = SessionRecord(
+        session_id=this.session_id,
+        account=this.account,
+        region=this.region,
+        target_id=this.target_id,
+        target_tags=this.target_tags,
+        document_name=this.document_name,
+        started_at=this.started_at,
+        principal=Principal(arn=this.principal_arn) if this.principal_arn else None,
+    )
+    return [*open_sessions, me]
 
 
 def check_start(
@@ -96,7 +157,12 @@ def check_start(
     open_for_principal: Sequence[SessionRecord],
     open_for_target: Sequence[SessionRecord],
     force_monitor: bool = False,
+    settings_for: Callable[[SessionRecord], EffectiveSettings] | None = None,
 ) -> Decisions:
+    """``settings_for``: the settings of another open session (default: this session's), so that a
+    late event acts on the newer sessions it pushes over their own scope's limit."""
+    if settings_for is None:
+        settings_for = lambda _record: settings  # noqa: E731
     out = Decisions()
     document = session.document_name or ""
 
@@ -122,25 +188,27 @@ def check_start(
             f"scope {settings.scope!r} allows {', '.join(settings.allowed_documents)}; "
             f"this session uses {document}",
         )
-    if settings.require_reason and not (session.reason or "").strip():
+    if settings.require_reason and not has_visible_text(session.reason):
         add(
             StartCheck.MISSING_REASON,
             "Session started without a reason",
             f"scope {settings.scope!r} requires a reason (aws ssm start-session --reason ...)",
         )
-    limits = settings.max_concurrent_sessions
-    if _over_limit(session.session_id, open_for_principal, limits.per_principal):
-        add(
-            StartCheck.CONCURRENCY,
-            "Too many sessions for one principal",
-            f"{session.principal_arn} has more than {limits.per_principal} open sessions; this is the newest",
-        )
-    elif _over_limit(session.session_id, open_for_target, limits.per_target):
-        add(
-            StartCheck.CONCURRENCY,
-            "Too many sessions on one target",
-            f"{session.target_id} has more than {limits.per_target} open sessions; this is the newest",
-        )
+    queued = {a.action_id for a in out.actions}
+    for per, group in (("principal", open_for_principal), ("target", open_for_target)):
+        for _record, action in concurrency_actions(
+            _with_this(session, group),
+            per=per,
+            settings_for=lambda r: settings if r.session_id == session.session_id else settings_for(r),
+            policy=policy,
+            now=now,
+            force_monitor=force_monitor,
+        ):
+            if action.action_id in queued:  # over both limits: one action
+                continue
+            queued.add(action.action_id)
+            mine = action.session is not None and action.session.session_id == session.session_id
+            out.actions.append(action.model_copy(update={"session": session}) if mine else action)
     command = interactive_command(session.document_name, parameters)
     unwatched = classify(command) if command else None
     if unwatched is not None:

@@ -13,6 +13,7 @@ session is harmless).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from ssm_warden.enforce.decide import Decisions
 from ssm_warden.enforce.limits import action_marker, check_limits, check_logging_gap
 from ssm_warden.enforce.session_ref import session_facts, session_ref
 from ssm_warden.enforce.sink import ActionSink
+from ssm_warden.enforce.start_checks import concurrency_actions
 from ssm_warden.enforce.summary import summary_request
 from ssm_warden.errors import ConfigError
 from ssm_warden.ledger.keys import all_active_shards
@@ -37,7 +39,8 @@ from ssm_warden.models.findings import Severity
 from ssm_warden.models.session import SessionRecord
 from ssm_warden.observability import logger
 from ssm_warden.policy.evaluate import DEFAULTS_SCOPE, effective_settings
-from ssm_warden.policy.store import PolicyState
+from ssm_warden.policy.loader import LoadedPolicy
+from ssm_warden.policy.store import PolicyState, ProblemKind, incident_alerted, mark_incident_alerted
 
 SAFETY_MARGIN_SECONDS = 10.0
 # A session younger than this may simply not be listed yet by DescribeSessions: don't close it.
@@ -190,23 +193,72 @@ def reconcile_account(
 
 
 def policy_problem_action(state: PolicyState, now: datetime) -> ActionRequest | None:
+    """One critical alert per policy incident (its id is derived from the incident: the executor's
+    idempotency folds the sweeps that see the same incident into one). A deleted parameter is a
+    tamper signal."""
     if state.problem is None:
         return None
     problem = state.problem
+    in_force = f"policy {state.policy.version} ({state.policy.source}) stays in force"
+    deleted = problem.kind is ProblemKind.DELETED
+    titles = {
+        ProblemKind.DELETED: "ssm-warden policy parameter is gone",
+        ProblemKind.UNREADABLE: "ssm-warden policy cannot be read",
+        ProblemKind.INVALID: "ssm-warden policy is invalid",
+    }
     return ActionRequest(
-        action_id=action_id_for("policy", problem.source, problem.version),
+        action_id=action_id_for("policy", problem.source, problem.kind.value, problem.version),
         kind=ActionKind.ALERT,
         mode=Mode.ENFORCE,
-        trigger=Trigger.POLICY_ERROR,
-        severity=Severity.HIGH,
-        title="ssm-warden policy is invalid",
-        rule_or_limit="policy",
-        why=f"{problem.source} was rejected; policy {state.policy.version} stays in force. {problem.error}",
+        trigger=Trigger.TAMPER if deleted else Trigger.POLICY_ERROR,
+        severity=Severity.CRITICAL,
+        title=titles[problem.kind],
+        rule_or_limit="tamper.policy_parameter_deleted" if deleted else "policy",
+        why=f"{problem.source} was not used ({problem.kind.value}); {in_force}. {problem.error}",
         policy_version=state.policy.version,
         scope=DEFAULTS_SCOPE,
         channel=state.policy.policy.defaults.channel,
         created_at=now,
     )
+
+
+def _correct_concurrency(
+    ledger_active: list[SessionRecord],
+    policy: LoadedPolicy,
+    now: datetime,
+    force_monitor: bool,
+    sink: ActionSink,
+    repo: SessionRepository,
+    report: SweepReport,
+) -> None:
+    """Concurrency limits over the whole ledger: what the start-time check missed (events that arrived
+    together, before the index showed each other) is acted on here, once (``warned`` marker)."""
+    groups: dict[tuple[str, str], list[SessionRecord]] = defaultdict(list)
+    for record in ledger_active:
+        if record.principal and record.principal.arn:
+            groups[("principal", record.principal.arn)].append(record)
+        if record.target_id:
+            groups[("target", record.target_id)].append(record)
+    queued: set[str] = set()
+    for (per, _), group in groups.items():
+        if len(group) < 2:
+            continue
+        for record, action in concurrency_actions(
+            group,
+            per=per,
+            settings_for=lambda r: effective_settings(policy.policy, session_facts(r)),
+            policy=policy,
+            now=now,
+            force_monitor=force_monitor,
+        ):
+            marker = action_marker(action)
+            if action.action_id in queued or marker in record.warned:
+                continue
+            queued.add(action.action_id)
+            sink.submit([action])
+            repo.add_warning(record.account, record.region, record.session_id, marker)
+            report.actions += 1
+            report.by_kind[action.kind.value] = report.by_kind.get(action.kind.value, 0) + 1
 
 
 def sweep(
@@ -223,8 +275,9 @@ def sweep(
     repo = repo or SessionRepository()
     report = SweepReport()
     problem = policy_problem_action(policy_state, now)
-    if problem:
+    if problem and policy_state.problem and not incident_alerted(policy_state.problem):
         sink.submit([problem])
+        mark_incident_alerted(policy_state.problem, now)
     ledger_active = list(repo.iter_active(all_active_shards()))
     if reconcile_with_service:
         for each in accounts_to_reconcile(account):
@@ -243,6 +296,7 @@ def sweep(
     report.active = len(ledger_active)
     policy = policy_state.policy
     force_monitor = get_settings().force_monitor_mode
+    _correct_concurrency(ledger_active, policy, now, force_monitor, sink, repo, report)
     for record in ledger_active:
         if time_left() < SAFETY_MARGIN_SECONDS:
             report.complete = False

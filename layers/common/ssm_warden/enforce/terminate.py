@@ -1,8 +1,8 @@
 """ssm:TerminateSession, with a session that is already gone counted as done.
 
 The call goes to the session's own account and region: this account's credentials for its own
-sessions, the member role assumed in the member account for the others (organisation mode,
-docs/organization.md).
+sessions, the member account's terminate role for the others (organisation mode,
+docs/organization.md): the only caller that asks for that role.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def terminate_session(session: SessionRef) -> TerminationResult:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        ssm = aws_client_for("ssm", session.account, session.region)
+        ssm = aws_client_for("ssm", session.account, session.region, purpose="terminate")
         ssm.terminate_session(SessionId=session.session_id)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")

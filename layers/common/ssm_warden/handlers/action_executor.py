@@ -3,6 +3,12 @@
 Powertools batch processing reports partial failures, so one failing action is retried alone; the
 Powertools idempotency utility, keyed by action id, makes a redelivered action that already
 succeeded a no-op (no second termination, no second post).
+
+A delivery that finds its action **in progress** in another invocation (SQS delivers at least once,
+and copies can arrive together) is not a failure: it is returned as a batch item failure quietly (no
+"action failed" log, no ActionFailures metric, no action_failed audit record) so that SQS offers it
+again after the visibility timeout, when the first delivery has finished and the copy is a no-op.
+Even a batch of nothing but such copies does not fail the invocation.
 """
 
 from __future__ import annotations
@@ -60,14 +66,25 @@ def reset_idempotency() -> None:
     _idempotency.cache_clear()
 
 
+class ActionInProgress(Exception):
+    """Another invocation is carrying out this action now: offer this copy again later."""
+
+
 def _handle_record(record: Any) -> dict[str, Any]:
     from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
     action = ActionRequest.model_validate_json(record.body)  # a malformed body fails → retried → DLQ
     attempt = int(record.attributes.approximate_receive_count or 1)
     run, _ = _idempotency()
     try:
         result: dict[str, Any] = run(action=action)
+    except IdempotencyAlreadyInProgressError as exc:
+        logger().info(
+            "action in progress in another invocation; this copy is retried later",
+            extra={"action_id": action.action_id, "attempt": attempt, "kind": action.kind.value},
+        )
+        raise ActionInProgress(action.action_id) from exc
     except Exception as exc:
         logger().error(
             "action failed",
@@ -100,8 +117,18 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     _, config = _idempotency()
     config.register_lambda_context(context)
-    processor = BatchProcessor(event_type=EventType.SQS)
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     response = process_partial_response(
         event=event, record_handler=_handle_record, processor=processor, context=context
     )
+    records = event.get("Records") or []
+    real = [info for info in processor.exceptions if not isinstance(info[1], ActionInProgress)]
+    if records and len(processor.exceptions) == len(records) and real:
+        # Every record failed, and not only as in-progress copies: fail the invocation as before.
+        from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+        raise BatchProcessingError(
+            msg=f"All records failed processing. {len(real)} individual errors logged separately.",
+            child_exceptions=processor.exceptions,
+        )
     return dict(response)

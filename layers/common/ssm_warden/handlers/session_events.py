@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from pydantic import ValidationError
 
 from ssm_warden.clock import utc_now
 from ssm_warden.enforce.on_event import act_on_ledger_result, act_on_tamper
@@ -14,6 +17,51 @@ from ssm_warden.ledger.service import parse_session_event, record_session_event
 from ssm_warden.models.session import DeniedAttempt, SessionStarted
 from ssm_warden.observability import logger, metrics
 from ssm_warden.policy.store import current_policy
+
+# Identifier fields and the shape each must have to be logged: a field that does not look like an
+# identifier is named, not repeated (it may be a reason or a command in the wrong place).
+_ID = r"[A-Za-z0-9-]{1,64}"
+_IDENTIFIERS = {
+    "eventID": _ID,
+    "requestID": _ID,
+    "eventName": r"[A-Za-z]{1,64}",
+    "eventSource": r"[a-z0-9.-]{1,64}\.amazonaws\.com",
+    "eventTime": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z",
+    "awsRegion": r"[a-z]{2}(-[a-z]+)+-\d{1,2}",
+    "recipientAccountId": r"\d{12}",
+}
+_TOP = {"id": _ID, "detail-type": r"[A-Za-z ]{1,64}", "source": r"[a-z0-9.-]{1,64}", "account": r"\d{12}"}
+
+
+def _shaped(value: Any, pattern: str) -> str | None:
+    if isinstance(value, str) and re.fullmatch(pattern, value):
+        return value
+    return None if value is None else "(not an identifier)"
+
+
+def event_identifiers(event: Any) -> dict[str, Any]:
+    """What identifies an event without repeating what it says (no request parameters, no reason)."""
+    if not isinstance(event, dict):
+        return {"event_type": type(event).__name__}
+    ids: dict[str, Any] = {key: _shaped(event.get(key), pattern) for key, pattern in _TOP.items()}
+    detail = event.get("detail")
+    if isinstance(detail, dict):
+        ids.update({f"detail.{k}": _shaped(detail.get(k), pattern) for k, pattern in _IDENTIFIERS.items()})
+        ids["detail_fields"] = sorted(
+            k for k in detail if isinstance(k, str) and re.fullmatch(r"\w{1,40}", k)
+        )[:40]
+    return {k: v for k, v in ids.items() if v is not None}
+
+
+def describe_problem(exc: Exception) -> str:
+    """The problem with a malformed event: field paths and error types, never the values."""
+    cause = exc if isinstance(exc, ValidationError) else exc.__cause__
+    if isinstance(cause, ValidationError):
+        parts = [
+            f"{'.'.join(str(p) for p in e['loc']) or '(event)'}: {e['type']}" for e in cause.errors()[:10]
+        ]
+        return "invalid fields: " + "; ".join(parts)
+    return str(exc)[:300]
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:
@@ -30,12 +78,16 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
             )
             return {"status": "tamper", "alerts": len(decisions.actions)}
         result = record_session_event(parsed)
-    except MalformedEventError as exc:
-        # Retrying cannot fix a malformed event: report it (log with the event, metric, alarm) and
-        # return, so it is neither retried forever nor silently lost.
-        logger().error("malformed session event skipped", extra={"error": str(exc), "event": event})
+    except (MalformedEventError, ValidationError) as exc:
+        # Retrying cannot fix a malformed event: report it (log, metric, alarm) and return, so it is
+        # neither retried forever nor silently lost. The log names the event and the problem, never
+        # its content: request parameters carry reasons and commands.
+        problem = describe_problem(exc)
+        logger().error(
+            "malformed session event skipped", extra={**event_identifiers(event), "problem": problem}
+        )
         metrics().add_metric(name="MalformedEvents", unit=MetricUnit.Count, value=1)
-        return {"status": "rejected", "error": str(exc)}
+        return {"status": "rejected", "error": problem}
 
     change = result.change
     decisions = act_on_ledger_result(result, policy_state=current_policy(), sink=QueueSink(), now=now)

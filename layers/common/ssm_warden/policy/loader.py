@@ -1,13 +1,19 @@
 """Loading a policy from YAML with errors that name the field and the line.
 
+One validation serves ``ssm-warden policy check`` and every function that loads a policy: bounded
+YAML (``bounded_yaml``: no alias bombs, no duplicate keys), the schema (``model``: types, numbers in
+sane ranges, no unknown fields), then names and weakening choices (``checks``).
+
 An invalid document raises ``PolicyError``; the message lists every problem as
-``<source>:<line>: <field.path>: <what is wrong>``.
+``<source>:<line>: <field.path>: <what is wrong>``. Warnings (weakening choices) do not refuse the
+document; they come back in ``LoadedPolicy.warnings`` in the same form.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -17,6 +23,8 @@ import yaml
 from pydantic import ValidationError
 
 from ssm_warden.errors import PolicyError
+from ssm_warden.policy.bounded_yaml import YamlRefused, parse_bounded
+from ssm_warden.policy.checks import check_policy
 from ssm_warden.policy.model import Policy
 
 BUNDLED_POLICY = "default.yaml"
@@ -27,6 +35,8 @@ class LoadedPolicy:
     policy: Policy
     version: str  # sha256 of the document's bytes, shortened: recorded with every decision
     source: str
+    # Weakening choices, each "<source>:<line>: <field.path>: <what>" (logged when loaded at run time).
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
 def policy_version(text: str) -> str:
@@ -57,30 +67,42 @@ def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
     return 1
 
 
-def load_policy_text(text: str, source: str = "<policy>") -> LoadedPolicy:
+def _where(source: str, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int], message: str) -> str:
+    field_path = ".".join(str(part) for part in loc) or "(document)"
+    return f"{source}:{_line_for(loc, lines)}: {field_path}: {message}"
+
+
+def load_policy_text(text: str, source: str = "<policy>", *, now: datetime | None = None) -> LoadedPolicy:
+    """Validate ``text`` and return the policy with its warnings; ``PolicyError`` lists every problem.
+
+    ``now`` dates the exemption warnings (default: the current time)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise PolicyError(f"{source}:{line}: not valid YAML: {exc.problem}") from exc
+        parsed = parse_bounded(text)
+    except YamlRefused as exc:
+        p = exc.problem
+        raise PolicyError(f"invalid policy:\n  {source}:{p.line}: {p.message}") from exc
+    data = parsed.data
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise PolicyError(f"{source}:1: a policy is a mapping (version, defaults, scopes, exemptions)")
     lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _line_index(node, (), lines)
+    if parsed.node is not None:
+        _line_index(parsed.node, (), lines)
+    problems = [f"{source}:{p.line}: {p.field}: {p.message}" for p in parsed.problems]
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            field = ".".join(str(part) for part in loc) or "(document)"
-            problems.append(f"{source}:{_line_for(loc, lines)}: {field}: {error['msg']}")
+        problems += [_where(source, tuple(e["loc"]), lines, e["msg"]) for e in exc.errors()]
         raise PolicyError("invalid policy:\n  " + "\n  ".join(problems)) from exc
-    return LoadedPolicy(policy=policy, version=policy_version(text), source=source)
+    from ssm_warden.clock import utc_now
+
+    refused, weakening = check_policy(policy, now or utc_now())
+    problems += [_where(source, f.path, lines, f.message) for f in refused]
+    if problems:
+        raise PolicyError("invalid policy:\n  " + "\n  ".join(problems))
+    warnings = tuple(_where(source, f.path, lines, f.message) for f in weakening)
+    return LoadedPolicy(policy=policy, version=policy_version(text), source=source, warnings=warnings)
 
 
 def load_policy_file(path: str | Path) -> LoadedPolicy:

@@ -15,6 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ssm_warden.models.actions import Mode
 from ssm_warden.models.findings import Severity
 
+# Sane ranges for numbers (a 20-digit idle_minutes once overflowed every sweep): a limit of up to
+# 30 days, a warning up to a day before it, a log-stream grace up to a day, up to 1,000 sessions.
+MAX_MINUTES = 30 * 24 * 60
+MAX_WARN_MINUTES = 24 * 60
+MAX_GRACE_MINUTES = 24 * 60
+MAX_CONCURRENT = 1000
+
 
 class ResponseAction(StrEnum):
     """What to do about a finding of a given severity."""
@@ -48,8 +55,12 @@ class Match(_Strict):
 
 
 class Concurrency(_Strict):
-    per_principal: int | None = Field(default=None, ge=1, description="Open sessions per principal.")
-    per_target: int | None = Field(default=None, ge=1, description="Open sessions per target.")
+    per_principal: int | None = Field(
+        default=None, ge=1, le=MAX_CONCURRENT, description="Open sessions per principal."
+    )
+    per_target: int | None = Field(
+        default=None, ge=1, le=MAX_CONCURRENT, description="Open sessions per target."
+    )
 
 
 class RuleOverride(_Strict):
@@ -77,17 +88,19 @@ class ScopeSettings(_Strict):
     """Settings a scope may override; a field left out is inherited from ``defaults``."""
 
     idle_minutes: int | None = Field(
-        default=None, ge=1, description="Minutes without output before termination."
+        default=None, ge=1, le=MAX_MINUTES, description="Minutes without output before termination."
     )
-    max_minutes: int | None = Field(default=None, ge=1, description="Longest a session may last.")
-    warn_before_minutes: int | None = Field(default=None, ge=0)
+    max_minutes: int | None = Field(
+        default=None, ge=1, le=MAX_MINUTES, description="Longest a session may last."
+    )
+    warn_before_minutes: int | None = Field(default=None, ge=0, le=MAX_WARN_MINUTES)
     allowed_documents: list[str] | None = None
     require_reason: bool | None = None
     rule_packs: list[str] | None = None
     actions: dict[Severity, ResponseAction] | None = None
     mode: Mode | None = None
     max_concurrent_sessions: Concurrency | None = None
-    log_stream_grace_minutes: int | None = Field(default=None, ge=1)
+    log_stream_grace_minutes: int | None = Field(default=None, ge=1, le=MAX_GRACE_MINUTES)
     channel: str | None = None
     channels: dict[Severity, str] | None = None
     rules: dict[str, RuleOverride] | None = None
@@ -99,9 +112,9 @@ class ScopeSettings(_Strict):
 class DefaultSettings(ScopeSettings):
     """The settings every session gets unless a scope says otherwise. All fields have values."""
 
-    idle_minutes: int | None = Field(default=60, ge=1)
-    max_minutes: int | None = Field(default=720, ge=1)
-    warn_before_minutes: int | None = Field(default=5, ge=0)
+    idle_minutes: int | None = Field(default=60, ge=1, le=MAX_MINUTES)
+    max_minutes: int | None = Field(default=720, ge=1, le=MAX_MINUTES)
+    warn_before_minutes: int | None = Field(default=5, ge=0, le=MAX_WARN_MINUTES)
     allowed_documents: list[str] | None = Field(default_factory=lambda: ["*"])
     require_reason: bool | None = False
     rule_packs: list[str] | None = Field(default_factory=lambda: ["default"])
@@ -115,7 +128,7 @@ class DefaultSettings(ScopeSettings):
     )
     mode: Mode | None = Mode.ENFORCE
     max_concurrent_sessions: Concurrency | None = Field(default_factory=Concurrency)
-    log_stream_grace_minutes: int | None = Field(default=3, ge=1)
+    log_stream_grace_minutes: int | None = Field(default=3, ge=1, le=MAX_GRACE_MINUTES)
     rules: dict[str, RuleOverride] | None = Field(default_factory=dict)
     start_checks: dict[StartCheck, ResponseAction] | None = Field(
         default_factory=lambda: {

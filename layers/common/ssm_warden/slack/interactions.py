@@ -108,21 +108,33 @@ class Click:
 
 
 def raw_body(event: Mapping[str, Any]) -> bytes:
-    """The request body exactly as Slack sent it (Function URLs may base64-encode it)."""
+    """The request body exactly as Slack sent it (Function URLs may base64-encode it).
+
+    Raises ``ValueError`` when there is no body as bytes to check a signature over."""
     body = event.get("body") or ""
+    if not isinstance(body, str):
+        raise ValueError("the body is not text")
     if event.get("isBase64Encoded"):
-        return base64.b64decode(body)
-    return str(body).encode()
+        return base64.b64decode(body, validate=True)
+    return body.encode("utf-8", "surrogateescape")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (a payload's shape is not trusted)."""
+    return value if isinstance(value, dict) else {}
 
 
 def parse_click(body: bytes) -> Click:
     """The first action of a ``block_actions`` payload. Raises ``ValueError`` when it is not one."""
-    form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
     payload = json.loads(form["payload"][0])
-    if payload.get("type") != "block_actions" or not payload.get("actions"):
+    if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         raise ValueError("not a block_actions payload")
-    action = payload["actions"][0]
-    user = payload.get("user") or {}
+    actions = payload.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        raise ValueError("a block_actions payload without an action")
+    action = actions[0]
+    user = _mapping(payload.get("user"))
     user_id = str(user.get("id") or "")
     if not _USER_ID.match(user_id):
         raise ValueError("no valid user id")
@@ -130,16 +142,18 @@ def parse_click(body: bytes) -> Click:
         value: ButtonValue | None = ButtonValue.model_validate_json(str(action.get("value") or ""))
     except ValidationError:
         value = None
-    container = payload.get("container") or {}
-    channel = str(container.get("channel_id") or (payload.get("channel") or {}).get("id") or "")
-    message = payload.get("message") or {}
+    container = _mapping(payload.get("container"))
+    channel = str(container.get("channel_id") or _mapping(payload.get("channel")).get("id") or "")
+    blocks = _mapping(payload.get("message")).get("blocks")
+    team = _mapping(payload.get("team")).get("id")
+    response_url = payload.get("response_url")
     return Click(
         user_id=user_id,
-        team_id=(payload.get("team") or {}).get("id"),
+        team_id=team if isinstance(team, str) else None,
         action_id=str(action.get("action_id") or ""),
         value=value,
-        response_url=payload.get("response_url"),
-        message_blocks=list(message.get("blocks") or []),
+        response_url=response_url if isinstance(response_url, str) else None,
+        message_blocks=[b for b in blocks if isinstance(b, dict)] if isinstance(blocks, list) else [],
         channel_id=channel if _CHANNEL_ID.match(channel) else None,
     )
 
@@ -188,12 +202,24 @@ class InteractionService:
         return False
 
     def handle(self, event: Mapping[str, Any]) -> HttpResponse:
+        """Answer one Function URL request. A malformed request gets a 4xx and a log line, never an
+        exception: nothing but the raw bytes is looked at before the signature holds."""
         now = self.clock()
-        method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "POST")
+        method = _mapping(_mapping(event.get("requestContext")).get("http")).get("method", "POST")
         if method != "POST":
+            _log().warning("Slack request refused", extra={"reason": "method not allowed"})
             return HttpResponse(405, "method not allowed")
-        body = raw_body(event)
-        headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
+        try:
+            body = raw_body(event)
+            given = event.get("headers") or {}
+            if not isinstance(given, dict):
+                raise ValueError("headers are not a mapping")
+            headers = {str(k): str(v) for k, v in given.items()}
+        except ValueError as exc:  # binascii.Error included
+            _log().warning(
+                "Slack request refused", extra={"signature": "unreadable", "reason": str(exc)[:200]}
+            )
+            return HttpResponse(401, "invalid signature")
         check = verify_signature(self._signing_secret, body, headers, now=now.timestamp())
         if not check.ok or check.timestamp is None or check.signature is None:
             _log().warning("Slack request refused", extra={"signature": check.verdict})
@@ -204,7 +230,11 @@ class InteractionService:
             return HttpResponse(401, "replayed request")
         try:
             click = parse_click(body)
-        except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError):
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
+            # Signed by Slack (or by whoever holds the signing secret) but not a click we know.
+            _log().warning(
+                "Slack request refused", extra={"reason": "unsupported payload", "error": type(exc).__name__}
+            )
             return HttpResponse(400, "unsupported payload")
         self._act(click, req, now)
         return HttpResponse(200)

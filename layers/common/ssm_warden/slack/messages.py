@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -335,8 +336,12 @@ def build_alert(
     interactive: bool = False,
     extend_minutes: int = DEFAULT_EXTEND_MINUTES,
     note: str | None = None,
+    fold_commands: Sequence[str] = (),
 ) -> SlackMessage:
     """The message for one action: what happened, why, the command, what ssm-warden did.
+
+    A folded alert (``repeat_count`` > 1) shows its first occurrence and ``fold_commands``, the
+    distinct command texts folded into it.
 
     ``in_thread``: the session's who/target/tags are already in the thread root, so they are left
     out. ``repeat_count`` > 1 marks a folded alert (a count after a multiplication sign).
@@ -385,7 +390,11 @@ def build_alert(
     context = []
     if repeat_count > 1:
         window = f" in {fold_window_minutes} min" if fold_window_minutes else ""
-        context.append(f":repeat: seen \u00d7{repeat_count}{window} (latest shown)")
+        context.append(f":repeat: seen \u00d7{repeat_count}{window} (first shown; all in the audit trail)")
+        if fold_commands:
+            listed = "\n".join(truncate(c, 300) for c in fold_commands)
+            head = f"*{len(fold_commands)} distinct commands folded here:*\n"
+            blocks.append(_section(head + _fit_code(listed, MAX_SECTION_TEXT - len(head))))
     if note:
         context.append(note)
     context.append(f"action {inline_code(action.action_id[:12])} \u00b7 {iso(action.created_at)}")
@@ -509,10 +518,11 @@ def build_summary(session: SessionRef, summary: SessionSummary, *, in_thread: bo
 # Storm control messages
 
 
-def build_budget_exceeded(budget: int, minute: datetime) -> SlackMessage:
+def build_budget_exceeded(budget: int, minute: datetime, what: str = "in this channel") -> SlackMessage:
+    """``what``: whose budget, trusted mrkdwn (``in this channel``, ``from session `id```)."""
     until = (minute + timedelta(minutes=1)).strftime("%H:%M")
     text = (
-        f":warning: *Alert budget exceeded*: more than {budget} alerts this minute in this channel. "
+        f":warning: *Alert budget exceeded*: more than {budget} alerts this minute {what}. "
         f"Further alerts are held back and counted until {until} UTC. Terminations, failures and "
         "critical alerts are always posted; every alert is in the audit trail."
     )

@@ -35,7 +35,10 @@ from ssm_warden.slack.messages import (
     build_summary,
     build_thread_root,
     headline,
+    truncate,
+    who,
 )
+from ssm_warden.slack.redact import inline_code, redact
 from ssm_warden.slack.storm import (
     Counter,
     MemoryStormCounters,
@@ -59,6 +62,22 @@ from ssm_warden.slack.transport import (
 )
 
 WEBHOOK_CHANNEL = "webhook"
+MAX_FOLD_COMMAND_CHARS = 300
+
+
+def _redacted(action: ActionRequest) -> ActionRequest:
+    """``action`` with its findings' commands redacted: what a fold item may keep."""
+    findings = [f.model_copy(update={"command": redact(f.command)}) for f in action.findings]
+    return action.model_copy(update={"findings": findings})
+
+
+def _first_occurrence(hit: Counter) -> ActionRequest | None:
+    if not hit.first:
+        return None
+    try:
+        return ActionRequest.model_validate_json(hit.first)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -145,18 +164,26 @@ class SlackNotifier:
         channel = self._channel_for(action)
         keys = storm_keys(action, channel, now, self.policy)
         repeat, note, fold_hit = 1, None, None
+        shown = action
+        commands: tuple[str, ...] = ()
 
         if foldable(action, outcome):
             fold_hit = self.counters.add(keys.fold, n=1, expires_at=keys.fold_expires_at)
+            commands = self._fold_commands(keys, action, fold_hit)
             decision = decide_fold(fold_hit, can_update=self.transport.threads, policy=self.policy)
+            shown = _first_occurrence(fold_hit) or action
             if decision.kind == "update" and fold_hit.ts and fold_hit.channel:
                 message = self._alert(
-                    action, outcome, repeat=decision.count, in_thread=self._in_thread(action)
+                    shown,
+                    outcome,
+                    repeat=decision.count,
+                    in_thread=self._in_thread(action),
+                    fold_commands=commands,
                 )
                 try:
                     self._update(fold_hit.channel, fold_hit.ts, message)
                 except WardenError:
-                    self._give_back(keys, fold=True, budget=False)
+                    self._give_back([(keys.fold, keys.fold_expires_at)])
                     raise
                 return DeliveryResult(fold_hit.channel, fold_hit.ts, posted=False, folded=True)
             if decision.kind == "hold":
@@ -166,26 +193,37 @@ class SlackNotifier:
                 repeat = decision.count
             elif not self.transport.threads:
                 note = self._previous_window_note(keys)
+        folded = [(keys.fold, keys.fold_expires_at)] if fold_hit is not None else []
 
-        budget_hit = self.counters.add(keys.budget, n=1, expires_at=keys.budget_expires_at)
+        counted: list[tuple[str, int]] = []
         try:
-            if budget_hit.n == 1:
+            verdict, budget, what, first_of_minute = self._spend_budgets(action, outcome, keys, counted)
+            if first_of_minute:
                 self._report_held(channel, keys)
-            verdict = decide_budget(budget_hit.n, exempt=budget_exempt(action, outcome), policy=self.policy)
             if verdict != "post":
                 # The next repeat is then the first of its window again, posted if the budget allows.
-                self._give_back(keys, fold=fold_hit is not None, budget=False)
+                self._give_back(folded)
                 if verdict == "notice":
-                    self._post(
-                        channel, build_budget_exceeded(self.policy.channel_budget_per_minute, keys.minute)
-                    )
+                    self._post(channel, build_budget_exceeded(budget, keys.minute, what))
                 self.counters.add(keys.held, n=1, expires_at=keys.held_expires_at)
                 return DeliveryResult(None, None, posted=False, folded=False, held=True)
-            result = self._post_alert(action, outcome, channel, now, repeat=repeat, note=note)
+            result = self._post_alert(
+                shown if repeat > 1 else action,
+                outcome,
+                channel,
+                now,
+                repeat=repeat,
+                note=note,
+                fold_commands=commands,
+            )
         except WardenError:
-            self._give_back(keys, fold=fold_hit is not None, budget=True)
+            self._give_back(folded + counted)
             raise
 
+        if fold_hit is not None and repeat == 1:
+            self.counters.remember_first(
+                keys.fold, first=_redacted(action).model_dump_json(), expires_at=keys.fold_expires_at
+            )
         if fold_hit is not None and result.ts:
             self.counters.remember_message(
                 keys.fold, channel=result.channel, ts=result.ts, expires_at=keys.fold_expires_at
@@ -194,13 +232,90 @@ class SlackNotifier:
             self.counters.add(keys.fold, held=-fold_hit.held, expires_at=keys.fold_expires_at)
         return DeliveryResult(result.channel, result.ts, posted=True, folded=repeat > 1)
 
-    def _give_back(self, keys: StormKeys, *, fold: bool, budget: bool) -> None:
+    def _spend_budgets(
+        self, action: ActionRequest, outcome: str, keys: StormKeys, counted: list[tuple[str, int]]
+    ) -> tuple[str, int, str, bool]:
+        """Count this alert against its budgets, narrowest first; stop at the first one exceeded.
+
+        Returns (verdict, that budget, whose budget in words, whether this is the channel's first alert
+        of the minute). ``counted`` receives every key counted, so that a failed post gives them back."""
+
+        def hit(key: str, expires_at: int) -> int:
+            n = self.counters.add(key, n=1, expires_at=expires_at).n
+            counted.append((key, expires_at))
+            return n
+
+        def once(verdict: str, key: str) -> str:
+            # One notice per budget and minute, even when exempt alerts pushed the count past it.
+            if verdict == "post":
+                return verdict
+            return (
+                "notice"
+                if self.counters.add(f"{key}#notice", n=1, expires_at=keys.budget_expires_at).n == 1
+                else "hold"
+            )
+
+        exempt = budget_exempt(action, outcome)
+        p = self.policy
+        if keys.session_budget is None:  # about no session: the account-level alerts' own budget
+            n = hit(keys.account_budget, keys.budget_expires_at)
+            verdict = once(
+                decide_budget(n, exempt=exempt, policy=p, budget=p.account_budget_per_minute),
+                keys.account_budget,
+            )
+            return verdict, p.account_budget_per_minute, "about no session in this channel", n == 1
+        if keys.first_seen is not None and hit(keys.first_seen, keys.first_seen_expires_at) == 1:
+            exempt = True  # a session's first alert is always posted
+        session = action.session
+        budgets: list[tuple[str | None, int, str]] = [
+            (
+                keys.session_budget,
+                p.session_budget_per_minute,
+                f"from session {inline_code(session.session_id if session else '-')}",
+            ),
+            (
+                keys.principal_budget,
+                p.principal_budget_per_minute,
+                f"from {inline_code(who(session.principal_arn if session else None))}",
+            ),
+        ]
+        for key, budget, what in budgets:
+            if key is None:
+                continue
+            verdict = once(
+                decide_budget(hit(key, keys.budget_expires_at), exempt=exempt, policy=p, budget=budget), key
+            )
+            if verdict != "post":
+                return verdict, budget, what, False
+        n = hit(keys.budget, keys.budget_expires_at)
+        verdict = once(decide_budget(n, exempt=exempt, policy=p), keys.budget)
+        return verdict, p.channel_budget_per_minute, "in this channel", n == 1
+
+    def _fold_commands(self, keys: StormKeys, action: ActionRequest, hit: Counter) -> tuple[str, ...]:
+        """The distinct command texts (redacted) of the fold window, this action's included."""
+        commands = set(hit.commands)
+        for finding in action.findings:
+            text = truncate(redact(finding.command), MAX_FOLD_COMMAND_CHARS)
+            if not text.strip() or text in commands or len(commands) >= self.policy.max_fold_commands:
+                continue
+            try:
+                self.counters.add_command(
+                    keys.fold,
+                    command=text,
+                    limit=self.policy.max_fold_commands,
+                    expires_at=keys.fold_expires_at,
+                )
+            except WardenError:
+                _log().warning("could not record a folded command; the audit trail has it")
+                continue
+            commands.add(text)
+        return tuple(sorted(commands))
+
+    def _give_back(self, counted: list[tuple[str, int]]) -> None:
         """Undo this attempt's counts so that SQS's redelivery is counted as the first, not a repeat."""
         try:
-            if fold:
-                self.counters.add(keys.fold, n=-1, expires_at=keys.fold_expires_at)
-            if budget:
-                self.counters.add(keys.budget, n=-1, expires_at=keys.budget_expires_at)
+            for key, expires_at in counted:
+                self.counters.add(key, n=-1, expires_at=expires_at)
         except WardenError:
             _log().warning("could not give back storm counts after a failed delivery")
 
@@ -233,6 +348,7 @@ class SlackNotifier:
         repeat: int = 1,
         in_thread: bool,
         note: str | None = None,
+        fold_commands: tuple[str, ...] = (),
     ) -> SlackMessage:
         return build_alert(
             action,
@@ -243,6 +359,7 @@ class SlackNotifier:
             interactive=self.interactive,
             extend_minutes=self.extend_minutes,
             note=note,
+            fold_commands=fold_commands if repeat > 1 else (),
         )
 
     def _post_alert(
@@ -254,11 +371,15 @@ class SlackNotifier:
         *,
         repeat: int,
         note: str | None,
+        fold_commands: tuple[str, ...] = (),
     ) -> PostResult:
         session = action.session
         if not self._in_thread(action) or session is None:
             return self._post(
-                channel, self._alert(action, outcome, repeat=repeat, in_thread=False, note=note)
+                channel,
+                self._alert(
+                    action, outcome, repeat=repeat, in_thread=False, note=note, fold_commands=fold_commands
+                ),
             )
 
         thread = self.threads.get(session)
@@ -268,11 +389,16 @@ class SlackNotifier:
         elif action.channel and action.channel not in (thread.requested, thread.channel):
             # The policy sends this alert elsewhere than the session's thread: it stands alone there.
             return self._post(
-                channel, self._alert(action, outcome, repeat=repeat, in_thread=False, note=note)
+                channel,
+                self._alert(
+                    action, outcome, repeat=repeat, in_thread=False, note=note, fold_commands=fold_commands
+                ),
             )
 
         broadcast = not opened_now and (outcome in ("terminated", "failed") or action.severity.rank >= 4)
-        message = self._alert(action, outcome, repeat=repeat, in_thread=True, note=note)
+        message = self._alert(
+            action, outcome, repeat=repeat, in_thread=True, note=note, fold_commands=fold_commands
+        )
         result = self._post(thread.channel, message, thread_ts=thread.ts, broadcast=broadcast)
 
         status = _root_status(action, outcome)

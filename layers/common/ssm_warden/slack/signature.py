@@ -2,20 +2,21 @@
 
 Slack signs ``v0:{timestamp}:{raw body}`` with HMAC-SHA256 and the app's signing secret, and sends the
 result in ``X-Slack-Signature`` with the timestamp in ``X-Slack-Request-Timestamp``. A request is
-accepted when the timestamp is within five minutes of now and the signature matches (constant-time,
-``slack_sdk.signature.SignatureVerifier``), computed over the body exactly as received. A valid request
+accepted when the timestamp is within five minutes of now and the signature matches (constant-time),
+computed over the body's **bytes** exactly as received: nothing is decoded before the signature
+holds (slack_sdk's verifier decodes the body as UTF-8 first, so an unauthenticated request with
+invalid UTF-8 raised before it was refused). A valid request
 is accepted once: its (timestamp, signature) pair is stored with a conditional put and a TTL.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
-
-from slack_sdk.signature import Clock, SignatureVerifier
 
 from ssm_warden.clients import aws_client
 from ssm_warden.config import get_settings
@@ -38,14 +39,6 @@ class SignatureCheck:
         return self.verdict == "valid"
 
 
-class _FixedClock(Clock):
-    def __init__(self, now: float) -> None:
-        self._now = now
-
-    def now(self) -> float:
-        return self._now
-
-
 def verify_signature(
     signing_secret: str, body: bytes, headers: Mapping[str, str], *, now: float
 ) -> SignatureCheck:
@@ -55,21 +48,29 @@ def verify_signature(
     signature = lowered.get("x-slack-signature")
     if not timestamp or not signature:
         return SignatureCheck("missing")
-    if not timestamp.isdigit() or not signature.startswith("v0="):
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or not signature.startswith(
+        "v0="
+    ):
         return SignatureCheck("malformed")
     if abs(now - int(timestamp)) > MAX_AGE_SECONDS:
         return SignatureCheck("stale", timestamp, signature)
-    verifier = SignatureVerifier(signing_secret, clock=_FixedClock(now))
-    if not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+    expected = _signature(signing_secret, body, timestamp)
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
         return SignatureCheck("mismatch", timestamp, signature)
     return SignatureCheck("valid", timestamp, signature)
 
 
 def sign(signing_secret: str, body: bytes, timestamp: int) -> dict[str, str]:
     """The headers Slack would send with ``body`` (the local sink and tests sign with this)."""
-    verifier = SignatureVerifier(signing_secret)
-    signature = verifier.generate_signature(timestamp=str(timestamp), body=body)
-    return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature or ""}
+    signature = _signature(signing_secret, body, str(timestamp)).decode()
+    return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature}
+
+
+def _signature(signing_secret: str, body: bytes, timestamp: str) -> bytes:
+    """``v0=`` and the hex HMAC-SHA256 of ``v0:{timestamp}:`` followed by the body's bytes."""
+    base = b"v0:" + timestamp.encode("ascii") + b":" + body
+    digest = hmac.new(signing_secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
+    return f"v0={digest}".encode()
 
 
 def request_id(timestamp: str, signature: str) -> str:
