@@ -265,7 +265,7 @@ def test_a_session_unknown_to_the_ledger_is_judged_but_only_alerted_on_as_claime
 
 def test_once_cloudtrail_confirms_the_session_later_events_are_judged_normally(stack: LocalStack) -> None:
     # Given an unverified first batch (StartSession not arrived yet)
-    invoke(session_payload([f"sh-4.2$ sh-4.2$ id"]))
+    invoke(session_payload(["sh-4.2$ sh-4.2$ id"]))
     assert queued(stack) == []
     # When the StartSession arrives and the session then runs a risky command
     target = start_session({"Environment": "prod"})
