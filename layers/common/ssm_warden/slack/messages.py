@@ -311,6 +311,8 @@ def headline(action: ActionRequest, outcome: str) -> str:
 def _fallback(action: ActionRequest, outcome: str, repeat_count: int) -> str:
     s = action.session
     where = f" \u00b7 {who(s.principal_arn)} \u2192 {s.target_id or '?'} ({s.session_id})" if s else ""
+    if action.claimed is not None:
+        where = f" \u00b7 log stream {action.claimed.session_id} (claimed, unverified)"
     times = f" \u00d7{repeat_count}" if repeat_count > 1 else ""
     short = _OUTCOME_SHORT.get(outcome, outcome)
     return sanitize(f"[{action.severity.value.upper()}] {action.title}{times} \u2014 {short}{where}")
