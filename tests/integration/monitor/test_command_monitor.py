@@ -267,6 +267,7 @@ def test_once_cloudtrail_confirms_the_session_later_events_are_judged_normally(s
     # Given an unverified first batch (StartSession not arrived yet)
     invoke(session_payload(["sh-4.2$ sh-4.2$ id"]))
     assert queued(stack) == []
+    assert item()["command_watch"]["u"] is True  # its terminal state is the unverified writer's
     # When the StartSession arrives and the session then runs a risky command
     target = start_session({"Environment": "prod"})
     invoke(session_payload([f"{PROMPT}{RISKY}"], start=1, target=target))
@@ -275,6 +276,8 @@ def test_once_cloudtrail_confirms_the_session_later_events_are_judged_normally(s
     assert action.kind is ActionKind.TERMINATE
     assert action.claimed is None
     assert action.session is not None and action.session.session_id == SESSION_ID
+    # And what the unverified events left in the terminal state was dropped on confirmation
+    assert "u" not in item()["command_watch"]
 
 
 def test_a_failure_to_queue_raises_and_the_retry_delivers_the_action(

@@ -286,7 +286,8 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
         # Judged at the latest time a clock could honestly have: a retry makes the same records.
         accepted.timestamps = [min(t, ceiling_ms) for t in accepted.timestamps]
 
-    extractor = Extractor(memory.terminal)
+    verified = binding.standing is Standing.VERIFIED
+    extractor = Extractor(memory.terminal_for(verified))
     extractor.feed_events(accepted.event_ids, accepted.starts, accepted.lines)
     extracted = extractor.result
     result.commands = len(extracted.commands)
@@ -304,7 +305,7 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
         exemption_at=arrival,
     )
     result.findings = judged.findings
-    if binding.standing is Standing.VERIFIED:
+    if verified:
         actions, result.terminations_held = capped(
             judged.decisions.actions,
             claim=deps.store.claim_termination_slot,
@@ -339,7 +340,7 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
         account,
         deps.region,
         session_id,
-        watch=memory.after(extractor.state, fingerprint, output_at),
+        watch=memory.after(extractor.state, fingerprint, output_at, verified=verified),
         previous_batches=memory.batches,
         commands=len(extracted.commands),
         findings=judged.finding_count,

@@ -11,7 +11,10 @@ typed) and what recognises a redelivery:
   keys, so the trail keeps one of each;
 - ``n``: batches processed, the condition of the next conditional write (optimistic concurrency);
 - ``out``: the arrival time of the last batch with accepted output, written again when a redelivery
-  of that batch finds the output write missing.
+  of that batch finds the output write missing;
+- ``u``: present (true) while the stream is unverified (the ledger does not know its session). The
+  terminal state built from unverified events is dropped when the session is confirmed: whoever
+  wrote them cannot leave a half-typed command or a learned prompt behind for the real session.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ssm_warden.clock import iso, parse_time
 from ssm_warden.transcript.extract import WatchState
 
 SEEN_BATCHES = 32
-_OWN_KEYS = ("n", "seen", "out")
+_OWN_KEYS = ("n", "seen", "out", "u")
 
 
 @dataclass
@@ -35,6 +38,7 @@ class WatchMemory:
     batches: int | None = None  # None: nothing stored with a count yet
     seen: list[str] = field(default_factory=list)  # oldest first
     output_at: datetime | None = None
+    unverified: bool = False  # the stored terminal state was built while the stream was unverified
     unreadable: str | None = None  # why the terminal state could not be read (started afresh)
 
     @classmethod
@@ -45,6 +49,7 @@ class WatchMemory:
         seen = stored.get("seen")
         out = stored.get("out")
         memory = cls(
+            unverified=stored.get("u") is True,
             batches=n if isinstance(n, int) and not isinstance(n, bool) else None,
             seen=[s for s in seen if isinstance(s, str)][-SEEN_BATCHES:] if isinstance(seen, list) else [],
         )
@@ -64,7 +69,13 @@ class WatchMemory:
     def has_seen(self, fingerprint: str) -> bool:
         return fingerprint in self.seen
 
-    def after(self, terminal: WatchState, fingerprint: str, output_at: datetime | None) -> dict[str, Any]:
+    def terminal_for(self, verified: bool) -> WatchState | None:
+        """The terminal state to carry on from: none when the session was just confirmed."""
+        return None if verified and self.unverified else self.terminal
+
+    def after(
+        self, terminal: WatchState, fingerprint: str, output_at: datetime | None, *, verified: bool
+    ) -> dict[str, Any]:
         """What to store once this batch is processed."""
         seen = [*(s for s in self.seen if s != fingerprint), fingerprint][-SEEN_BATCHES:]
         out = output_at or self.output_at
@@ -75,4 +86,6 @@ class WatchMemory:
         }
         if out is not None:
             stored["out"] = iso(out)
+        if not verified:
+            stored["u"] = True
         return stored
