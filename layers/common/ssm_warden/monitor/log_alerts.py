@@ -35,11 +35,14 @@ FOREIGN_GROUP_RULE = "tamper.log_group_not_a_session_log"
 UNVERIFIED_PREFIX = "Unverified session log: "
 
 
+def window_start(now: datetime, window: timedelta = WINDOW) -> datetime:
+    seconds = int(window.total_seconds())
+    return datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, UTC)
+
+
 def window_of(now: datetime, window: timedelta = WINDOW) -> str:
     """The window ``now`` falls in, as text (part of an action id)."""
-    seconds = int(window.total_seconds())
-    start = int(now.timestamp()) // seconds * seconds
-    return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M")
+    return window_start(now, window).strftime("%Y-%m-%dT%H:%M")
 
 
 def _account_level(account: str, region: str, log_group: str | None) -> SessionRef:
@@ -210,10 +213,13 @@ def unverified_audit(record: AuditRecord) -> AuditRecord:
 def refused_audit(
     *, account: str, region: str, stream: str, count: int, policy: LoadedPolicy, now: datetime, rule: str
 ) -> AuditRecord:
-    """A record on the session's own trail that events claiming it were refused (not a finding)."""
+    """A record on the session's own trail that events claiming it were refused (not a finding):
+    one per stream, rule and window, timed at the window's start so that a retry writes the same
+    record (the arrival is in the details)."""
+    start = window_start(now)
     return AuditRecord(
         session_id=stream,
-        at=now,
+        at=start,
         record_id=action_id_for("log_refused", account, region, stream, rule, window_of(now)),
         decision=Decision.SESSION,
         rule_or_limit=rule,
@@ -222,6 +228,7 @@ def refused_audit(
         outcome=f"{count} log event(s) claiming this session did not match it: refused, not judged",
         account=account,
         region=region,
+        details={"first_arrival": now.isoformat()},
     )
 
 

@@ -283,7 +283,8 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
                 now=arrival,
             )
         )
-        # Judged at the latest time a clock could honestly have: a retry makes the same records.
+        # Timed at the latest an honest clock could say. (A retry of such a batch, arriving later,
+        # times them later: its audit records may repeat, under the same ids; its actions do not.)
         accepted.timestamps = [min(t, ceiling_ms) for t in accepted.timestamps]
 
     verified = binding.standing is Standing.VERIFIED
