@@ -382,7 +382,9 @@ def build_alert(
         blocks.append(_context([f"+{hidden} more findings in the audit trail"]))
 
     if s is not None and not in_thread:
-        links = _session_links(s)
+        # An alert about what a log claims links to the stream it is about, not to a session.
+        linked = s.model_copy(update={"session_id": action.claimed.session_id}) if action.claimed else s
+        links = _session_links(linked)
         if links:
             blocks.append(_context(links))
 
