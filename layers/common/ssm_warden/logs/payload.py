@@ -151,7 +151,8 @@ class SessionLogBatch:
 
     def event_lines(self, after_sequence: int = -1) -> tuple[EventLines, int]:
         """The lines of the events whose id is above ``after_sequence`` (every event by default), in
-        id order, each with its claim, and how many events were skipped.
+        id order, each with its claim, and how many events were skipped (below ``after_sequence``, or
+        an id seen twice in the payload).
 
         The batch's hot loop: a well-formed streamed event is decoded inline (no call, no object per
         event); anything else takes the general path, which reports what is wrong with it.
@@ -217,7 +218,9 @@ class SessionLogBatch:
             claims.append(None if document is None else _claim(document, interned))
         self.raw_events = []
         if not in_order:
+            before = len(out)
             out = _sorted_by_id(out)
+            skipped += before - len(out)  # an event id twice: the same event, delivered twice
         return out, skipped
 
     def _report(self, position: int, raw: Any, exc: MalformedEventError) -> None:
