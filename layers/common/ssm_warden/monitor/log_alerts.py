@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ssm_warden.audit import NO_SESSION
+from ssm_warden.enforce.decide import Decisions
+from ssm_warden.logs.payload import EventLines
 from ssm_warden.models.actions import (
     ActionKind,
     ActionRequest,
@@ -24,6 +26,7 @@ from ssm_warden.models.actions import (
 )
 from ssm_warden.models.audit import AuditRecord, Decision
 from ssm_warden.models.findings import Finding, Severity
+from ssm_warden.monitor.binding import Binding
 from ssm_warden.policy.evaluate import EffectiveSettings
 from ssm_warden.policy.loader import LoadedPolicy
 
@@ -47,6 +50,58 @@ def window_of(now: datetime, window: timedelta = WINDOW) -> str:
 
 def _account_level(account: str, region: str, log_group: str | None) -> SessionRef:
     return SessionRef(session_id=NO_SESSION, account=account, region=region, log_group=log_group)
+
+
+def refused_events(
+    events: EventLines,
+    binding: Binding,
+    *,
+    account: str,
+    region: str,
+    stream: str,
+    log_group: str,
+    settings: EffectiveSettings,
+    policy: LoadedPolicy,
+    now: datetime,
+) -> Decisions:
+    """The tamper alert about a batch's refused events, and the note on the session's own trail."""
+    first = binding.forged[0]
+    claim = events.claims[first.position]
+    sample = next((line for line in events.lines_of(first.position) if line.strip()), None)
+    mismatched = tuple(sorted({name for f in binding.forged for name in f.mismatched}))
+    out = Decisions()
+    out.actions.append(
+        forged_events_alert(
+            account=account,
+            region=region,
+            stream=stream,
+            log_group=log_group,
+            count=len(binding.forged),
+            mismatched=mismatched,
+            claimed=ClaimedSession(
+                session_id=stream,
+                target_id=claim.target_id if claim else None,
+                principal_arn=claim.principal_arn if claim else None,
+                log_group=log_group,
+            ),
+            sample=sample,
+            settings=settings,
+            policy=policy,
+            now=now,
+        )
+    )
+    out.audit.append(
+        refused_audit(
+            account=account,
+            region=region,
+            stream=stream,
+            count=len(binding.forged),
+            policy=policy,
+            now=now,
+            rule=FORGED_RULE,
+        )
+    )
+    return out
 
 
 def forged_events_alert(

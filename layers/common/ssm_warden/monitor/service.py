@@ -31,11 +31,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ssm_warden.clock import utc_now
-from ssm_warden.enforce.decide import Decisions, decide_findings
+from ssm_warden.enforce.decide import Decisions
 from ssm_warden.errors import MalformedEventError, TransientError
 from ssm_warden.logs.payload import (
     Claim,
@@ -44,17 +44,17 @@ from ssm_warden.logs.payload import (
     SessionLogBatch,
     open_subscription,
 )
-from ssm_warden.models.actions import ClaimedSession, SessionRef
+from ssm_warden.models.actions import ClaimedSession
 from ssm_warden.models.audit import AuditRecord
-from ssm_warden.models.findings import Finding
 from ssm_warden.models.session import SessionRecord
 from ssm_warden.monitor import log_alerts
-from ssm_warden.monitor.binding import Binding, Standing, bind, expected_log_group
+from ssm_warden.monitor.binding import Standing, bind, expected_log_group
+from ssm_warden.monitor.judged import Judged, judge_extracted, role_arn_of, session_context
 from ssm_warden.monitor.judging import BatchJudge
 from ssm_warden.monitor.termination_cap import capped
 from ssm_warden.monitor.watch_state import WatchMemory
-from ssm_warden.policy.evaluate import EffectiveSettings, SessionFacts, effective_settings
-from ssm_warden.transcript.extract import Extracted, Extractor
+from ssm_warden.policy.evaluate import SessionFacts, effective_settings
+from ssm_warden.transcript.extract import Extractor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -160,15 +160,6 @@ class BatchResult:
         }
 
 
-@dataclass(frozen=True)
-class Judged:
-    """The decisions for a batch's commands and output lines."""
-
-    decisions: Decisions
-    findings: Counter[str]
-    finding_count: int
-
-
 def process_subscription(event: dict[str, Any], deps: Dependencies) -> BatchResult:
     """Handle one subscription payload end to end (see the module docstring)."""
     with gc_paused():
@@ -261,7 +252,22 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
     )
     decisions = Decisions()
     if binding.forged:
-        decisions.extend(_forged(events, binding, claimed, batch, deps, settings, policy_state, arrival))
+        refused = log_alerts.refused_events(
+            events,
+            binding,
+            account=account,
+            region=deps.region,
+            stream=session_id,
+            log_group=batch.log_group,
+            settings=settings,
+            policy=policy_state.policy,
+            now=arrival,
+        )
+        decisions.extend(refused)
+        deps.report(
+            "forged session-log events refused",
+            {"session_id": session_id, "forged": len(binding.forged), "why": refused.actions[0].why},
+        )
 
     ceiling_ms = int((arrival + CLOCK_SKEW).timestamp() * 1000)
     future = [t for t in accepted.timestamps if t > ceiling_ms]
@@ -363,60 +369,6 @@ def _first_claim(events: EventLines) -> Claim | None:
     return next((c for c in events.claims if c is not None), None)
 
 
-def _forged(
-    events: EventLines,
-    binding: Binding,
-    claimed: ClaimedSession,
-    batch: SessionLogBatch,
-    deps: Dependencies,
-    settings: EffectiveSettings,
-    policy_state: PolicyState,
-    arrival: datetime,
-) -> Decisions:
-    """The tamper alert and the session's own audit note for the refused events of a batch."""
-    first = binding.forged[0]
-    forged_claim = events.claims[first.position]
-    sample = next((line for line in events.lines_of(first.position) if line.strip()), None)
-    mismatched = tuple(sorted({name for f in binding.forged for name in f.mismatched}))
-    out = Decisions()
-    out.actions.append(
-        log_alerts.forged_events_alert(
-            account=batch.owner,
-            region=deps.region,
-            stream=batch.log_stream,
-            log_group=batch.log_group,
-            count=len(binding.forged),
-            mismatched=mismatched,
-            claimed=ClaimedSession(
-                session_id=(forged_claim.session_id if forged_claim else None) or claimed.session_id,
-                target_id=forged_claim.target_id if forged_claim else None,
-                principal_arn=forged_claim.principal_arn if forged_claim else None,
-                log_group=batch.log_group,
-            ),
-            sample=sample,
-            settings=settings,
-            policy=policy_state.policy,
-            now=arrival,
-        )
-    )
-    out.audit.append(
-        log_alerts.refused_audit(
-            account=batch.owner,
-            region=deps.region,
-            stream=batch.log_stream,
-            count=len(binding.forged),
-            policy=policy_state.policy,
-            now=arrival,
-            rule=log_alerts.FORGED_RULE,
-        )
-    )
-    deps.report(
-        "forged session-log events refused",
-        {"session_id": batch.log_stream, "forged": len(binding.forged), "mismatched": list(mismatched)},
-    )
-    return out
-
-
 def _not_a_session_log(
     batch: SessionLogBatch, expected: str, deps: Dependencies, arrival: datetime, result: BatchResult
 ) -> BatchResult:
@@ -445,104 +397,12 @@ def _not_a_session_log(
     return result
 
 
-def session_context(
-    record: SessionRecord | None,
-    batch: SessionLogBatch,
-    claim: Claim | None,
-    standing: Standing,
-    region: str,
-    session_id: str,
-) -> tuple[SessionRef, SessionFacts]:
-    """The session as the ledger knows it; for an unverified stream, as its log claims it to be."""
-    verified = standing is Standing.VERIFIED and record is not None
-    principal = record.principal if record else None
-    ref = SessionRef(
-        session_id=session_id,
-        account=batch.owner,
-        region=region,
-        principal_arn=(principal.arn if principal else None)
-        if verified
-        else (claim.principal_arn if claim else None),
-        target_id=(record.target_id if record else None)
-        if verified
-        else (claim.target_id if claim else None),
-        target_tags=record.target_tags if record and verified else {},
-        document_name=record.document_name if record else None,
-        reason=record.reason if record else None,
-        started_at=record.started_at if record else None,
-        log_group=batch.log_group or None,
-    )
-    facts = SessionFacts(
-        target_tags=ref.target_tags,
-        target_id=ref.target_id,
-        account=batch.owner,
-        principal_arn=ref.principal_arn,
-        role_arn=(principal.role_arn if principal and verified else None) or role_arn_of(ref.principal_arn),
-        document_name=ref.document_name,
-    )
-    return ref, facts
-
-
-def role_arn_of(principal_arn: str | None) -> str | None:
-    """``arn:aws:sts::1:assumed-role/Admin/alice`` → ``arn:aws:iam::1:role/Admin``."""
-    if not principal_arn or ":assumed-role/" not in principal_arn:
-        return None
-    head, _, rest = principal_arn.partition(":assumed-role/")
-    role = rest.split("/", 1)[0]
-    partition_and_account = head.replace(":sts:", ":iam:", 1)
-    return f"{partition_and_account}:role/{role}" if role else None
-
-
-def judge_extracted(
-    extracted: Extracted,
-    events: EventLines,
-    *,
-    session: SessionRef,
-    settings: EffectiveSettings,
-    policy_state: PolicyState,
-    detector: BatchJudge,
-    force_monitor: bool,
-    exemption_at: datetime | None = None,
-) -> Judged:
-    """Judge every command and output line; decide actions. ``now`` is the log event's time, clamped
-    by the caller to the arrival plus the clock skew, so a retried batch makes the same records;
-    exemptions are checked at ``exemption_at`` (the arrival)."""
-    times = dict(zip(events.event_ids, events.timestamps, strict=True))
-    first = events.timestamps[0] if events.timestamps else 0
-    decisions = Decisions()
-    by_severity: Counter[str] = Counter()
-    count = 0
-
-    def decide(findings: list[Finding], event_id: str, source_id: str) -> None:
-        nonlocal count
-        count += len(findings)
-        by_severity.update(f.severity.value for f in findings)
-        decisions.extend(
-            decide_findings(
-                session=session,
-                findings=findings,
-                settings=settings,
-                policy=policy_state.policy,
-                now=_utc(times.get(event_id, first)),
-                source_id=source_id,
-                force_monitor=force_monitor,
-                exemption_at=exemption_at,
-            )
-        )
-
-    for command in extracted.commands:
-        findings = detector.judge_command(command.text)
-        if findings:
-            decide(findings, command.event_id, command.source_id)
-    seen: set[tuple[str, str]] = set()
-    for line, findings in detector.judge_output_of(extracted):
-        # The same secret printed again (``cat`` twice, a scrolled log) is one finding per batch.
-        fresh = [f for f in findings if (f.rule, line.text) not in seen]
-        seen.update((f.rule, line.text) for f in findings)
-        if fresh:
-            decide(fresh, line.event_id, line.source_id)
-    return Judged(decisions, by_severity, count)
-
-
-def _utc(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+__all__ = [
+    "BatchResult",
+    "Dependencies",
+    "Judged",
+    "judge_extracted",
+    "process_subscription",
+    "role_arn_of",
+    "session_context",
+]
