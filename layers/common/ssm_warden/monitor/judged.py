@@ -7,32 +7,16 @@ command watch then turns into alerts only (``log_alerts.unverified``).
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ssm_warden.enforce.decide import Decisions, decide_findings
-from ssm_warden.logs.payload import Claim, EventLines, SessionLogBatch
+from ssm_warden.logs.payload import Claim, SessionLogBatch
 from ssm_warden.models.actions import SessionRef
-from ssm_warden.models.findings import Finding
 from ssm_warden.models.session import SessionRecord
 from ssm_warden.monitor.binding import Standing
-from ssm_warden.monitor.judging import BatchJudge
-from ssm_warden.policy.evaluate import EffectiveSettings, SessionFacts
-from ssm_warden.transcript.extract import Extracted
+from ssm_warden.policy.evaluate import SessionFacts
 
 if TYPE_CHECKING:
-    from ssm_warden.policy.store import PolicyState
-
-
-@dataclass(frozen=True)
-class Judged:
-    """The decisions for a batch's commands and output lines."""
-
-    decisions: Decisions
-    findings: Counter[str]
-    finding_count: int
+    pass
 
 
 def session_context(
@@ -81,58 +65,3 @@ def role_arn_of(principal_arn: str | None) -> str | None:
     role = rest.split("/", 1)[0]
     partition_and_account = head.replace(":sts:", ":iam:", 1)
     return f"{partition_and_account}:role/{role}" if role else None
-
-
-def judge_extracted(
-    extracted: Extracted,
-    events: EventLines,
-    *,
-    session: SessionRef,
-    settings: EffectiveSettings,
-    policy_state: PolicyState,
-    detector: BatchJudge,
-    force_monitor: bool,
-    exemption_at: datetime | None = None,
-) -> Judged:
-    """Judge every command and output line; decide actions. ``now`` is the log event's time, clamped
-    by the caller to the arrival plus the clock skew, so a retried batch makes the same records;
-    exemptions are checked at ``exemption_at`` (the arrival)."""
-    times = dict(zip(events.event_ids, events.timestamps, strict=True))
-    first = events.timestamps[0] if events.timestamps else 0
-    decisions = Decisions()
-    by_severity: Counter[str] = Counter()
-    count = 0
-
-    def decide(findings: list[Finding], event_id: str, source_id: str) -> None:
-        nonlocal count
-        count += len(findings)
-        by_severity.update(f.severity.value for f in findings)
-        decisions.extend(
-            decide_findings(
-                session=session,
-                findings=findings,
-                settings=settings,
-                policy=policy_state.policy,
-                now=_utc(times.get(event_id, first)),
-                source_id=source_id,
-                force_monitor=force_monitor,
-                exemption_at=exemption_at,
-            )
-        )
-
-    for command in extracted.commands:
-        findings = detector.judge_command(command.text)
-        if findings:
-            decide(findings, command.event_id, command.source_id)
-    seen: set[tuple[str, str]] = set()
-    for line, findings in detector.judge_output_of(extracted):
-        # The same secret printed again (``cat`` twice, a scrolled log) is one finding per batch.
-        fresh = [f for f in findings if (f.rule, line.text) not in seen]
-        seen.update((f.rule, line.text) for f in findings)
-        if fresh:
-            decide(fresh, line.event_id, line.source_id)
-    return Judged(decisions, by_severity, count)
-
-
-def _utc(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)

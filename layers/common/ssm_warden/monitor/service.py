@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from ssm_warden.clock import utc_now
-from ssm_warden.enforce.decide import Decisions
+from ssm_warden.enforce.decide import Decisions, decide_findings
 from ssm_warden.errors import MalformedEventError, TransientError
 from ssm_warden.logs.payload import (
     Claim,
@@ -44,120 +43,34 @@ from ssm_warden.logs.payload import (
     SessionLogBatch,
     open_subscription,
 )
-from ssm_warden.models.actions import ClaimedSession
-from ssm_warden.models.audit import AuditRecord
-from ssm_warden.models.session import SessionRecord
+from ssm_warden.models.actions import ClaimedSession, SessionRef
+from ssm_warden.models.findings import Finding
 from ssm_warden.monitor import log_alerts
 from ssm_warden.monitor.binding import Standing, bind, expected_log_group
-from ssm_warden.monitor.judged import Judged, judge_extracted, role_arn_of, session_context
+from ssm_warden.monitor.deps import BatchResult, Dependencies, SessionStore, Sink
+from ssm_warden.monitor.judged import role_arn_of, session_context
 from ssm_warden.monitor.judging import BatchJudge
 from ssm_warden.monitor.termination_cap import capped
 from ssm_warden.monitor.watch_state import WatchMemory
-from ssm_warden.policy.evaluate import SessionFacts, effective_settings
-from ssm_warden.transcript.extract import Extractor
+from ssm_warden.policy.evaluate import EffectiveSettings, SessionFacts, effective_settings
+from ssm_warden.transcript.extract import Extracted, Extractor
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from ssm_warden.models.actions import ActionRequest
     from ssm_warden.policy.store import PolicyState
 
 OUTPUT_TOUCH_INTERVAL = timedelta(minutes=1)
 # How far ahead of its arrival an event may be dated before it is reported: the agent stamps events
 # with the host's clock at upload, and hosts' clocks drift. PutLogEvents itself accepts two hours.
 CLOCK_SKEW = timedelta(minutes=5)
-DEFAULT_LOG_TERMINATIONS_PER_MINUTE = 5
 
 
-class SessionStore(Protocol):
-    """The ledger operations the command watch needs (``SessionRepository`` has them)."""
+@dataclass(frozen=True)
+class Judged:
+    """The decisions for a batch's commands and output lines."""
 
-    def get_with_watch(
-        self, account: str, region: str, session_id: str
-    ) -> tuple[SessionRecord | None, dict[str, Any] | None]: ...
-
-    def save_watch(
-        self,
-        account: str,
-        region: str,
-        session_id: str,
-        *,
-        watch: dict[str, Any],
-        previous_batches: int | None,
-        commands: int,
-        findings: int,
-        now: datetime,
-    ) -> bool: ...
-
-    def touch_output(
-        self, account: str, region: str, session_id: str, at: datetime, min_interval: timedelta
-    ) -> bool: ...
-
-    def claim_termination_slot(
-        self, account: str, region: str, minute: datetime, action_id: str, cap: int
-    ) -> bool: ...
-
-
-class Sink(Protocol):
-    def submit(self, actions: Sequence[ActionRequest]) -> None: ...
-
-
-@dataclass
-class Dependencies:
-    """Everything with effects, so that tests and the bench can pass in-memory stand-ins."""
-
-    store: SessionStore
-    sink: Sink
-    write_audit: Callable[[AuditRecord], bool]
-    policy: Callable[[], PolicyState]
-    detector: Callable[[tuple[str, ...]], BatchJudge]  # ``judging.batch_judge`` in the function
-    region: str
-    force_monitor: bool = False
-    report: Callable[[str, dict[str, Any]], None] = lambda message, extra: None
-    clock: Callable[[], datetime] = utc_now  # when a batch arrives: the only time the watch trusts
-    session_log_group: str = "/aws/ssm/sessions"
-    member_log_groups: dict[str, str] = field(default_factory=dict)  # organisation mode
-    log_terminations_per_minute: int = DEFAULT_LOG_TERMINATIONS_PER_MINUTE
-
-
-@dataclass
-class BatchResult:
-    """What one invocation did (returned by the handler, logged, asserted on by tests)."""
-
-    status: str  # processed | duplicate | control | rejected | empty | not_a_session_log
-    session_id: str | None = None
-    events: int = 0
-    events_skipped: int = 0  # already processed (a redelivery)
-    commands: int = 0
-    output_lines: int = 0
-    findings: Counter[str] = field(default_factory=Counter)  # by severity
-    actions: int = 0
-    malformed: list[MalformedRecord] = field(default_factory=list)
-    known_session: bool = True
-    standing: str = Standing.VERIFIED.value
-    forged_events: int = 0  # refused: they claim the session but do not match it
-    future_events: int = 0  # dated more than CLOCK_SKEW after their arrival
-    terminations_held: int = 0  # beyond the log-driven termination cap: alerts instead
-    state_saved: bool = False
-    output_touched: bool = False
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "session_id": self.session_id,
-            "events": self.events,
-            "events_skipped": self.events_skipped,
-            "commands": self.commands,
-            "output_lines": self.output_lines,
-            "findings": dict(self.findings),
-            "actions": self.actions,
-            "malformed": len(self.malformed),
-            "known_session": self.known_session,
-            "standing": self.standing,
-            "forged_events": self.forged_events,
-            "future_events": self.future_events,
-            "terminations_held": self.terminations_held,
-        }
+    decisions: Decisions
+    findings: Counter[str]
+    finding_count: int
 
 
 def process_subscription(event: dict[str, Any], deps: Dependencies) -> BatchResult:
@@ -397,10 +310,67 @@ def _not_a_session_log(
     return result
 
 
+def judge_extracted(
+    extracted: Extracted,
+    events: EventLines,
+    *,
+    session: SessionRef,
+    settings: EffectiveSettings,
+    policy_state: PolicyState,
+    detector: BatchJudge,
+    force_monitor: bool,
+    exemption_at: datetime | None = None,
+) -> Judged:
+    """Judge every command and output line; decide actions (``now`` is the log event's time, so a
+    retried batch makes the same decisions and the same audit records; the caller clamps it to the
+    arrival plus the clock skew). Exemptions are checked at ``exemption_at`` (the arrival)."""
+    times = dict(zip(events.event_ids, events.timestamps, strict=True))
+    first = events.timestamps[0] if events.timestamps else 0
+    decisions = Decisions()
+    by_severity: Counter[str] = Counter()
+    count = 0
+
+    def decide(findings: list[Finding], event_id: str, source_id: str) -> None:
+        nonlocal count
+        count += len(findings)
+        by_severity.update(f.severity.value for f in findings)
+        decisions.extend(
+            decide_findings(
+                session=session,
+                findings=findings,
+                settings=settings,
+                policy=policy_state.policy,
+                now=_utc(times.get(event_id, first)),
+                source_id=source_id,
+                force_monitor=force_monitor,
+                exemption_at=exemption_at,
+            )
+        )
+
+    for command in extracted.commands:
+        findings = detector.judge_command(command.text)
+        if findings:
+            decide(findings, command.event_id, command.source_id)
+    seen: set[tuple[str, str]] = set()
+    for line, findings in detector.judge_output_of(extracted):
+        # The same secret printed again (``cat`` twice, a scrolled log) is one finding per batch.
+        fresh = [f for f in findings if (f.rule, line.text) not in seen]
+        seen.update((f.rule, line.text) for f in findings)
+        if fresh:
+            decide(fresh, line.event_id, line.source_id)
+    return Judged(decisions, by_severity, count)
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
 __all__ = [
     "BatchResult",
     "Dependencies",
     "Judged",
+    "SessionStore",
+    "Sink",
     "judge_extracted",
     "process_subscription",
     "role_arn_of",
