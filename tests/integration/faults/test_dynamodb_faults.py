@@ -11,13 +11,14 @@ EventBridge, CloudWatch Logs or SQS would.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from ssm_warden.clients import aws_client
+from ssm_warden.clock import clock_set_to
 from ssm_warden.config import get_settings
 from ssm_warden.errors import TransientError
 from ssm_warden.ledger.repository import SessionRepository
@@ -168,13 +169,16 @@ def test_output_activity_write_throttled_is_not_lost_on_the_redelivery(
         [THROTTLED] * 2,
         when=lambda body: body.get("UpdateExpression") == "SET last_output_at = :at",
     )
-    with pytest.raises(ClientError, match=THROTTLED):
+    arrived = datetime(2024, 1, 4, 5, 46, 3, tzinfo=UTC)
+    with clock_set_to(lambda: arrived), pytest.raises(ClientError, match=THROTTLED):
         pipeline.watch(batch)
-    # When CloudWatch Logs retries the invocation
-    retried = pipeline.watch(batch)
-    # Then the session's last output time is the batch's newest event (the idle limit counts from it)
+    # When CloudWatch Logs retries the invocation, a minute later
+    with clock_set_to(lambda: arrived + timedelta(minutes=1)):
+        retried = pipeline.watch(batch)
+    # Then the session's last output time is when the batch first arrived (the idle limit counts
+    # from it; the events' own times are the writer's word)
     record = SessionRepository().get(ACCOUNT, REGION, session_id)
-    newest = datetime(2024, 1, 4, 5, 46, 0, tzinfo=UTC)  # the second event, 1 s after the first
+    newest = arrived
     row.observe(delivered=record is not None and record.last_output_at == newest, duplicates=0)
     assert retried["status"] == "duplicate"
     assert record is not None and record.commands_seen == 1

@@ -68,16 +68,17 @@ def test_hostile_log_records_are_skipped_and_the_risky_command_beside_them_is_ac
         "deep JSON nesting, NUL bytes, bad id/timestamp, cut JSON, among 2 good events",
     )
     session_id = pipeline.start("prod")
+    target = pipeline.target_of(session_id)
     # Given a batch where broken and hostile records surround a risky command, and a transcript chunk
     # (streaming off) that a user started with 100,000 open braces before typing the same command
     events = [
-        log_event(0, streamed([f"{PROMPT}id", "uid=1000"])),
+        log_event(0, streamed([f"{PROMPT}id", "uid=1000"], session_id, target=target)),
         log_event(1, '{"a":' * 100_000),
         log_event(2, '{"sessionData": ["cut short'),
         log_event(3, "binary\x00junk"),
         {"id": "9" * 5000, "timestamp": 1, "message": "x"},
         {"id": "12", "timestamp": "noon", "message": "x"},
-        log_event(4, streamed([f"{PROMPT}{RISKY}"])),
+        log_event(4, streamed([f"{PROMPT}{RISKY}"], session_id, target=target)),
     ]
     result = pipeline.watch(payload(events, stream=session_id))
     pipeline.drain()

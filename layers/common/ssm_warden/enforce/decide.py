@@ -49,8 +49,13 @@ def decide_findings(
     now: datetime,
     source_id: str,
     force_monitor: bool = False,
+    exemption_at: datetime | None = None,
 ) -> Decisions:
-    """Actions for the findings of one command or output line (``source_id`` names it uniquely)."""
+    """Actions for the findings of one command or output line (``source_id`` names it uniquely).
+
+    ``now`` times the records; ``exemption_at`` (default ``now``) is when exemptions are checked. The
+    command watch passes the arrival time there: a log event's own time is the writer's word, and an
+    event dated back into an expired exemption must not be exempt."""
     out = Decisions()
     kept: list[tuple[Finding, ResponseAction]] = []
     for finding in findings:
@@ -62,7 +67,7 @@ def decide_findings(
             principal_arn=session.principal_arn,
             target_id=session.target_id,
             rule_or_limit=finding.rule,
-            now=now,
+            now=exemption_at or now,
         )
         response = settings.action_for(finding.severity, finding.rule)
         if exemption is not None:

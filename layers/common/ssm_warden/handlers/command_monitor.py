@@ -20,6 +20,7 @@ def _report(message: str, extra: dict[str, Any]) -> None:
 def default_dependencies() -> Dependencies:
     """The real ledger, action queue, audit trail, policy store and detector."""
     from ssm_warden.audit import write_audit
+    from ssm_warden.config import member_log_groups
     from ssm_warden.enforce.sink import QueueSink
     from ssm_warden.ledger.repository import SessionRepository
     from ssm_warden.monitor.judging import batch_judge
@@ -35,6 +36,9 @@ def default_dependencies() -> Dependencies:
         region=settings.region,
         force_monitor=settings.force_monitor_mode,
         report=_report,
+        session_log_group=settings.session_log_group,
+        member_log_groups=member_log_groups(settings),
+        log_terminations_per_minute=settings.log_terminations_per_minute,
     )
 
 
@@ -52,7 +56,7 @@ def handle(event: dict[str, Any], deps: Dependencies | None = None) -> dict[str,
 
 def publish(result: BatchResult) -> None:
     """Logs and metrics for one batch: ``CommandsSeen``, ``Findings`` (dimension ``severity``),
-    ``MalformedRecords``."""
+    ``MalformedRecords``, ``ForgedLogEvents``, ``FutureDatedLogEvents``, ``LogTerminationsHeld``."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     log = logger()
@@ -63,6 +67,13 @@ def publish(result: BatchResult) -> None:
         )
     if result.malformed:
         metrics().add_metric(name="MalformedRecords", unit=MetricUnit.Count, value=len(result.malformed))
+    for name, value in (
+        ("ForgedLogEvents", result.forged_events),
+        ("FutureDatedLogEvents", result.future_events),
+        ("LogTerminationsHeld", result.terminations_held),
+    ):
+        if value:
+            metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
     if result.status in ("processed", "duplicate"):
         metrics().add_metric(name="CommandsSeen", unit=MetricUnit.Count, value=result.commands)
     m = metrics()

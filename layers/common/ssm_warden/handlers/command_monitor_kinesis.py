@@ -8,7 +8,8 @@ delivery.
 
 Powertools batch processing reports the records that failed (a ledger or queue failure raised
 ``TransientError``); Lambda then retries from the first of them, and the records after it that had
-succeeded are skipped as duplicates by the command-watch state (their log event ids are not newer).
+succeeded are skipped as duplicates by the command-watch state (their batch fingerprints are among
+the stream's last 32 stored).
 Malformed payloads are reported and skipped by ``process_subscription``, never retried.
 """
 

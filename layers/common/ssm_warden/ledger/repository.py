@@ -416,14 +416,15 @@ class SessionRepository:
         session_id: str,
         *,
         watch: dict[str, Any],
-        previous_event_id: str | None,
+        previous_batches: int | None,
         commands: int,
         findings: int,
         now: datetime,
     ) -> bool:
         """Store the command-watch state after a batch, and add to the session's command and finding
-        counts, only if the stored state is still the one the batch started from (``previous_event_id``
-        is its last processed log event id): False when another invocation got there first.
+        counts, only if the stored state is still the one the batch started from (``previous_batches``
+        is its batch count ``n``; None: no state with a count yet): False when another invocation got
+        there first.
 
         Creates a bare item (no ``state``) for a session whose StartSession has not arrived yet; the
         ledger's later writes fill it in.
@@ -439,11 +440,11 @@ class SessionRepository:
             ":c": commands,
             ":f": findings,
         }
-        if previous_event_id is None:
-            condition = "attribute_not_exists(command_watch.last_event_id)"
+        if previous_batches is None:
+            condition = "attribute_not_exists(command_watch.n)"
         else:
-            condition = "command_watch.last_event_id = :prev"
-            values[":prev"] = previous_event_id
+            condition = "command_watch.n = :prev"
+            values[":prev"] = previous_batches
         return self._update(
             key,
             "SET command_watch = :w, record_type = if_not_exists(record_type, :rt), "
@@ -454,6 +455,37 @@ class SessionRepository:
             {"#region": "region"},
             values,
         )
+
+    def claim_termination_slot(
+        self, account: str, region: str, minute: datetime, action_id: str, cap: int
+    ) -> bool:
+        """Take one of the ``cap`` log-driven terminations allowed in ``minute`` (account and region)
+        for ``action_id``: True if it got one (or had it already: a retried batch is not counted
+        twice). One item per minute, shared by every concurrent invocation (a conditional add to a
+        string set of action ids), gone a day later (TTL)."""
+        if cap <= 0:
+            return False
+        start = minute.replace(second=0, microsecond=0)
+        key = f"termcap#{account}#{region}#{iso(start)}"
+        try:
+            self._client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": key}},
+                UpdateExpression="SET record_type = :rt, expires_at = :exp ADD ids :one",
+                ConditionExpression="attribute_not_exists(ids) OR size(ids) < :cap OR contains(ids, :aid)",
+                ExpressionAttributeValues=to_attrs(
+                    {
+                        ":rt": "termination_cap",
+                        ":exp": int((start + timedelta(days=1)).timestamp()),
+                        ":one": {action_id},
+                        ":cap": cap,
+                        ":aid": action_id,
+                    }
+                ),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
 
 def _active_keys(principal_arn: str | None, target_id: str | None) -> dict[str, str]:

@@ -11,13 +11,18 @@ decoded. Powertools' ``CloudWatchLogsEvent`` does the base64 and gzip; the JSON 
 without per-event model validation (a busy session's batch holds 10,000 events).
 
 Two ways out: ``decode_subscription`` gives ``SessionLogEvent`` objects (``scan``, tests), and
-``SessionLogBatch.event_lines`` gives every new event's lines as one array with the event
-boundaries (the command watch: no object per event).
+``SessionLogBatch.event_lines`` gives every event's lines as one array with the event boundaries
+(the command watch: no object per event), with what each event claims about itself (``Claim``:
+session id, target, principal), which the command watch checks against the ledger.
+
+Event ids are numbers: they are compared as integers and written without leading zeros
+(``canonical_id``), so ``007`` and ``7`` are one event.
 """
 
 from __future__ import annotations
 
 import binascii
+import hashlib
 import json
 import zlib
 from collections.abc import Callable
@@ -28,6 +33,8 @@ from ssm_warden.errors import MalformedEventError
 from ssm_warden.transcript.terminal import split_text
 
 CONTROL_MESSAGE = "CONTROL_MESSAGE"
+MAX_ID_DIGITS = 80  # CloudWatch Logs' ids have 56 digits; a longer id is not one of theirs
+FINGERPRINT_CHARS = 12  # 48 bits: a chance collision among a stream's recent batches is ~1e-13
 # The C scanner behind ``json.loads``, called directly: ``json.loads`` adds two whitespace regex
 # matches and a wrapper per call, about half the cost of decoding a small message.
 _scan_object: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")  # noqa: B009
@@ -68,19 +75,52 @@ class SessionLogEvent:
         return principal_of(self.document)
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a streamed log event says about itself. Written by whoever wrote the event: a claim to
+    check against the ledger, never a fact."""
+
+    session_id: str | None
+    target_id: str | None
+    principal_arn: str | None
+
+
 @dataclass(slots=True)
 class EventLines:
-    """New log events of a batch, in stream order, as one array of terminal lines."""
+    """Log events of a batch, in stream (id) order, as one array of terminal lines."""
 
-    event_ids: list[str] = field(default_factory=list)
-    timestamps: list[int] = field(default_factory=list)  # epoch ms, per event
+    event_ids: list[str] = field(default_factory=list)  # canonical (``canonical_id``)
+    timestamps: list[int] = field(default_factory=list)  # epoch ms, per event: the writer's word
     starts: list[int] = field(default_factory=list)  # index in ``lines`` of each event's first line
     lines: list[str] = field(default_factory=list)
+    claims: list[Claim | None] = field(default_factory=list)  # per event; None: plain-text transcript
     document: dict[str, Any] | None = None  # the first streamed event's document (target, principal)
     newest_skipped_ms: int | None = None  # the newest time among the events skipped as processed
 
     def __len__(self) -> int:
         return len(self.event_ids)
+
+    def lines_of(self, k: int) -> list[str]:
+        """The terminal lines of event ``k``."""
+        end = self.starts[k + 1] if k + 1 < len(self.starts) else len(self.lines)
+        return self.lines[self.starts[k] : end]
+
+    def select(self, keep: list[int]) -> EventLines:
+        """The events at positions ``keep`` (in that order), as a batch of their own."""
+        out = EventLines(document=self.document, newest_skipped_ms=self.newest_skipped_ms)
+        for k in keep:
+            out.event_ids.append(self.event_ids[k])
+            out.timestamps.append(self.timestamps[k])
+            out.claims.append(self.claims[k])
+            out.starts.append(len(out.lines))
+            out.lines.extend(self.lines_of(k))
+        return out
+
+    def fingerprint(self) -> str:
+        """A short digest of the batch's event ids: the same batch delivered again has the same one
+        (CloudWatch Logs and Kinesis redeliver a payload whole)."""
+        digest = hashlib.sha256(",".join(self.event_ids).encode()).hexdigest()
+        return digest[:FINGERPRINT_CHARS]
 
 
 @dataclass(slots=True)
@@ -110,17 +150,19 @@ class SessionLogBatch:
         return out
 
     def event_lines(self, after_sequence: int = -1) -> tuple[EventLines, int]:
-        """The lines of the events whose id is above ``after_sequence`` (the rest were processed
-        before), in id order, and how many events were skipped as already processed.
+        """The lines of the events whose id is above ``after_sequence`` (every event by default), in
+        id order, each with its claim, and how many events were skipped (below ``after_sequence``, or
+        an id seen twice in the payload).
 
         The batch's hot loop: a well-formed streamed event is decoded inline (no call, no object per
         event); anything else takes the general path, which reports what is wrong with it.
         """
         out = EventLines()
         event_ids, timestamps, starts, all_lines = out.event_ids, out.timestamps, out.starts, out.lines
-        after = str(after_sequence) if after_sequence >= 0 else ""
+        claims = out.claims
+        interned: dict[tuple[Any, Any, Any], Claim] = {}
         skipped = 0
-        previous = ""
+        previous = -1
         in_order = True
         scan = _scan_object
         fast = not self.check_utf8
@@ -129,7 +171,14 @@ class SessionLogBatch:
             document: dict[str, Any] | None = None
             event_id = raw.get("id") if type(raw) is dict else None
             timestamp = raw.get("timestamp") if type(raw) is dict else None
-            if fast and type(event_id) is str and type(timestamp) is int and event_id.isdigit():
+            if (
+                fast
+                and type(event_id) is str
+                and type(timestamp) is int
+                and event_id.isascii()
+                and event_id.isdigit()
+                and len(event_id) <= MAX_ID_DIGITS
+            ):
                 message = raw.get("message")
                 if type(message) is str and message[:1] == "{":
                     try:
@@ -151,24 +200,27 @@ class SessionLogBatch:
                     self._report(position, raw, exc)
                     continue
             assert isinstance(event_id, str) and isinstance(timestamp, int)
-            # Ids are decimal strings without leading zeros: compare by length, then text.
-            if after and (len(event_id), event_id) <= (len(after), after):
+            sequence = int(event_id)
+            if sequence <= after_sequence:
                 skipped += 1
                 if out.newest_skipped_ms is None or timestamp > out.newest_skipped_ms:
                     out.newest_skipped_ms = timestamp
                 continue
-            if previous and (len(event_id), event_id) <= (len(previous), previous):
+            if sequence <= previous:
                 in_order = False
-            previous = event_id
+            previous = sequence
             if out.document is None and document is not None:
                 out.document = document
-            event_ids.append(event_id)
+            event_ids.append(event_id if event_id[0] != "0" else str(sequence))
             timestamps.append(timestamp)
             starts.append(len(all_lines))
             all_lines.extend(lines)
+            claims.append(None if document is None else _claim(document, interned))
         self.raw_events = []
         if not in_order:
+            before = len(out)
             out = _sorted_by_id(out)
+            skipped += before - len(out)  # an event id twice: the same event, delivered twice
         return out, skipped
 
     def _report(self, position: int, raw: Any, exc: MalformedEventError) -> None:
@@ -179,15 +231,35 @@ class SessionLogBatch:
 
 
 def _sorted_by_id(events: EventLines) -> EventLines:
-    bounds = [*events.starts[1:], len(events.lines)]
-    order = sorted(range(len(events)), key=lambda k: (len(events.event_ids[k]), events.event_ids[k]))
-    out = EventLines(document=events.document, newest_skipped_ms=events.newest_skipped_ms)
-    for k in order:
-        out.event_ids.append(events.event_ids[k])
-        out.timestamps.append(events.timestamps[k])
-        out.starts.append(len(out.lines))
-        out.lines.extend(events.lines[events.starts[k] : bounds[k]])
-    return out
+    """The events in id order (as integers); an id seen twice in one payload is kept once."""
+    order = sorted(range(len(events)), key=lambda k: int(events.event_ids[k]))
+    unique = [
+        k for n, k in enumerate(order) if n == 0 or events.event_ids[k] != events.event_ids[order[n - 1]]
+    ]
+    return events.select(unique)
+
+
+def _claim(document: dict[str, Any], interned: dict[tuple[Any, Any, Any], Claim]) -> Claim:
+    """The event's claim; identical claims (every event of a stream, usually) share one object."""
+    target = document.get("target")
+    identity = document.get("userIdentity")
+    key = (
+        document.get("sessionId"),
+        target.get("id") if type(target) is dict else None,
+        identity.get("arn") if type(identity) is dict else None,
+    )
+    try:
+        found = interned.get(key)
+    except TypeError:  # an unhashable value (a list where a string belongs): no claim at all
+        return Claim(None, None, None)
+    if found is None:
+        found = interned[key] = Claim(_text(key[0]), _text(key[1]), _text(key[2]))
+    return found
+
+
+def canonical_id(event_id: str) -> str:
+    """A log event id as written without leading zeros (``"007"`` → ``"7"``)."""
+    return str(int(event_id))
 
 
 def _raw_json(event: dict[str, Any]) -> tuple[str, MalformedRecord | None]:
@@ -253,8 +325,10 @@ def _decode_raw(raw: Any, check_utf8: bool) -> tuple[str, int, int, list[str], d
     if type(raw) is not dict:
         raise MalformedEventError("a log event is not a JSON object")
     event_id, timestamp, message = raw.get("id"), raw.get("timestamp"), raw.get("message")
-    if type(event_id) is not str or not event_id.isdigit():
+    if type(event_id) is not str or not event_id.isascii() or not event_id.isdigit():
         raise MalformedEventError(f"log event id {event_id!r} is not a numeric string")
+    if len(event_id) > MAX_ID_DIGITS:
+        raise MalformedEventError(f"log event id of {len(event_id)} digits is longer than any real one")
     if type(timestamp) is not int:
         raise MalformedEventError(f"log event timestamp {timestamp!r} is not epoch milliseconds")
     if type(message) is not str:
@@ -269,7 +343,7 @@ def _decode_raw(raw: Any, check_utf8: bool) -> tuple[str, int, int, list[str], d
     except ValueError as exc:  # digits int() refuses: not ASCII, or more than 4,300 of them
         raise MalformedEventError(f"log event id of {len(event_id)} characters is not a number") from exc
     lines, document = decode_message(message)
-    return event_id, sequence, timestamp, lines, document
+    return (event_id if event_id[0] != "0" else str(sequence)), sequence, timestamp, lines, document
 
 
 def decode_message(message: str) -> tuple[list[str], dict[str, Any] | None]:

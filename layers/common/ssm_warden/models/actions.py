@@ -59,6 +59,18 @@ class SessionRef(BaseModel):
     cloudtrail_event_id: str | None = None
 
 
+class ClaimedSession(BaseModel):
+    """Who a session-log event says it belongs to, when the ledger could not confirm it (an
+    unverified stream, a forged event). The writer's word: alerts show it labelled as claimed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    target_id: str | None = None
+    principal_arn: str | None = None
+    log_group: str | None = None
+
+
 class ActionRequest(BaseModel):
     """One thing ssm-warden decided to do, and why."""
 
@@ -78,6 +90,9 @@ class ActionRequest(BaseModel):
     scope: str | None = None  # the policy scope that applied
     channel: str | None = None  # Slack channel chosen by the policy, if any
     created_at: datetime
+    # Set on alerts about session logs the ledger does not vouch for: what the log claims. Such an
+    # alert is never a termination and carries no Terminate button.
+    claimed: ClaimedSession | None = None
 
     @property
     def would_terminate(self) -> bool:

@@ -1,132 +1,67 @@
 """The command watch: one session-log subscription batch → commands judged → actions queued.
 
-Per batch (one log stream = one session):
-1. decode the payload; malformed log events are reported and skipped, the rest go on;
-2. read the session and its command-watch state from the ledger; drop the events already processed
-   (ids not above the stored last event id: a redelivered batch is skipped, not counted twice);
-3. extract commands and output lines, carrying the state across events and invocations;
-4. judge commands (``judge_command``) and output lines (``judge_output``: secrets on screen) under
-   the session's effective policy, and decide actions;
-5. queue the actions and write the audit records, then store the new state with the counts (a
-   conditional write on the last event id), then record output activity (at most once a minute).
+Everything in a session log is written by whoever can write to the group (aws-facts §7), so:
 
-A failure to queue or to write the ledger raises, so Lambda retries the invocation: the stored last
-event id makes the retry redo only what was not stored, and action ids (derived from the session,
-the event id and the command's index) make a repeated action a no-op for the executor.
+1. decode the payload; malformed log events are reported and skipped, the rest go on. A payload
+   from a log group that is not the account's session-log group is not a session log: reported,
+   judged against no one;
+2. read the session and its watch memory from the ledger; a batch whose fingerprint was processed
+   before is a redelivery and is skipped (``watch_state``): any other batch is processed, also one
+   older than a batch already seen;
+3. bind the events to the session (``binding``): events that claim the session but do not match its
+   StartSession are refused and reported as forged (a tamper alert of their own, once per stream and
+   window); a stream the ledger does not know is unverified (alerts only, labelled as claimed);
+4. time everything by the arrival of the batch (the injected clock): the idle limit counts from it,
+   an event dated more than ``CLOCK_SKEW`` ahead is reported and judged at the clamped time;
+5. extract commands and output lines from the accepted events, carrying the state across events
+   and invocations; judge them under the session's effective policy and decide actions; cap the
+   terminations log content may cause (``termination_cap``);
+6. queue the actions and write the audit records, then store the new state with the counts (a
+   conditional write on the batch count), then record output activity (at most once a minute).
+
+A failure to queue or to write the ledger raises, so Lambda retries the invocation: the stored
+fingerprints make a retry of a stored batch a no-op, and action ids (derived from the session, the
+event id and the command's index) make a repeated action a no-op for the executor.
 """
 
 from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ssm_warden.enforce.decide import Decisions, decide_findings
 from ssm_warden.errors import MalformedEventError, TransientError
 from ssm_warden.logs.payload import (
+    Claim,
     EventLines,
     MalformedRecord,
     SessionLogBatch,
     open_subscription,
-    principal_of,
-    target_of,
 )
-from ssm_warden.models.actions import SessionRef
-from ssm_warden.models.audit import AuditRecord
+from ssm_warden.models.actions import ClaimedSession, SessionRef
 from ssm_warden.models.findings import Finding
-from ssm_warden.models.session import SessionRecord
+from ssm_warden.monitor import log_alerts
+from ssm_warden.monitor.binding import Standing, bind, expected_log_group
+from ssm_warden.monitor.deps import BatchResult, Dependencies, SessionStore, Sink
+from ssm_warden.monitor.judged import role_arn_of, session_context
 from ssm_warden.monitor.judging import BatchJudge
+from ssm_warden.monitor.termination_cap import capped
+from ssm_warden.monitor.watch_state import WatchMemory
 from ssm_warden.policy.evaluate import EffectiveSettings, SessionFacts, effective_settings
-from ssm_warden.transcript.extract import Extracted, Extractor, WatchState
+from ssm_warden.transcript.extract import Extracted, Extractor
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from ssm_warden.models.actions import ActionRequest
     from ssm_warden.policy.store import PolicyState
 
 OUTPUT_TOUCH_INTERVAL = timedelta(minutes=1)
-
-
-class SessionStore(Protocol):
-    """The ledger operations the command watch needs (``SessionRepository`` has them)."""
-
-    def get_with_watch(
-        self, account: str, region: str, session_id: str
-    ) -> tuple[SessionRecord | None, dict[str, Any] | None]: ...
-
-    def save_watch(
-        self,
-        account: str,
-        region: str,
-        session_id: str,
-        *,
-        watch: dict[str, Any],
-        previous_event_id: str | None,
-        commands: int,
-        findings: int,
-        now: datetime,
-    ) -> bool: ...
-
-    def touch_output(
-        self, account: str, region: str, session_id: str, at: datetime, min_interval: timedelta
-    ) -> bool: ...
-
-
-class Sink(Protocol):
-    def submit(self, actions: Sequence[ActionRequest]) -> None: ...
-
-
-@dataclass
-class Dependencies:
-    """Everything with effects, so that tests and the bench can pass in-memory stand-ins."""
-
-    store: SessionStore
-    sink: Sink
-    write_audit: Callable[[AuditRecord], bool]
-    policy: Callable[[], PolicyState]
-    detector: Callable[[tuple[str, ...]], BatchJudge]  # ``judging.batch_judge`` in the function
-    region: str
-    force_monitor: bool = False
-    report: Callable[[str, dict[str, Any]], None] = lambda message, extra: None
-
-
-@dataclass
-class BatchResult:
-    """What one invocation did (returned by the handler, logged, asserted on by tests)."""
-
-    status: str  # processed | duplicate | control | rejected | empty
-    session_id: str | None = None
-    events: int = 0
-    events_skipped: int = 0  # already processed (a redelivery)
-    commands: int = 0
-    output_lines: int = 0
-    findings: Counter[str] = field(default_factory=Counter)  # by severity
-    actions: int = 0
-    malformed: list[MalformedRecord] = field(default_factory=list)
-    known_session: bool = True
-    state_saved: bool = False
-    output_touched: bool = False
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "session_id": self.session_id,
-            "events": self.events,
-            "events_skipped": self.events_skipped,
-            "commands": self.commands,
-            "output_lines": self.output_lines,
-            "findings": dict(self.findings),
-            "actions": self.actions,
-            "malformed": len(self.malformed),
-            "known_session": self.known_session,
-        }
+# How far ahead of its arrival an event may be dated before it is reported: the agent stamps events
+# with the host's clock at upload, and hosts' clocks drift. PutLogEvents itself accepts two hours.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -159,6 +94,7 @@ def gc_paused() -> Iterator[None]:
 
 
 def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
+    arrival = deps.clock()
     try:
         batch = open_subscription(event)
     except MalformedEventError as exc:
@@ -173,140 +109,205 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
         batch.malformed.append(MalformedRecord("payload", "logStream (the session id) is empty"))
         result.status = "rejected"
         return result
+    account = batch.owner
+    expected = expected_log_group(account, deps.session_log_group, deps.member_log_groups)
+    if batch.log_group != expected:
+        return _not_a_session_log(batch, expected, deps, arrival, result)
     if not batch.raw_events:
         result.status = "empty"
         return result
 
-    account = batch.owner
     record, stored = deps.store.get_with_watch(account, deps.region, session_id)
-    state = _load_state(stored, deps, session_id)
-    previous = state.last_event_id if state else None
-    last_seen = int(previous) if previous and previous.isdigit() else -1
-    events, result.events_skipped = batch.event_lines(after_sequence=last_seen)
-    result.events = len(events)
+    memory = WatchMemory.load(stored)
+    if memory.unreadable:
+        deps.report(
+            "unreadable command-watch state; starting afresh",
+            {"session_id": session_id, "error": memory.unreadable},
+        )
+    events, _ = batch.event_lines()
     if not events:
-        result.status = "duplicate" if result.events_skipped else "empty"
-        if events.newest_skipped_ms is not None:
+        result.status = "empty"
+        return result
+    fingerprint = events.fingerprint()
+    if memory.has_seen(fingerprint):
+        result.status = "duplicate"
+        result.events_skipped = len(events)
+        if memory.output_at is not None:
             # A retry of a batch whose state was stored but whose activity write failed: write it now
             # (conditional, so a plain redelivery changes nothing), or the idle limit would count
             # from an older output.
             result.output_touched = deps.store.touch_output(
-                account, deps.region, session_id, _utc(events.newest_skipped_ms), OUTPUT_TOUCH_INTERVAL
+                account, deps.region, session_id, memory.output_at, OUTPUT_TOUCH_INTERVAL
             )
         return result
 
-    extractor = Extractor(state)
-    extractor.feed_events(events.event_ids, events.starts, events.lines)
+    binding = bind(events, session_id, record)
+    accepted = events.select(binding.accepted) if binding.forged else events
+    result.events = len(accepted)
+    result.forged_events = len(binding.forged)
+    result.standing = binding.standing.value
+    result.known_session = binding.standing is Standing.VERIFIED
+    claim = _first_claim(accepted) or _first_claim(events)
+    session, facts = session_context(record, batch, claim, binding.standing, deps.region, session_id)
+    if binding.standing is Standing.UNVERIFIED and accepted:
+        deps.report(
+            "session unknown to the ledger (no StartSession yet): its log is judged as unverified, "
+            "alerts only, with the facts it claims",
+            {"session_id": session_id, "claimed_target": session.target_id, "claimed": session.principal_arn},
+        )
+    policy_state = deps.policy()
+    settings = effective_settings(policy_state.policy.policy, facts)
+    claimed = ClaimedSession(
+        session_id=session_id,
+        target_id=claim.target_id if claim else None,
+        principal_arn=claim.principal_arn if claim else None,
+        log_group=batch.log_group,
+    )
+    decisions = Decisions()
+    if binding.forged:
+        refused = log_alerts.refused_events(
+            events,
+            binding,
+            account=account,
+            region=deps.region,
+            stream=session_id,
+            log_group=batch.log_group,
+            settings=settings,
+            policy=policy_state.policy,
+            now=arrival,
+        )
+        decisions.extend(refused)
+        deps.report(
+            "forged session-log events refused",
+            {"session_id": session_id, "forged": len(binding.forged), "why": refused.actions[0].why},
+        )
+
+    ceiling_ms = int((arrival + CLOCK_SKEW).timestamp() * 1000)
+    future = [t for t in accepted.timestamps if t > ceiling_ms]
+    result.future_events = len(future)
+    if future:
+        ahead = timedelta(milliseconds=max(future)) - timedelta(seconds=arrival.timestamp())
+        decisions.actions.append(
+            log_alerts.future_events_alert(
+                account=account,
+                region=deps.region,
+                stream=session_id,
+                log_group=batch.log_group,
+                count=len(future),
+                ahead=ahead,
+                skew=CLOCK_SKEW,
+                claimed=claimed,
+                settings=settings,
+                policy=policy_state.policy,
+                now=arrival,
+            )
+        )
+        # Timed at the latest an honest clock could say. (A retry of such a batch, arriving later,
+        # times them later: its audit records may repeat, under the same ids; its actions do not.)
+        accepted.timestamps = [min(t, ceiling_ms) for t in accepted.timestamps]
+
+    verified = binding.standing is Standing.VERIFIED
+    extractor = Extractor(memory.terminal_for(verified))
+    extractor.feed_events(accepted.event_ids, accepted.starts, accepted.lines)
     extracted = extractor.result
     result.commands = len(extracted.commands)
     result.output_lines = extracted.output_count
 
-    result.known_session = record is not None and (record.started_at is not None or record.discovered)
-    session, facts = session_context(record, batch, events.document, deps.region, session_id)
-    if not result.known_session:
-        deps.report(
-            "session unknown to the ledger (no StartSession yet): judging it with the facts its log "
-            "events carry",
-            {"session_id": session_id, "target_id": session.target_id, "principal": session.principal_arn},
-        )
-    policy_state = deps.policy()
-    settings = effective_settings(policy_state.policy.policy, facts)
     detector = deps.detector(tuple(settings.rule_packs))
     judged = judge_extracted(
         extracted,
-        events,
+        accepted,
         session=session,
         settings=settings,
         policy_state=policy_state,
         detector=detector,
         force_monitor=deps.force_monitor,
+        exemption_at=arrival,
     )
     result.findings = judged.findings
-    result.actions = len(judged.decisions.actions)
+    if verified:
+        actions, result.terminations_held = capped(
+            judged.decisions.actions,
+            claim=deps.store.claim_termination_slot,
+            cap=deps.log_terminations_per_minute,
+            now=arrival,
+        )
+        decisions.actions.extend(actions)
+        decisions.audit.extend(judged.decisions.audit)
+    else:
+        decisions.actions.extend(log_alerts.unverified(a, claimed) for a in judged.decisions.actions)
+        decisions.audit.extend(log_alerts.unverified_audit(r) for r in judged.decisions.audit)
+    if result.terminations_held:
+        deps.report(
+            "log-driven termination cap reached: terminations held back as alerts",
+            {
+                "session_id": session_id,
+                "held": result.terminations_held,
+                "cap": deps.log_terminations_per_minute,
+            },
+        )
+    result.actions = len(decisions.actions)
 
-    if judged.decisions.actions:
-        deps.sink.submit(judged.decisions.actions)
-    for audit in judged.decisions.audit:
+    if decisions.actions:
+        deps.sink.submit(decisions.actions)
+    for audit in decisions.audit:
         deps.write_audit(audit)
 
-    newest = _utc(max(events.timestamps))
+    if record is None and not accepted:
+        return result  # every event forged into a stream no session owns: nothing of its own to keep
+    output_at = arrival if accepted else None
     saved = deps.store.save_watch(
         account,
         deps.region,
         session_id,
-        watch=extractor.state.model_dump(mode="json"),
-        previous_event_id=previous,
+        watch=memory.after(extractor.state, fingerprint, output_at, verified=verified),
+        previous_batches=memory.batches,
         commands=len(extracted.commands),
         findings=judged.finding_count,
-        now=newest,
+        now=arrival,
     )
     if not saved:
         # Another invocation stored a newer state while this one ran: retry from that state (the
         # actions queued above carry the same ids on the retry, so the executor ignores repeats).
         raise TransientError(f"command-watch state of {session_id} moved on during the batch; retrying")
     result.state_saved = True
-    result.output_touched = deps.store.touch_output(
-        account, deps.region, session_id, newest, OUTPUT_TOUCH_INTERVAL
-    )
+    if output_at is not None:
+        result.output_touched = deps.store.touch_output(
+            account, deps.region, session_id, output_at, OUTPUT_TOUCH_INTERVAL
+        )
     return result
 
 
-def _load_state(stored: dict[str, Any] | None, deps: Dependencies, session_id: str) -> WatchState | None:
-    if stored is None:
-        return None
-    try:
-        return WatchState.model_validate(stored)
-    except ValidationError as exc:
-        # A state this version cannot read: start afresh (prompts are relearned) but keep the last id.
-        deps.report(
-            "unreadable command-watch state; starting afresh", {"session_id": session_id, "error": str(exc)}
-        )
-        last = stored.get("last_event_id")
-        return WatchState(last_event_id=last if isinstance(last, str) else None)
+def _first_claim(events: EventLines) -> Claim | None:
+    return next((c for c in events.claims if c is not None), None)
 
 
-def session_context(
-    record: SessionRecord | None,
-    batch: SessionLogBatch,
-    document: dict[str, Any] | None,
-    region: str,
-    session_id: str,
-) -> tuple[SessionRef, SessionFacts]:
-    """The session as the ledger knows it, completed with what a streamed log event carries."""
-    target_id = target_of(document)
-    principal_arn = principal_of(document)
-    principal = record.principal if record else None
-    ref = SessionRef(
-        session_id=session_id,
-        account=batch.owner,
-        region=region,
-        principal_arn=(principal.arn if principal else None) or principal_arn,
-        target_id=(record.target_id if record else None) or target_id,
-        target_tags=record.target_tags if record else {},
-        document_name=record.document_name if record else None,
-        reason=record.reason if record else None,
-        started_at=record.started_at if record else None,
-        log_group=batch.log_group or None,
+def _not_a_session_log(
+    batch: SessionLogBatch, expected: str, deps: Dependencies, arrival: datetime, result: BatchResult
+) -> BatchResult:
+    """A payload from a log group that is not the account's session-log group: judged against no
+    one, reported (log and an account-level alert)."""
+    result.status = "not_a_session_log"
+    result.known_session = False
+    deps.report(
+        "not a session log: payload from a log group that is not the session-log group",
+        {"log_group": batch.log_group, "expected": expected, "owner": batch.owner},
     )
-    facts = SessionFacts(
-        target_tags=ref.target_tags,
-        target_id=ref.target_id,
+    policy_state = deps.policy()
+    settings = effective_settings(policy_state.policy.policy, SessionFacts(account=batch.owner))
+    action = log_alerts.foreign_group_alert(
         account=batch.owner,
-        principal_arn=ref.principal_arn,
-        role_arn=(principal.role_arn if principal else None) or role_arn_of(ref.principal_arn),
-        document_name=ref.document_name,
+        region=deps.region,
+        log_group=batch.log_group,
+        expected=expected,
+        stream=batch.log_stream,
+        settings=settings,
+        policy=policy_state.policy,
+        now=arrival,
     )
-    return ref, facts
-
-
-def role_arn_of(principal_arn: str | None) -> str | None:
-    """``arn:aws:sts::1:assumed-role/Admin/alice`` → ``arn:aws:iam::1:role/Admin``."""
-    if not principal_arn or ":assumed-role/" not in principal_arn:
-        return None
-    head, _, rest = principal_arn.partition(":assumed-role/")
-    role = rest.split("/", 1)[0]
-    partition_and_account = head.replace(":sts:", ":iam:", 1)
-    return f"{partition_and_account}:role/{role}" if role else None
+    deps.sink.submit([action])
+    result.actions = 1
+    return result
 
 
 def judge_extracted(
@@ -318,9 +319,11 @@ def judge_extracted(
     policy_state: PolicyState,
     detector: BatchJudge,
     force_monitor: bool,
+    exemption_at: datetime | None = None,
 ) -> Judged:
     """Judge every command and output line; decide actions (``now`` is the log event's time, so a
-    retried batch makes the same decisions and the same audit records)."""
+    retried batch makes the same decisions and the same audit records; the caller clamps it to the
+    arrival plus the clock skew). Exemptions are checked at ``exemption_at`` (the arrival)."""
     times = dict(zip(events.event_ids, events.timestamps, strict=True))
     first = events.timestamps[0] if events.timestamps else 0
     decisions = Decisions()
@@ -340,6 +343,7 @@ def judge_extracted(
                 now=_utc(times.get(event_id, first)),
                 source_id=source_id,
                 force_monitor=force_monitor,
+                exemption_at=exemption_at,
             )
         )
 
@@ -359,3 +363,16 @@ def judge_extracted(
 
 def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+__all__ = [
+    "BatchResult",
+    "Dependencies",
+    "Judged",
+    "SessionStore",
+    "Sink",
+    "judge_extracted",
+    "process_subscription",
+    "role_arn_of",
+    "session_context",
+]

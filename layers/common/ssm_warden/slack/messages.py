@@ -312,6 +312,8 @@ def headline(action: ActionRequest, outcome: str) -> str:
 def _fallback(action: ActionRequest, outcome: str, repeat_count: int) -> str:
     s = action.session
     where = f" \u00b7 {who(s.principal_arn)} \u2192 {s.target_id or '?'} ({s.session_id})" if s else ""
+    if action.claimed is not None:
+        where = f" \u00b7 log stream {action.claimed.session_id} (claimed, unverified)"
     times = f" \u00d7{repeat_count}" if repeat_count > 1 else ""
     short = _OUTCOME_SHORT.get(outcome, outcome)
     return sanitize(f"[{action.severity.value.upper()}] {action.title}{times} \u2014 {short}{where}")
@@ -366,7 +368,9 @@ def build_alert(
     attack = _attack_ids(action)
     fields = [f"*Rule*\n{rule}" + (f" \u00b7 {' '.join(attack_ref(a) for a in attack)}" if attack else "")]
     s = action.session
-    if s is not None:
+    if action.claimed is not None:
+        fields.extend(_claimed_fields(action))
+    elif s is not None:
         fields.append(f"*Session*\n{inline_code(s.session_id)}")
         if not in_thread:
             fields.append(f"*Who*\n{inline_code(who(s.principal_arn))}")
@@ -383,7 +387,9 @@ def build_alert(
         blocks.append(_context([f"+{hidden} more findings in the audit trail"]))
 
     if s is not None and not in_thread:
-        links = _session_links(s)
+        # An alert about what a log claims links to the stream it is about, not to a session.
+        linked = s.model_copy(update={"session_id": action.claimed.session_id}) if action.claimed else s
+        links = _session_links(linked)
         if links:
             blocks.append(_context(links))
 
@@ -400,11 +406,38 @@ def build_alert(
     context.append(f"action {inline_code(action.action_id[:12])} \u00b7 {iso(action.created_at)}")
     blocks.append(_context(context))
 
-    if interactive and s is not None and outcome not in ("terminated",):
+    if interactive and _can_act_on(action) and outcome not in ("terminated",):
         buttons = _buttons(action, extend_minutes)
         if buttons:
             blocks.append(buttons)
     return _message(_fallback(action, outcome, repeat_count), blocks)
+
+
+def _claimed_fields(action: ActionRequest) -> list[str]:
+    """What a session log claims about itself, labelled as claimed: the writer's word, in code."""
+    claimed = action.claimed
+    assert claimed is not None
+    unknown = "_none claimed_"
+    fields = [
+        f"*Log stream (claimed session, UNVERIFIED)*\n{inline_code(claimed.session_id)}",
+        "*Claimed principal (UNVERIFIED)*\n"
+        + (inline_code(claimed.principal_arn) if claimed.principal_arn else unknown),
+        "*Claimed target (UNVERIFIED)*\n"
+        + (inline_code(claimed.target_id) if claimed.target_id else unknown),
+    ]
+    s = action.session
+    if s is not None:
+        group = f"\n{inline_code(claimed.log_group)}" if claimed.log_group else ""
+        where = f"{inline_code(s.account)} \u00b7 {inline_code(s.region)}{group}"
+        fields.append(f"*Account \u00b7 region \u00b7 log group*\n{where}")
+    return fields
+
+
+def _can_act_on(action: ActionRequest) -> bool:
+    """Buttons only for a session the ledger vouches for: never on an alert about what a log claims,
+    nor on an account-level alert (no session to end)."""
+    s = action.session
+    return s is not None and action.claimed is None and s.session_id != "-"
 
 
 # ---------------------------------------------------------------------------------------------------
