@@ -270,6 +270,10 @@ def sweep(
                 force_monitor=force_monitor,
             )
         )
+        if record.principal and record.principal.access_request_id:  # JIT: the approved window
+            from ssm_warden.enforce.on_access import jit_window_decisions
+
+            decisions.extend(jit_window_decisions(record, policy_state=policy_state, now=now))
         for audit in decisions.audit:
             write_audit(audit)
         if decisions.actions:

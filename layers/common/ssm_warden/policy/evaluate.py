@@ -17,6 +17,8 @@ from ssm_warden.models.findings import Severity
 from ssm_warden.policy.model import (
     Concurrency,
     Exemption,
+    JitWindow,
+    KeylessPathName,
     Match,
     Policy,
     ResponseAction,
@@ -61,6 +63,11 @@ class EffectiveSettings(BaseModel):
     channels: dict[Severity, str]
     rules: dict[str, RuleOverride]
     start_checks: dict[StartCheck, ResponseAction]
+    # just-in-time access and keyless paths (policy/model.py JitAndKeylessSettings)
+    require_jit: bool = False
+    jit_window: JitWindow = JitWindow.ENFORCE
+    keyless: dict[KeylessPathName, ResponseAction] = Field(default_factory=dict)
+    denied_tunnel_ports: list[int] = Field(default_factory=list)
 
     def start_check_action(self, check: StartCheck) -> ResponseAction:
         return self.start_checks.get(check, ResponseAction.OBSERVE)
@@ -122,6 +129,10 @@ def _merge(name: str, base: ScopeSettings, override: ScopeSettings | None) -> Ef
     values["rules"] = {**(base.rules or {}), **(values["rules"] or {})}
     values["actions"] = {**(base.actions or {}), **(values["actions"] or {})}
     values["start_checks"] = {**(base.start_checks or {}), **(values["start_checks"] or {})}
+    values["keyless"] = {**(base.keyless or {}), **(values["keyless"] or {})}
+    values["denied_tunnel_ports"] = values["denied_tunnel_ports"] or []
+    values["require_jit"] = bool(values["require_jit"])
+    values["jit_window"] = values["jit_window"] or JitWindow.ENFORCE
     return EffectiveSettings(scope=name, **values)
 
 
