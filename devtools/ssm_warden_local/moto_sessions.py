@@ -37,6 +37,7 @@ class FakeSession:
     status: str = "Connected"
     end_date: datetime | None = None
     terminate_calls: int = 0
+    access_type: str = "Standard"  # Standard | JustInTime (DescribeSessions AccessType)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -46,6 +47,7 @@ class FakeSession:
             "StartDate": self.start_date,
             "DocumentName": self.document_name,
             "Owner": self.owner,
+            "AccessType": self.access_type,
         }
         if self.reason:
             out["Reason"] = self.reason
@@ -99,6 +101,12 @@ def end_session_from_host(account: str, region: str, session_id: str, when: date
         sess = store(account, region).sessions[session_id]
         sess.status = "Terminated"
         sess.end_date = when or datetime.now(UTC)
+
+
+def set_access_type(account: str, region: str, session_id: str, access_type: str) -> None:
+    """What AWS records for a session started with JIT credentials: ``AccessType: JustInTime``."""
+    with _lock:
+        store(account, region).sessions[session_id].access_type = access_type
 
 
 def get_session(account: str, region: str, session_id: str) -> FakeSession | None:
@@ -207,6 +215,8 @@ def _matches(sess: FakeSession, filters: list[dict[str, str]]) -> bool:
         if key == "Status" and sess.status != value:
             return False
         if key == "SessionId" and sess.session_id != value:
+            return False
+        if key == "AccessType" and sess.access_type != value:
             return False
         if key == "InvokedAfter" and sess.start_date < datetime.fromisoformat(value.replace("Z", "+00:00")):
             return False

@@ -196,3 +196,22 @@ def test_a_standard_session_where_jit_is_required_is_a_start_time_finding(
     warden.run_executor()
     assert warden.outcomes() == [("require_jit", "alert_only")]
     assert warden.notifier.delivered[0].action.session.session_id == sid
+
+
+def test_reconciliation_reads_access_type_for_a_session_whose_start_event_never_arrived(
+    warden: Warden, prod_policy: Any
+) -> None:
+    from ssm_warden_local import moto_sessions
+
+    # Given a JIT session AWS lists (AccessType JustInTime) but whose StartSession never arrived
+    instance = warden.instance(Environment="dev")
+    sid = str(aws_client("ssm").start_session(Target=instance)["SessionId"])
+    moto_sessions.set_access_type(ct.ACCOUNT, ct.REGION, sid, "JustInTime")
+    listed = aws_client("ssm").describe_sessions(
+        State="Active", Filters=[{"key": "AccessType", "value": "JustInTime"}]
+    )["Sessions"]
+    assert [s["SessionId"] for s in listed] == [sid] and listed[0]["AccessType"] == "JustInTime"
+    # When the sweeper reconciles
+    warden.sweep(BASE)
+    # Then the discovered session is recorded as a JIT one
+    assert warden.session(sid).access_type == "JustInTime"

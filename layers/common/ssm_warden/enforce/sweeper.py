@@ -102,6 +102,7 @@ def reconcile(
             reason=found.reason,
             tags=tags.tags,
             tags_failed=tags.failed,
+            access_type=found.access_type,
         )
         if outcome is WriteOutcome.APPLIED:
             report.discovered += 1
