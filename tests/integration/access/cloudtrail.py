@@ -157,3 +157,76 @@ def jit_start_session(session_id: str, instance: str, *, role_session: str, at: 
             "streamUrl": "wss://x",
         },
     )
+
+
+def ecs_execute_command(
+    user: str, session_id: str, *, cluster: str, task: str, command: str, at: str, upper: bool = False
+) -> dict[str, Any]:
+    request = _case(upper, cluster=cluster, container="app", command=command, interactive=True, task=task)
+    response = {
+        "clusterArn": cluster,
+        "containerArn": f"{task}/container/app",
+        "containerName": "app",
+        "interactive": True,
+        "session": {
+            "sessionId": session_id,
+            "streamUrl": "wss://x",
+            "tokenValue": "HIDDEN_DUE_TO_SECURITY_REASONS",
+        },
+        "taskArn": task,
+    }
+    return call("ecs.amazonaws.com", "ExecuteCommand", identity(user), at, request, response)
+
+
+def send_ssh_public_key(
+    user: str, instance: str, *, at: str, key: str | None, upper: bool = False
+) -> dict[str, Any]:
+    request = _case(upper, instanceId=instance, instanceOSUser="ec2-user", availabilityZone="us-east-1a")
+    if key:
+        request["SSHPublicKey" if upper else "sSHPublicKey"] = key
+    return call(
+        "ec2-instance-connect.amazonaws.com",
+        "SendSSHPublicKey",
+        identity(user),
+        at,
+        request,
+        {"requestId": "r-1", "success": True},
+    )
+
+
+def open_tunnel(user: str, address: str, port: int, *, at: str) -> dict[str, Any]:
+    request = {
+        "instanceConnectEndpointId": "eice-0123456789abcdef0",
+        "remotePort": port,
+        "privateIpAddress": address,
+        "maxTunnelDuration": 3600,
+    }
+    return call("ec2-instance-connect.amazonaws.com", "OpenTunnel", identity(user), at, request, None)
+
+
+def rdp_start(user: str, instance: str, connection: str, *, at: str) -> dict[str, Any]:
+    return call(
+        "ssm-guiconnect.amazonaws.com",
+        "StartConnection",
+        identity(user),
+        at,
+        {"connectionType": "SessionManager", "targetId": instance},
+        {"connectionId": connection},
+    )
+
+
+def rdp_cancel(user: str, connection: str, *, at: str) -> dict[str, Any]:
+    return call(
+        "ssm-guiconnect.amazonaws.com", "CancelConnection", identity(user), at, {"connectionId": connection}
+    )
+
+
+def rdp_recording_off(user: str, *, at: str) -> dict[str, Any]:
+    return call(
+        "ssm-guiconnect.amazonaws.com",
+        "UpdateConnectionRecordingPreferences",
+        identity(user),
+        at,
+        {"recordingPreferences": {"recordingDestinations": {"s3Buckets": []}}},
+        None,
+    )
