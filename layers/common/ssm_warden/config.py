@@ -44,6 +44,8 @@ class Settings(BaseModel):
     member_external_id: str | None = Field(default=None, alias="MEMBER_EXTERNAL_ID")
     # Comma-separated member account ids whose sessions the sweeper reconciles with DescribeSessions.
     member_accounts: str | None = Field(default=None, alias="MEMBER_ACCOUNTS")
+    # Security Hub (securityhub/): every delivered action is also an ASFF finding.
+    security_hub_findings: bool = Field(default=False, alias="SECURITY_HUB_FINDINGS")
     # Local development and tests only: every AWS client goes to this endpoint (moto server).
     endpoint_url: str | None = Field(default=None, alias="SSM_WARDEN_ENDPOINT_URL")
     region: str = Field(default="us-east-1", alias="AWS_REGION")
