@@ -215,3 +215,20 @@ def test_reconciliation_reads_access_type_for_a_session_whose_start_event_never_
     warden.sweep(BASE)
     # Then the discovered session is recorded as a JIT one
     assert warden.session(sid).access_type == "JustInTime"
+
+
+def test_only_systems_manager_can_push_the_window_later_anyone_else_only_earlier(
+    warden: Warden, prod_policy: Any
+) -> None:
+    instance = warden.instance(Environment="prod")
+    warden.deliver(ct.start_access_request("alice", REQ, instance, at=t(-10)))
+    approve(warden, window_end=t(60))
+    # When the requester herself updates the OpsItem to end the window next year
+    alice = ct.identity("alice")
+    warden.deliver(ct.update_ops_item(REQ, "Approved", at=t(1), by=alice, window_end=t(60 * 24 * 365)))
+    assert request().window_end == at(t(60))
+    # An earlier end, from anyone, is kept; Systems Manager's own update is taken as it is
+    warden.deliver(ct.update_ops_item(REQ, "Approved", at=t(2), by=alice, window_end=t(30)))
+    assert request().window_end == at(t(30))
+    warden.deliver(ct.update_ops_item(REQ, "Approved", at=t(3), window_end=t(90)))
+    assert request().window_end == at(t(90))

@@ -191,18 +191,29 @@ class AccessRepository:
         window_start: datetime | None = None,
         window_end: datetime | None = None,
         automation_execution_id: str | None = None,
+        by_service: bool = False,
     ) -> bool:
         """An outcome. The status moves only to a stronger one; approvers and the window are kept
-        whatever the order. True when the status changed."""
+        whatever the order. True when the status changed.
+
+        The window's end is Systems Manager's to set; anyone else (an approver, or a requester allowed
+        to update OpsItems) can only bring it earlier, never push it later."""
         key = request_key(account, region, request_id)
         sets, values = self._base(account, region, request_id, at)
         extra: list[str] = []
         if window_start:
-            extra.append("window_start = :ws")
+            extra.append("window_start = if_not_exists(window_start, :ws)")
             values[":ws"] = iso(window_start)
-        if window_end:
+        if window_end and by_service:
             extra.append("window_end = :we")
             values[":we"] = iso(window_end)
+        elif window_end:
+            self._update(
+                key,
+                "SET window_end = :we",
+                {":we": iso(window_end)},
+                "attribute_not_exists(window_end) OR window_end > :we",
+            )
         if automation_execution_id:
             extra.append("automation_execution_id = if_not_exists(automation_execution_id, :auto)")
             values[":auto"] = automation_execution_id

@@ -43,6 +43,7 @@ def _decide(arepo: AccessRepository, change: AccessDecided, request_id: str) -> 
         window_start=change.window_start,
         window_end=change.window_end,
         automation_execution_id=change.automation_execution_id,
+        by_service=change.by_service,
     )
 
 
