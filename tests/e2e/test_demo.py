@@ -7,8 +7,7 @@ import io
 import re
 from pathlib import Path
 
-from ssm_warden_local.demo import main
-from ssm_warden_local.demo import beyond_scenarios
+from ssm_warden_local.demo import beyond_scenarios, main
 from ssm_warden_local.demo.scenarios import SCENARIOS as CONSOLE_SCENARIOS
 
 SCENARIOS = [*CONSOLE_SCENARIOS, *beyond_scenarios.SCENARIOS]
