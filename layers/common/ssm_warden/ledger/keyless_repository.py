@@ -3,8 +3,9 @@
 - ``keyless#<account>#<region>#<access id>``: one access (put once: a redelivered event is a
   duplicate). An ECS Exec session is also a session record (``SessionRepository.apply_start``) so the
   command watch, limits and termination treat it like any Session Manager session.
-- ``keylessby#<account>#<region>#<principal>``: the principal's recent keyless accesses with the time
-  each stays open, for concurrency counts (key pushes and tunnels open no session of their own).
+- ``keylessby#<account>#<region>#<principal>#<hour>``: the principal's keyless accesses of that hour
+  with the time each stays open, for concurrency counts (key pushes and tunnels open no session of
+  their own).
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from ssm_warden.ledger.tags import TagLookup, _client
 from ssm_warden.models.access import KeylessAccess, KeylessEnded
 from ssm_warden.observability import logger
 
-_KEEP_RECENT = 50
+_KEEP_RECENT = 200
+# Accesses stay open at most an hour (a tunnel's maximum duration, an RDP connection's assumed one):
+# the lists of this hour and the one before hold every access that can still be open.
+OPEN_HOURS_LOOKED_BACK = 1
+
+
+def _recent_key(account: str, region: str, principal_arn: str, at: datetime) -> str:
+    return f"keylessby#{account}#{region}#{principal_arn}#{at:%Y%m%d%H}"
 
 
 class KeylessRepository:
@@ -50,10 +58,22 @@ class KeylessRepository:
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
         if change.principal.arn and change.open_seconds:
-            until = change.at + timedelta(seconds=change.open_seconds)
+            self._remember_open(change)
+        return True
+
+    def _remember_open(self, change: KeylessAccess) -> None:
+        """Add the access to the principal's list for its hour. A failure (an hour with so many
+        accesses that the item is full) is logged, never raised: the access is recorded and judged
+        all the same, it only stops counting towards concurrency."""
+        until = change.at + timedelta(seconds=change.open_seconds or 0)
+        try:
             self._client.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": f"keylessby#{change.account}#{change.region}#{change.principal.arn}"}},
+                Key={
+                    "pk": {
+                        "S": _recent_key(change.account, change.region, str(change.principal.arn), change.at)
+                    }
+                },
                 UpdateExpression="SET record_type = :rt, expires_at = :exp, "
                 "recent = list_append(if_not_exists(recent, :empty), :r)",
                 ExpressionAttributeValues=to_attrs(
@@ -65,7 +85,11 @@ class KeylessRepository:
                     }
                 ),
             )
-        return True
+        except Exception as exc:  # the item is full or the write failed: counting is best effort
+            logger().warning(
+                "keyless access not counted for concurrency",
+                extra={"access_id": change.access_id, "error": str(exc)},
+            )
 
     def record_ended(self, change: KeylessEnded) -> bool:
         try:
@@ -93,12 +117,14 @@ class KeylessRepository:
         """Ids of the principal's keyless accesses still open at ``now`` (ended RDP connections out)."""
         if not principal_arn:
             return []
-        response = self._client.get_item(
-            TableName=self.table,
-            Key={"pk": {"S": f"keylessby#{account}#{region}#{principal_arn}"}},
-            ConsistentRead=True,
-        )
-        recent = from_item(response["Item"]).get("recent", []) if response.get("Item") else []
+        recent: list[dict[str, Any]] = []
+        for hours_ago in range(OPEN_HOURS_LOOKED_BACK + 1):
+            key = _recent_key(account, region, principal_arn, now - timedelta(hours=hours_ago))
+            response = self._client.get_item(
+                TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True
+            )
+            if response.get("Item"):
+                recent.extend(from_item(response["Item"]).get("recent", []))
         out = []
         for entry in recent[-_KEEP_RECENT:]:
             if parse_time(str(entry["until"])) > now and not self._ended(account, region, str(entry["id"])):
