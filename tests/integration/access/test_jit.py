@@ -232,3 +232,22 @@ def test_only_systems_manager_can_push_the_window_later_anyone_else_only_earlier
     assert request().window_end == at(t(30))
     warden.deliver(ct.update_ops_item(REQ, "Approved", at=t(3), window_end=t(90)))
     assert request().window_end == at(t(90))
+
+
+def test_of_two_requests_that_fit_the_one_whose_token_was_just_fetched_is_the_sessions(
+    warden: Warden, prod_policy: Any
+) -> None:
+    instance = warden.instance(Environment="prod")
+    # Given two requests of alice's for the same host, a token fetched for the second only
+    warden.deliver(ct.start_access_request("alice", REQ, instance, at=t(-60)))
+    warden.deliver(ct.start_access_request("alice", REQ2, instance, at=t(-9)))
+    warden.deliver(ct.get_access_token("alice", REQ2, at=t(-2)))
+    # When her JIT session starts, and the first request is revoked
+    sid = jit_session(warden, instance, when=t(0))
+    warden.deliver(ct.update_ops_item(REQ, "Revoked", at=t(5)))
+    # Then the session is the second request's, certainly, and the first one's revocation leaves it alone
+    join = warden.session(sid).access_join
+    assert join["request_id"] == REQ2 and join["ambiguous"] is False
+    warden.run_executor()
+    assert warden.outcomes() == []
+    assert warden.status_at_aws(sid) == "Connected"

@@ -52,6 +52,36 @@ def _fits(request: AccessRequestRecord, record: SessionRecord) -> bool:
     return not (started and request.requested_at and request.requested_at > started + CLOCK_SKEW)
 
 
+# GetAccessToken's credentials last 15 minutes: a session is started with a token fetched at most
+# that long before it.
+TOKEN_LIFETIME = timedelta(minutes=15)
+
+
+def _pick(
+    fitting: list[AccessRequestRecord], record: SessionRecord, method: str
+) -> tuple[AccessRequestRecord, bool]:
+    """The request a session used, and whether that is uncertain. By id there is one. By name, when
+    several fit, the one whose token was fetched in the 15 minutes before the session started is it;
+    failing that, the most specific (names the target), then the most recent, marked ambiguous."""
+    if len(fitting) == 1 or method == "request_id":
+        return fitting[0], False
+    started = record.started_at
+    if started is not None:
+        with_token = [
+            r
+            for r in fitting
+            if r.last_token_at
+            and started - TOKEN_LIFETIME - CLOCK_SKEW <= r.last_token_at <= started + CLOCK_SKEW
+        ]
+        if len(with_token) == 1:
+            return with_token[0], False
+    best = max(
+        fitting,
+        key=lambda r: (record.target_id in r.targets, r.requested_at.timestamp() if r.requested_at else 0.0),
+    )
+    return best, True
+
+
 def _join(
     arepo: AccessRepository,
     record: SessionRecord,
@@ -100,15 +130,7 @@ def join_new_session(record: SessionRecord, arepo: AccessRepository | None = Non
         if r is not None and r.requester is not None and _fits(r, record)
     ]
     if fitting:
-        # The most specific (names the target), then the most recent.
-        best = max(
-            fitting,
-            key=lambda r: (
-                record.target_id in r.targets,
-                r.requested_at.timestamp() if r.requested_at else 0.0,
-            ),
-        )
-        ambiguous = method == "requester_name" and len(fitting) > 1
+        best, ambiguous = _pick(fitting, record, method)
         if _join(arepo, record, best, method, ambiguous):
             return JoinResult(request_id=best.request_id, method=method, ambiguous=ambiguous)
     at = record.started_at or datetime.now().astimezone()
@@ -136,16 +158,18 @@ def join_waiting_sessions(
                 continue
             if not _fits(request, record):
                 continue
-            # Another request of the same name may fit too: then the join is ambiguous.
-            others = 0
-            if method == "requester_name":
+            fitting = [request]
+            if method == "requester_name":  # other requests of the same name may fit too
                 for other_id in arepo.requests_named(request.account, request.region, key):
-                    if other_id == request.request_id:
-                        continue
-                    other = arepo.get(request.account, request.region, other_id)
+                    other = (
+                        arepo.get(request.account, request.region, other_id)
+                        if other_id != request.request_id
+                        else None
+                    )
                     if other is not None and other.requester is not None and _fits(other, record):
-                        others += 1
-            if _join(arepo, record, request, method, ambiguous=others > 0):
+                        fitting.append(other)
+            best, ambiguous = _pick(fitting, record, method)
+            if _join(arepo, record, best, method, ambiguous):
                 joined.append(session_id)
                 arepo.remove_waiting(request.account, request.region, key, session_id)
     return joined
