@@ -3,13 +3,15 @@ published no sample record."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ssm_warden.errors import MalformedEventError
 from ssm_warden.ledger.access_events import access_change_from_event, is_jit_principal, status_from
-from ssm_warden.ledger.events import principal_from
+from ssm_warden.ledger.events import change_from_event, principal_from
 from ssm_warden.ledger.keyless_events import key_fingerprint, keyless_change_from_event
 from ssm_warden.models.access import (
     AccessDecided,
@@ -19,6 +21,7 @@ from ssm_warden.models.access import (
     KeylessPath,
 )
 from ssm_warden.models.cloudtrail import CloudTrailEvent, UserIdentity
+from tests.conftest import EVENTS
 from tests.integration.access import cloudtrail as ct
 
 
@@ -181,3 +184,17 @@ def test_key_fingerprints_are_those_ssh_keygen_prints() -> None:
     assert key_fingerprint(key) == "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU"
     assert key_fingerprint(key) == key_fingerprint(key + " comment")
     assert key_fingerprint("not base64 !!") is None and key_fingerprint(None) is None
+
+
+@pytest.mark.parametrize("path", sorted((EVENTS / "beyond").glob("*.json")), ids=lambda p: p.name)
+def test_every_beyond_sample_event_means_something(path: Path) -> None:
+    # Given a sample event of events/beyond/ (for sam local invoke -e)
+    d = detail(json.loads(path.read_text()))
+    # Then it is a JIT StartSession, an access-request change or a keyless change of this account
+    if d.event_name == "StartSession":
+        assert is_jit_principal(change_from_event(d).principal)
+        return
+    change = (
+        access_change_from_event(d) if d.event_source == "ssm.amazonaws.com" else keyless_change_from_event(d)
+    )
+    assert change is not None and change.account == "123456789012"
