@@ -1,8 +1,9 @@
 """Session Manager's session APIs for moto's SSM backend, which lacks them (aws-facts §4).
 
-``install()`` adds StartSession, ResumeSession, TerminateSession and DescribeSessions to moto's SSM
-response class, so the same moto server that serves DynamoDB, SQS and EC2 serves sessions too and a
-test can see a session really terminated. Sessions live beside the account/region backend.
+``install()`` adds StartSession, ResumeSession, TerminateSession, DescribeSessions (with
+``AccessType``) and GetOpsItem (OpsItems seeded with ``seed_ops_item``) to moto's SSM response
+class, so the same moto server that serves DynamoDB, SQS and EC2 serves sessions too and a test can
+see a session really terminated. Sessions live beside the account/region backend.
 
 It also lets managed nodes (``mi-*``) carry tags, which moto refuses.
 
@@ -61,6 +62,7 @@ class _Store:
     sessions: dict[str, FakeSession] = field(default_factory=dict)
     faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    ops_items: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 _stores: dict[tuple[str, str], _Store] = defaultdict(_Store)
@@ -107,6 +109,12 @@ def set_access_type(account: str, region: str, session_id: str, access_type: str
     """What AWS records for a session started with JIT credentials: ``AccessType: JustInTime``."""
     with _lock:
         store(account, region).sessions[session_id].access_type = access_type
+
+
+def seed_ops_item(account: str, region: str, item: dict[str, Any]) -> None:
+    """An OpsItem as Systems Manager keeps one (a JIT access request is one): ``GetOpsItem`` returns it."""
+    with _lock:
+        store(account, region).ops_items[str(item["OpsItemId"])] = dict(item)
 
 
 def get_session(account: str, region: str, session_id: str) -> FakeSession | None:
@@ -253,6 +261,17 @@ def _describe_sessions(self: Any) -> Any:
     return ActionResult(result)
 
 
+def _get_ops_item(self: Any) -> Any:
+    from moto.core.exceptions import JsonRESTError
+    from moto.core.responses import ActionResult
+
+    st = _begin(self, "GetOpsItem")
+    item = st.ops_items.get(self._get_param("OpsItemId"))
+    if item is None:
+        raise JsonRESTError("OpsItemNotFoundException", "OpsItem not found")
+    return ActionResult({"OpsItem": item})
+
+
 def _accept_managed_instances(original: Any) -> Any:
     """moto refuses every ManagedInstance tag call; hybrid nodes (``mi-*``) carry tags in SSM."""
 
@@ -280,5 +299,6 @@ def install() -> None:
         "resume_session": _resume_session,
         "terminate_session": _terminate_session,
         "describe_sessions": _describe_sessions,
+        "get_ops_item": _get_ops_item,
     }.items():
         setattr(Responses, name, method)

@@ -251,3 +251,56 @@ def test_of_two_requests_that_fit_the_one_whose_token_was_just_fetched_is_the_se
     warden.run_executor()
     assert warden.outcomes() == []
     assert warden.status_at_aws(sid) == "Connected"
+
+
+def test_when_cloudtrail_shows_no_outcome_the_sweeper_reads_the_ops_item(
+    warden: Warden, prod_policy: Any
+) -> None:
+    from ssm_warden_local import moto_sessions
+
+    instance = warden.instance(Environment="prod")
+    # Given a request whose approval CloudTrail never showed, and a JIT session under it
+    warden.deliver(ct.start_access_request("alice", REQ, instance, at=t(-10)))
+    sid = jit_session(warden, instance, when=t(0))
+    warden.output(sid, t(1))
+    # And its OpsItem, kept by Systems Manager, says approved until t(20)
+    service = "arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForSystemsManagerJustInTimeAccess/ssm"
+    moto_sessions.seed_ops_item(
+        ct.ACCOUNT,
+        ct.REGION,
+        {"OpsItemId": REQ, "Status": "Approved", "PlannedEndTime": at(t(20)), "LastModifiedBy": service},
+    )
+    # When the sweeper runs past that end
+    warden.sweep(at(t(21)), reconcile=False)
+    warden.run_executor()
+    # Then the window came from the OpsItem and the session was ended
+    assert request().status is AccessStatus.APPROVED and request().window_end == at(t(20))
+    assert ("jit_window", "terminated") in warden.outcomes()
+    assert warden.status_at_aws(sid) == "Terminated"
+
+
+def test_an_ops_item_window_set_by_someone_else_is_not_trusted_to_be_later(
+    warden: Warden, prod_policy: Any
+) -> None:
+    from ssm_warden.ledger.access_service import refresh_from_ops_item
+    from ssm_warden_local import moto_sessions
+
+    instance = warden.instance(Environment="prod")
+    # Given a request still pending approval, whose approver planned it to end at t(20)
+    warden.deliver(ct.start_access_request("alice", REQ, instance, at=t(-10)))
+    bob = ct.identity("bob", role="Approver")
+    warden.deliver(ct.update_ops_item(REQ, "PendingApproval", at=t(-9), by=bob, window_end=t(20)))
+    assert request().status is AccessStatus.PENDING
+    # And an OpsItem that alice herself last changed: approved, ending in ten hours
+    moto_sessions.seed_ops_item(
+        ct.ACCOUNT,
+        ct.REGION,
+        {"OpsItemId": REQ, "Status": "Approved", "PlannedEndTime": at(t(600)), "LastModifiedBy": ALICE},
+    )
+    # When the OpsItem is read
+    refreshed = refresh_from_ops_item(request(), at(t(0)))
+    # Then its status is taken, but not her later end
+    assert refreshed.status is AccessStatus.APPROVED and refreshed.status_by == ALICE
+    assert refreshed.window_end == at(t(20))
+    # And, its window known, it is not read again
+    assert refresh_from_ops_item(refreshed, at(t(1))) == refreshed

@@ -137,6 +137,7 @@ def test_both_shipped_templates_yield_every_function_and_role_policy() -> None:
         # keyless paths (docs/keyless.md): reads, and findings into the account's own Security Hub
         "ecs:ListTagsForResource",
         "ec2:DescribeInstances",
+        "ssm:GetOpsItem",
         "securityhub:BatchImportFindings",
     }
     findings = next(s for s in member if s["Action"] == ["securityhub:BatchImportFindings"])

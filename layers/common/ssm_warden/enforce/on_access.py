@@ -14,7 +14,7 @@ from ssm_warden.enforce.session_ref import session_facts, session_ref
 from ssm_warden.enforce.sink import ActionSink
 from ssm_warden.ledger.access_join import access_summary, join_new_session
 from ssm_warden.ledger.access_repository import AccessRepository
-from ssm_warden.ledger.access_service import AccessResult
+from ssm_warden.ledger.access_service import AccessResult, refresh_from_ops_item
 from ssm_warden.ledger.repository import SessionRepository
 from ssm_warden.models.access import AccessRequestRecord
 from ssm_warden.models.actions import SessionRef
@@ -43,13 +43,19 @@ def jit_window_decisions(
     policy_state: PolicyState,
     now: datetime,
     arepo: AccessRepository | None = None,
+    read_ops_item: bool = False,
 ) -> Decisions:
-    """The approved-window decisions for one active session (none unless it is joined to a request)."""
+    """The approved-window decisions for one active session (none unless it is joined to a request).
+
+    ``read_ops_item``: the sweeper also asks the request's OpsItem when CloudTrail left the outcome
+    or the window open (the event path does not: it holds no ``ssm:GetOpsItem``)."""
     if record.state is not SessionState.ACTIVE:
         return Decisions()
     request = request_of(record, arepo)
     if request is None:
         return Decisions()
+    if read_ops_item:
+        request = refresh_from_ops_item(request, now, arepo)
     if record.access_join is None:  # the active-sessions index does not project it: read the item
         record = SessionRepository().get(record.account, record.region, record.session_id) or record
     policy = policy_state.policy

@@ -274,7 +274,9 @@ def sweep(
         if record.principal and record.principal.access_request_id:  # JIT: the approved window
             from ssm_warden.enforce.on_access import jit_window_decisions
 
-            decisions.extend(jit_window_decisions(record, policy_state=policy_state, now=now))
+            decisions.extend(
+                jit_window_decisions(record, policy_state=policy_state, now=now, read_ops_item=True)
+            )
         for audit in decisions.audit:
             write_audit(audit)
         if decisions.actions:

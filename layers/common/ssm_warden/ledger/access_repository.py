@@ -242,6 +242,14 @@ class AccessRepository:
             )
         return changed
 
+    def mark_ops_item_read(self, account: str, region: str, request_id: str, at: datetime) -> None:
+        self._update(
+            request_key(account, region, request_id),
+            "SET opsitem_read_at = :at",
+            {":at": iso(at)},
+            "attribute_exists(pk)",
+        )
+
     def request_of_automation(self, account: str, region: str, execution_id: str) -> dict[str, Any]:
         item = self._get(_key("accessauto", account, region, execution_id))
         return item or {}

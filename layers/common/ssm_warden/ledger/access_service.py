@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ssm_warden.clock import iso
 from ssm_warden.ledger.access_events import access_change_from_event, requester_name
@@ -150,3 +151,31 @@ def record_access_event(
     return AccessResult(
         change=change, request=request, applied=applied, status_changed=status_changed, joined=joined
     )
+
+
+def refresh_from_ops_item(
+    request: AccessRequestRecord, now: datetime, arepo: AccessRepository | None = None
+) -> AccessRequestRecord:
+    """Read the request's OpsItem when CloudTrail left its outcome or window open (ledger/ops_item.py)."""
+    from ssm_warden.ledger.ops_item import needs_refresh, read_ops_item
+
+    if not needs_refresh(request, request.opsitem_read_at, now):
+        return request
+    arepo = arepo or AccessRepository()
+    arepo.mark_ops_item_read(request.account, request.region, request.request_id, now)
+    view = read_ops_item(request)
+    if view is None or view.status is None:
+        return request
+    arepo.record_status(
+        account=request.account,
+        region=request.region,
+        request_id=request.request_id,
+        status=view.status,
+        at=now,
+        by="Systems Manager" if view.by_service else (view.last_modified_by or "unknown"),
+        window_start=view.window_start,
+        window_end=view.window_end,
+        automation_execution_id=view.automation_execution_id,
+        by_service=view.by_service,
+    )
+    return arepo.get(request.account, request.region, request.request_id) or request

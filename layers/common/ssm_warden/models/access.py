@@ -111,6 +111,7 @@ class AccessRequestRecord(BaseModel):
     last_token_at: datetime | None = None
     automation_execution_id: str | None = None
     session_ids: list[str] = Field(default_factory=list)
+    opsitem_read_at: datetime | None = None  # when the sweeper last read the request's OpsItem
 
     def covers_target(self, target_id: str | None) -> bool:
         """True when the request names the target, or names none that we could read (tag targets)."""
