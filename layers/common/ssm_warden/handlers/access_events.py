@@ -63,15 +63,8 @@ def _record_ecs_session(change: KeylessAccess, tags: TagLookup) -> WriteOutcome:
         tags.tags,
         tags.failed,
     )
-    from ssm_warden.clients import aws_client
-    from ssm_warden.ledger.dynamo import to_attrs
-    from ssm_warden.ledger.keys import session_key
-
-    aws_client("dynamodb").update_item(
-        TableName=repo.table,
-        Key={"pk": {"S": session_key(change.account, change.region, change.access_id)}},
-        UpdateExpression="SET keyless = :k",
-        ExpressionAttributeValues=to_attrs({":k": ecs_session_facts(change)}),
+    KeylessRepository().record_session_facts(
+        change.account, change.region, change.access_id, ecs_session_facts(change)
     )
     return outcome
 

@@ -91,6 +91,17 @@ class KeylessRepository:
                 extra={"access_id": change.access_id, "error": str(exc)},
             )
 
+    def record_session_facts(self, account: str, region: str, session_id: str, facts: dict[str, Any]) -> None:
+        """The container facts of an ECS Exec session, on its session record (``SessionRecord.keyless``)."""
+        from ssm_warden.ledger.keys import session_key
+
+        self._client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": session_key(account, region, session_id)}},
+            UpdateExpression="SET keyless = :k",
+            ExpressionAttributeValues=to_attrs({":k": facts}),
+        )
+
     def record_ended(self, change: KeylessEnded) -> bool:
         try:
             self._client.update_item(
