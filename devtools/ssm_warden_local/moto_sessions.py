@@ -1,8 +1,9 @@
 """Session Manager's session APIs for moto's SSM backend, which lacks them (aws-facts §4).
 
-``install()`` adds StartSession, ResumeSession, TerminateSession and DescribeSessions to moto's SSM
-response class, so the same moto server that serves DynamoDB, SQS and EC2 serves sessions too and a
-test can see a session really terminated. Sessions live beside the account/region backend.
+``install()`` adds StartSession, ResumeSession, TerminateSession, DescribeSessions (with
+``AccessType``) and GetOpsItem (OpsItems seeded with ``seed_ops_item``) to moto's SSM response
+class, so the same moto server that serves DynamoDB, SQS and EC2 serves sessions too and a test can
+see a session really terminated. Sessions live beside the account/region backend.
 
 It also lets managed nodes (``mi-*``) carry tags, which moto refuses.
 
@@ -37,6 +38,7 @@ class FakeSession:
     status: str = "Connected"
     end_date: datetime | None = None
     terminate_calls: int = 0
+    access_type: str = "Standard"  # Standard | JustInTime (DescribeSessions AccessType)
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -46,6 +48,7 @@ class FakeSession:
             "StartDate": self.start_date,
             "DocumentName": self.document_name,
             "Owner": self.owner,
+            "AccessType": self.access_type,
         }
         if self.reason:
             out["Reason"] = self.reason
@@ -59,6 +62,7 @@ class _Store:
     sessions: dict[str, FakeSession] = field(default_factory=dict)
     faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    ops_items: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 _stores: dict[tuple[str, str], _Store] = defaultdict(_Store)
@@ -99,6 +103,18 @@ def end_session_from_host(account: str, region: str, session_id: str, when: date
         sess = store(account, region).sessions[session_id]
         sess.status = "Terminated"
         sess.end_date = when or datetime.now(UTC)
+
+
+def set_access_type(account: str, region: str, session_id: str, access_type: str) -> None:
+    """What AWS records for a session started with JIT credentials: ``AccessType: JustInTime``."""
+    with _lock:
+        store(account, region).sessions[session_id].access_type = access_type
+
+
+def seed_ops_item(account: str, region: str, item: dict[str, Any]) -> None:
+    """An OpsItem as Systems Manager keeps one (a JIT access request is one): ``GetOpsItem`` returns it."""
+    with _lock:
+        store(account, region).ops_items[str(item["OpsItemId"])] = dict(item)
 
 
 def get_session(account: str, region: str, session_id: str) -> FakeSession | None:
@@ -208,6 +224,8 @@ def _matches(sess: FakeSession, filters: list[dict[str, str]]) -> bool:
             return False
         if key == "SessionId" and sess.session_id != value:
             return False
+        if key == "AccessType" and sess.access_type != value:
+            return False
         if key == "InvokedAfter" and sess.start_date < datetime.fromisoformat(value.replace("Z", "+00:00")):
             return False
         if key == "InvokedBefore" and sess.start_date > datetime.fromisoformat(value.replace("Z", "+00:00")):
@@ -243,6 +261,17 @@ def _describe_sessions(self: Any) -> Any:
     return ActionResult(result)
 
 
+def _get_ops_item(self: Any) -> Any:
+    from moto.core.exceptions import JsonRESTError
+    from moto.core.responses import ActionResult
+
+    st = _begin(self, "GetOpsItem")
+    item = st.ops_items.get(self._get_param("OpsItemId"))
+    if item is None:
+        raise JsonRESTError("OpsItemNotFoundException", "OpsItem not found")
+    return ActionResult({"OpsItem": item})
+
+
 def _accept_managed_instances(original: Any) -> Any:
     """moto refuses every ManagedInstance tag call; hybrid nodes (``mi-*``) carry tags in SSM."""
 
@@ -270,5 +299,6 @@ def install() -> None:
         "resume_session": _resume_session,
         "terminate_session": _terminate_session,
         "describe_sessions": _describe_sessions,
+        "get_ops_item": _get_ops_item,
     }.items():
         setattr(Responses, name, method)

@@ -122,13 +122,33 @@ def create_stack_resources(
     return stack
 
 
+def local_action_target_arn(action_id: str, account: str = "123456789012", region: str = "us-east-1") -> str:
+    """The ARN a Security Hub custom action (``AWS::SecurityHub::ActionTarget``) has in the local stack."""
+    return f"arn:aws:securityhub:{region}:{account}:action/custom/{action_id}"
+
+
+def _resolve_refs(value: Any, resources: dict[str, Any]) -> Any:
+    """Patterns may name a custom action by ``!Ref``: resolved to its local ARN."""
+    if isinstance(value, dict):
+        ref = value.get("Ref")
+        target = resources.get(ref) if isinstance(ref, str) and len(value) == 1 else None
+        if target and target["Type"] == "AWS::SecurityHub::ActionTarget":
+            return local_action_target_arn(target["Properties"]["Id"])
+        return {k: _resolve_refs(v, resources) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_refs(v, resources) for v in value]
+    return value
+
+
 def event_patterns(template: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
     """Every EventBridge pattern in the template, by '<function logical id>.<event name>'."""
     patterns = {}
-    for logical_id, resource in load_template(template)["Resources"].items():
+    resources = load_template(template)["Resources"]
+    for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         for event_name, event in (resource["Properties"].get("Events") or {}).items():
             if event["Type"] == "EventBridgeRule":
-                patterns[f"{logical_id}.{event_name}"] = event["Properties"]["Pattern"]
+                pattern = _resolve_refs(event["Properties"]["Pattern"], resources)
+                patterns[f"{logical_id}.{event_name}"] = pattern
     return patterns

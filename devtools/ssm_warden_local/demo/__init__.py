@@ -40,6 +40,7 @@ class DemoResult:
 def run_demo(*, html: Path, log: Path, out: TextIO) -> DemoResult:
     """Start the local stack, play the morning, check every scenario, write the Slack page."""
     from ssm_warden.clock import clock_set_to
+    from ssm_warden_local.demo import beyond_scenarios as beyond
     from ssm_warden_local.demo.harness import Pipeline, SimClock, local_stack, morning_start
     from ssm_warden_local.demo.play import World, play
     from ssm_warden_local.demo.report import Timeline, check, print_results
@@ -49,7 +50,10 @@ def run_demo(*, html: Path, log: Path, out: TextIO) -> DemoResult:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     log.parent.mkdir(parents=True, exist_ok=True)
     html.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as function_log, local_stack(function_log=function_log) as stack:
+    with (
+        log.open("w") as function_log,
+        local_stack(function_log=function_log, **beyond.ENVIRONMENT) as stack,
+    ):
         out.write(
             f"Local stack: moto server {stack.aws.endpoint_url} (SSM sessions), Slack sink {stack.sink.url}\n"
             f"Tables and queues from template.yaml: {', '.join(stack.resources.tables)}, "
@@ -62,9 +66,10 @@ def run_demo(*, html: Path, log: Path, out: TextIO) -> DemoResult:
         pipeline = Pipeline(stack, clock, observe=timeline, function_output=function_log)
         world = World(pipeline)
         with clock_set_to(clock):
-            world.create_hosts(HOSTS)
-            play(world, MORNING, END)
+            world.create_hosts({**HOSTS, **beyond.HOSTS})
+            play(world, sorted([*MORNING, *beyond.MORNING], key=lambda step: step.seconds), END)
             results = [check(scenario, world, stack) for scenario in SCENARIOS]
+            results += [beyond.check_beyond(scenario, world, stack) for scenario in beyond.SCENARIOS]
         print_results(results, out)
         stack.sink.render_html(html, title="ssm-warden demo: the morning in Slack")
         from ssm_warden_local.demo.day2 import show_day2

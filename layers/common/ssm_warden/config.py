@@ -56,6 +56,12 @@ class Settings(BaseModel):
     # Organisation mode: member accounts whose session-log group is not SESSION_LOG_GROUP, as
     # comma-separated ``account=group`` pairs. A payload from any other group is not a session log.
     member_session_log_groups: str | None = Field(default=None, alias="MEMBER_SESSION_LOG_GROUPS")
+    # Security Hub (securityhub/): every delivered action is also an ASFF finding.
+    security_hub_findings: bool = Field(default=False, alias="SECURITY_HUB_FINDINGS")
+    # The custom action "Terminate SSM session": its ARN, and the IAM principal ARN globs allowed to
+    # use it (comma-separated; "*": anyone AWS lets use it, since its event names no invoker).
+    security_hub_action_arn: str | None = Field(default=None, alias="SECURITY_HUB_ACTION_ARN")
+    security_hub_action_principals: str | None = Field(default=None, alias="SECURITY_HUB_ACTION_PRINCIPALS")
     # Local development and tests only: every AWS client goes to this endpoint (moto server).
     endpoint_url: str | None = Field(default=None, alias="SSM_WARDEN_ENDPOINT_URL")
     region: str = Field(default="us-east-1", alias="AWS_REGION")

@@ -136,7 +136,14 @@ def test_both_shipped_templates_yield_every_function_and_role_policy() -> None:
         "ssm:DescribeSessions",
         "ec2:DescribeTags",
         "ssm:ListTagsForResource",
+        # keyless paths (docs/keyless.md): reads, and findings into the account's own Security Hub
+        "ecs:ListTagsForResource",
+        "ec2:DescribeInstances",
+        "ssm:GetOpsItem",
+        "securityhub:BatchImportFindings",
     }
+    findings = next(s for s in member if s["Action"] == ["securityhub:BatchImportFindings"])
+    assert findings["Resource"] == "arn:aws:securityhub:*:123456789012:product/123456789012/default"
     terminate = next(s for s in member if s["Action"] == ["ssm:TerminateSession"])
     assert terminate["Resource"] == "arn:aws:ssm:*:123456789012:session/*"
 

@@ -21,6 +21,7 @@ class ServiceSession:
     document: str | None
     owner: str | None
     reason: str | None
+    access_type: str | None = None  # Standard | JustInTime
 
 
 def _normalise_owner(owner: str | None) -> str | None:
@@ -40,6 +41,7 @@ def _session(raw: dict[str, object]) -> ServiceSession:
         document=raw.get("DocumentName"),  # type: ignore[arg-type]
         owner=_normalise_owner(raw.get("Owner")),  # type: ignore[arg-type]
         reason=raw.get("Reason"),  # type: ignore[arg-type]
+        access_type=raw.get("AccessType"),  # type: ignore[arg-type]
     )
 
 

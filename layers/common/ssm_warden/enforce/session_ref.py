@@ -19,7 +19,19 @@ def session_ref(record: SessionRecord, log_group: str | None = None) -> SessionR
         reason=record.reason,
         started_at=record.started_at,
         log_group=log_group,
+        access=_access(record),
     )
+
+
+def _access(record: SessionRecord) -> dict[str, str]:
+    """A JIT session's request (the rest, reason, approvers and window, is added where the request is
+    read: enforce/on_access.py) or an ECS Exec session's container facts."""
+    principal = record.principal
+    if principal and principal.access_request_id:
+        return {"request_id": principal.access_request_id, "requester": principal.arn or "unknown"}
+    if record.keyless:
+        return {k: str(v) for k, v in record.keyless.items() if v is not None}
+    return {}
 
 
 def session_facts(record: SessionRecord) -> SessionFacts:

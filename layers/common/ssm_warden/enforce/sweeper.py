@@ -105,6 +105,7 @@ def reconcile(
             reason=found.reason,
             tags=tags.tags,
             tags_failed=tags.failed,
+            access_type=found.access_type,
         )
         if outcome is WriteOutcome.APPLIED:
             report.discovered += 1
@@ -324,6 +325,12 @@ def sweep(
                 force_monitor=force_monitor,
             )
         )
+        if record.principal and record.principal.access_request_id:  # JIT: the approved window
+            from ssm_warden.enforce.on_access import jit_window_decisions
+
+            decisions.extend(
+                jit_window_decisions(record, policy_state=policy_state, now=now, read_ops_item=True)
+            )
         for audit in decisions.audit:
             write_audit(audit)
         if decisions.actions:

@@ -27,11 +27,16 @@ MAX_RECEIVES = 5
 
 
 def notifier() -> Notifier:
+    inner: Notifier = LogNotifier()
     if get_settings().slack_secret_name:
         from ssm_warden.slack.notifier import default_notifier
 
-        return default_notifier()
-    return LogNotifier()
+        inner = default_notifier()
+    if get_settings().security_hub_findings:
+        from ssm_warden.securityhub.publisher import SecurityHubNotifier
+
+        return SecurityHubNotifier(inner)
+    return inner
 
 
 @lru_cache(maxsize=1)

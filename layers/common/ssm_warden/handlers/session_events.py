@@ -8,12 +8,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from ssm_warden.clock import utc_now
+from ssm_warden.enforce.on_access import after_session_start
 from ssm_warden.enforce.on_event import act_on_ledger_result, act_on_tamper
 from ssm_warden.enforce.sink import QueueSink
 from ssm_warden.enforce.tamper import is_tamper_call
 from ssm_warden.errors import MalformedEventError
+from ssm_warden.handlers.access_events import handle_access_event
 from ssm_warden.ledger.repository import WriteOutcome
 from ssm_warden.ledger.service import parse_session_event, record_session_event
+from ssm_warden.models.cloudtrail import ACCESS_REQUEST_EVENT_NAMES, KEYLESS_EVENTS
 from ssm_warden.models.session import DeniedAttempt, SessionStarted
 from ssm_warden.observability import logger, metrics
 from ssm_warden.policy.store import current_policy
@@ -77,6 +80,10 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
                 extra={"event_name": parsed.detail.event_name, "alerts": len(decisions.actions)},
             )
             return {"status": "tamper", "alerts": len(decisions.actions)}
+        if parsed.detail.event_name in ACCESS_REQUEST_EVENT_NAMES or (
+            (parsed.detail.event_source, parsed.detail.event_name) in KEYLESS_EVENTS
+        ):
+            return handle_access_event(parsed.detail, now=now)  # JIT access and keyless paths
         result = record_session_event(parsed)
     except (MalformedEventError, ValidationError) as exc:
         # Retrying cannot fix a malformed event: report it (log, metric, alarm) and return, so it is
@@ -91,6 +98,15 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
 
     change = result.change
     decisions = act_on_ledger_result(result, policy_state=current_policy(), sink=QueueSink(), now=now)
+    if isinstance(change, SessionStarted) and result.outcome is WriteOutcome.APPLIED:
+        after_session_start(
+            change.account,
+            change.region,
+            change.session_id,
+            policy_state=current_policy(),
+            sink=QueueSink(),
+            now=now,
+        )
     if result.outcome is not WriteOutcome.DUPLICATE:
         if isinstance(change, SessionStarted):
             metrics().add_metric(name="SessionsStarted", unit=MetricUnit.Count, value=1)

@@ -246,6 +246,7 @@ class SessionRepository:
         reason: str | None,
         tags: dict[str, str],
         tags_failed: bool,
+        access_type: str | None = None,
     ) -> WriteOutcome:
         """A live session whose StartSession event never arrived (reconciliation)."""
         key = session_key(account, region, session_id)
@@ -262,6 +263,7 @@ class SessionRepository:
             "target_tags": tags,
             "tags_lookup_failed": tags_failed,
             "discovered": True,
+            "access_type": access_type,
         }
         facts = {k: v for k, v in facts.items() if v is not None}
         return self._open_or_fill(

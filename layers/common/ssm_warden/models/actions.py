@@ -57,6 +57,9 @@ class SessionRef(BaseModel):
     started_at: datetime | None = None
     log_group: str | None = None
     cloudtrail_event_id: str | None = None
+    # Just-in-time access (request id, requester, reason, approvers, window end) or a keyless path's
+    # facts, shown in the session's Slack thread. Built by ssm-warden from CloudTrail, never from logs.
+    access: dict[str, str] = Field(default_factory=dict)
 
 
 class ClaimedSession(BaseModel):

@@ -27,6 +27,10 @@ class Principal(BaseModel):
     role_arn: str | None = None  # the IAM role behind an assumed-role session
     role_session_name: str | None = None
     user_name: str | None = None
+    # Just-in-time node access: the request this principal's session was joined to, and the role
+    # the session was really started with (SSM-JustInTimeAccessTokenRole). See ledger/access_join.py.
+    access_request_id: str | None = None
+    via_role_arn: str | None = None
 
 
 class _Change(BaseModel):
@@ -109,4 +113,9 @@ class SessionRecord(BaseModel):
     termination: dict[str, Any] | None = None  # why ssm-warden terminated it
     commands_seen: int = 0  # commands the command monitor rebuilt from the session's output
     findings_seen: int = 0
+    # Standard | JustInTime (DescribeSessions AccessType; JustInTime also when the token role started it)
+    access_type: str | None = None
+    # A keyless path's own facts (ECS Exec: cluster, task, container, command, interactive).
+    keyless: dict[str, Any] | None = None
+    access_join: dict[str, Any] | None = None  # how a JIT session was joined to its request
     version: int = 0

@@ -16,7 +16,10 @@ from ssm_warden.models.actions import Mode
 from ssm_warden.models.findings import Severity
 from ssm_warden.policy.model import (
     Concurrency,
+    DefaultSettings,
     Exemption,
+    JitWindow,
+    KeylessPathName,
     Match,
     Policy,
     ResponseAction,
@@ -61,6 +64,11 @@ class EffectiveSettings(BaseModel):
     channels: dict[Severity, str]
     rules: dict[str, RuleOverride]
     start_checks: dict[StartCheck, ResponseAction]
+    # just-in-time access and keyless paths (policy/model.py JitAndKeylessSettings)
+    require_jit: bool = False
+    jit_window: JitWindow = JitWindow.ENFORCE
+    keyless: dict[KeylessPathName, ResponseAction] = Field(default_factory=dict)
+    denied_tunnel_ports: list[int] = Field(default_factory=list)
 
     def start_check_action(self, check: StartCheck) -> ResponseAction:
         return self.start_checks.get(check, ResponseAction.OBSERVE)
@@ -113,6 +121,15 @@ def matches(match: Match, facts: SessionFacts) -> bool:
     return not (match.documents and not _any_glob(facts.document_name, match.documents))
 
 
+# The JIT and keyless checks are newer than most policies: a policy whose ``start_checks`` predates
+# them still gets their built-in responses (it can set them like any other check).
+_JIT_AND_KEYLESS_CHECKS = {
+    check: response
+    for check, response in (DefaultSettings().start_checks or {}).items()
+    if check in (StartCheck.REQUIRE_JIT, StartCheck.TUNNEL_PORT, StartCheck.RDP_RECORDING_OFF)
+}
+
+
 def _merge(name: str, base: ScopeSettings, override: ScopeSettings | None) -> EffectiveSettings:
     values = {field: getattr(base, field) for field in ScopeSettings.model_fields}
     if override is not None:
@@ -121,7 +138,15 @@ def _merge(name: str, base: ScopeSettings, override: ScopeSettings | None) -> Ef
     values["channels"] = values["channels"] or {}
     values["rules"] = {**(base.rules or {}), **(values["rules"] or {})}
     values["actions"] = {**(base.actions or {}), **(values["actions"] or {})}
-    values["start_checks"] = {**(base.start_checks or {}), **(values["start_checks"] or {})}
+    values["start_checks"] = {
+        **_JIT_AND_KEYLESS_CHECKS,
+        **(base.start_checks or {}),
+        **(values["start_checks"] or {}),
+    }
+    values["keyless"] = {**(base.keyless or {}), **(values["keyless"] or {})}
+    values["denied_tunnel_ports"] = values["denied_tunnel_ports"] or []
+    values["require_jit"] = bool(values["require_jit"])
+    values["jit_window"] = values["jit_window"] or JitWindow.ENFORCE
     return EffectiveSettings(scope=name, **values)
 
 

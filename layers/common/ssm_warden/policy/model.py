@@ -82,9 +82,49 @@ class StartCheck(StrEnum):
     # A command session whose command is a shell, interpreter, pager or editor: not streamed, so an
     # unwatched shell until its transcript arrives at the end.
     UNWATCHED_SHELL = "unwatched_shell"
+    # -- just-in-time access and keyless paths (docs/keyless.md)
+    REQUIRE_JIT = "require_jit"  # a standard session where the scope requires just-in-time access
+    TUNNEL_PORT = "tunnel_port"  # an Instance Connect Endpoint tunnel to a port the scope denies
+    RDP_RECORDING_OFF = "rdp_recording_off"  # Fleet Manager RDP recording switched off
 
 
-class ScopeSettings(_Strict):
+# -- just-in-time node access and keyless paths (docs/keyless.md) -------------------------------------
+
+
+class JitWindow(StrEnum):
+    """What happens when a JIT session outlives its approved window, or its request is revoked."""
+
+    ENFORCE = "enforce"  # warn before the window ends, terminate at its end or on revocation
+    MONITOR = "monitor"  # the same alerts, saying "would terminate"
+    OFF = "off"
+
+
+class KeylessPathName(StrEnum):
+    ECS_EXEC = "ecs_exec"
+    INSTANCE_CONNECT = "instance_connect"
+    ENDPOINT_TUNNEL = "endpoint_tunnel"
+    FLEET_MANAGER_RDP = "fleet_manager_rdp"
+
+
+class JitAndKeylessSettings(_Strict):
+    """Settings for JIT access and the keyless paths; ``ScopeSettings`` inherits them."""
+
+    require_jit: bool | None = Field(
+        default=None, description="Sessions on these targets must use just-in-time node access."
+    )
+    jit_window: JitWindow | None = Field(
+        default=None, description="Enforce the approved window and revocations of JIT access requests."
+    )
+    keyless: dict[KeylessPathName, ResponseAction] | None = Field(
+        default=None,
+        description="What using each keyless path on these targets leads to (observe, alert, terminate).",
+    )
+    denied_tunnel_ports: list[int] | None = Field(
+        default=None, description="Ports an Instance Connect Endpoint tunnel must not reach, e.g. [22]."
+    )
+
+
+class ScopeSettings(JitAndKeylessSettings):
     """Settings a scope may override; a field left out is inherited from ``defaults``."""
 
     idle_minutes: int | None = Field(
@@ -138,8 +178,22 @@ class DefaultSettings(ScopeSettings):
             StartCheck.DENIED_START: ResponseAction.OBSERVE,
             StartCheck.LOGGING_GAP: ResponseAction.ALERT,
             StartCheck.UNWATCHED_SHELL: ResponseAction.ALERT,
+            StartCheck.REQUIRE_JIT: ResponseAction.ALERT,
+            StartCheck.TUNNEL_PORT: ResponseAction.ALERT,
+            StartCheck.RDP_RECORDING_OFF: ResponseAction.ALERT,
         }
     )
+    require_jit: bool | None = False
+    jit_window: JitWindow | None = JitWindow.ENFORCE
+    keyless: dict[KeylessPathName, ResponseAction] | None = Field(
+        default_factory=lambda: {
+            KeylessPathName.ECS_EXEC: ResponseAction.OBSERVE,
+            KeylessPathName.INSTANCE_CONNECT: ResponseAction.OBSERVE,
+            KeylessPathName.ENDPOINT_TUNNEL: ResponseAction.OBSERVE,
+            KeylessPathName.FLEET_MANAGER_RDP: ResponseAction.OBSERVE,
+        }
+    )
+    denied_tunnel_ports: list[int] | None = Field(default_factory=list)
 
 
 class Scope(ScopeSettings):

@@ -465,9 +465,49 @@ def _status_line(status: str, at: datetime | None) -> str:
     }.get(status, f"*Status:* {sanitize(status)}")
 
 
+_ACCESS_LABELS = {
+    "os_user": "OS user",
+    "key_fingerprint": "key",
+    "endpoint_id": "endpoint",
+    "max_duration_seconds": "max seconds",
+    "source_ip": "from",
+}
+
+
+def _access_field(session: SessionRef) -> list[str]:
+    """JIT access request (reason, approvers, window) or keyless path facts: built by ssm-warden from
+    CloudTrail, every value shown as code."""
+    access = session.access
+    if not access:
+        return []
+    if "request_id" in access:
+        status = inline_code(access.get("status", "?"))
+        lines = [f"*Just-in-time access*\n{inline_code(access['request_id'])} \u00b7 {status}"]
+        if access.get("requester"):
+            lines.append(f"requested by {inline_code(access['requester'])}")
+        if access.get("reason"):
+            lines.append(f"reason {inline_code(truncate(access['reason'], 200))}")
+        approvers = access.get("approvers")
+        lines.append(
+            f"approved by {inline_code(truncate(approvers, 300)) if approvers else '_not seen yet_'}"
+        )
+        if access.get("window_end"):
+            lines.append(f"window ends {inline_code(access['window_end'])}")
+        if access.get("ambiguous"):
+            lines.append("_more than one request fits: never terminated on its word_")
+        return ["\n".join(lines)]
+    parts = [
+        f"{_ACCESS_LABELS.get(k, k)} {inline_code(truncate(v, 200))}"
+        for k, v in access.items()
+        if k != "path"
+    ]
+    return [f"*Keyless access*\n{inline_code(access.get('path', '?'))}\n" + "\n".join(parts)]
+
+
 def _session_fields(session: SessionRef) -> list[str]:
     started = iso(session.started_at) if session.started_at else "unknown"
     return [
+        *_access_field(session),
         f"*Who*\n{inline_code(session.principal_arn or 'unknown principal')}",
         f"*Target*\n{_target(session)}\n{_tags(session.target_tags)}",
         f"*Document*\n{inline_code(session.document_name or 'SSM-SessionManagerRunShell')}",
