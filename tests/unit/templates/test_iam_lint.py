@@ -130,7 +130,7 @@ def test_both_shipped_templates_yield_every_function_and_role_policy() -> None:
     # And the terminating member role can terminate sessions and nothing else; the other reads only
     member = [s for d in docs if d.resource == "MemberRole" for s in d.document["Statement"]]
     actions = {a for s in member for a in s["Action"]}
-    assert actions == {"ssm:TerminateSession"}
+    assert actions == {"ssm:TerminateSession", "securityhub:BatchImportFindings"}
     reader = [s for d in docs if d.resource == "MemberReadRole" for s in d.document["Statement"]]
     assert {a for s in reader for a in s["Action"]} == {
         "ssm:DescribeSessions",
@@ -140,7 +140,6 @@ def test_both_shipped_templates_yield_every_function_and_role_policy() -> None:
         "ecs:ListTagsForResource",
         "ec2:DescribeInstances",
         "ssm:GetOpsItem",
-        "securityhub:BatchImportFindings",
     }
     findings = next(s for s in member if s["Action"] == ["securityhub:BatchImportFindings"])
     assert findings["Resource"] == "arn:aws:securityhub:*:123456789012:product/123456789012/default"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ssm_warden.policy.model import StartCheck
+from ssm_warden.policy.model import KeylessPathName, StartCheck
 
 # Names ``rules:`` overrides and exemptions may use besides rule ids: limits and start-time checks
 # (``rule_or_limit`` of the actions they produce).
-LIMIT_NAMES = ("idle_minutes", "max_minutes", "logging_gap")
+LIMIT_NAMES = ("idle_minutes", "max_minutes", "logging_gap", "jit_window")
 # Prefixes of generated names (``tamper.DeleteLogGroup``, ``policy``) that a policy may also name.
 GENERATED_PREFIXES = ("tamper.",)
 
@@ -34,7 +34,12 @@ def known_rule_ids() -> frozenset[str]:
 
 
 def known_rule_or_limit_names() -> frozenset[str]:
-    return known_rule_ids() | frozenset(LIMIT_NAMES) | frozenset(c.value for c in StartCheck)
+    return (
+        known_rule_ids()
+        | frozenset(LIMIT_NAMES)
+        | frozenset(c.value for c in StartCheck)
+        | frozenset(f"keyless.{p.value}" for p in KeylessPathName)
+    )
 
 
 def is_known_rule_or_limit(name: str) -> bool:

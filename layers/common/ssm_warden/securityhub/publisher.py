@@ -26,7 +26,13 @@ class SecurityHubUnavailable(WardenError):
     """Security Hub refused the findings in a way no retry fixes."""
 
 
-def import_findings(findings: Sequence[dict[str, Any]], client_for: Any = aws_client_for) -> int:
+def executor_client(service: str, account: str, region: str) -> Any:
+    """The executor's client for ``account``: in a member account its own member role (the one that
+    terminates), since the read-only member role does not trust the executor."""
+    return aws_client_for(service, account, region, purpose="terminate")
+
+
+def import_findings(findings: Sequence[dict[str, Any]], client_for: Any = executor_client) -> int:
     """Import the findings, grouped by account and region. Returns how many were accepted; raises
     ``TransientError`` when any was refused or the call failed."""
     from botocore.exceptions import BotoCoreError, ClientError
