@@ -1,156 +1,66 @@
 """Commands out of terminal output, where prompts, echoed input and output are mixed. Pure.
 
-Session logs hold what the terminal showed, not what was typed. A line that starts with a prompt
-holds input; a line after it that starts with a continuation prompt (``> ``, zsh's ``quote> ``,
-PowerShell's ``>> ``) continues it while the shell still wants more (open quote, trailing ``\\``
-or ``|``, open ``for``/``if``/``{``, a here-document body); every other line is output.
+The session's terminal is modelled, not matched against a list of prompt shapes:
 
-The extractor is fed one log event at a time and keeps what must survive to the next event or the
-next invocation in a small ``WatchState`` (the prompts learned, a command still being typed, the
-last event fed), which the caller stores on the session's ledger item. A command is reported once,
-when it is complete, under the id of the event where it started and its index there
-(``source_id``), so a command split across events or invocations is neither lost nor counted twice.
+- the **prompt** is learned from the stream itself: the text the shell reprints before every input
+  line (its doubled first line, a common shape confirmed by the session, the value of a ``PS1=`` the
+  person typed, or a prefix that keeps starting lines), kept with its variable parts (numbers, paths,
+  a word that changes on ``cd``); after a command that starts a shell (``bash``, ``sudo su -``,
+  ``ssh``, ``docker exec -it``) a new prompt is expected and learned; a prompt that changes without
+  such a command is learned too but flagged (``PROMPT_CHANGED``) and its commands are of low
+  confidence;
+- a line is a command only when it starts with the **current** prompt, where the shell waits for
+  input: a prompt-like line that a ``cat``/``git log``/``printf`` prints is output (a bare ``$ ``
+  or ``# `` line right after such a command, a line that the command itself holds), or, when the
+  prompt is the session's own, a command of medium confidence;
+- what the agent does to the terminal is undone where it can be: zsh's PROMPT_SP padding, raw
+  lines with colours and window titles, U+FFFD, soft wraps (both readings are judged), a line cut
+  at the 33,000-byte buffer (joined again across events);
+- lines that were typed but never ran are reported as ``cancelled``, not as commands (Ctrl-C, a
+  partial line before a Tab listing, a history expansion whose expanded line is taken instead);
+  bracketed pastes are read from their redraw;
+- a program with its own prompt (``python3``, ``mysql``, ``psql``) has its input lines read as
+  commands of medium confidence; a full-screen program or multiplexer (``vim``, ``less``, ``tmux``)
+  makes the session unwatchable (flag) until the shell's prompt returns.
+
+The extractor is fed log events and keeps what must survive to the next event or invocation in a
+small ``WatchState``. A command is reported once, when it is complete, under the id of the event
+where it started and its index there (``source_id``), so a command split across events or
+invocations is neither lost nor counted twice.
 """
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_right
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from ssm_warden.transcript import prompts
+from ssm_warden.shells import Shell
+from ssm_warden.transcript import prompts, screen
+from ssm_warden.transcript.confidence import lower
+from ssm_warden.transcript.model import (
+    PROMPT_CHANGED,
+    UNWATCHABLE,
+    Command,
+    Extracted,
+    OutputLine,
+    PendingCommand,
+    WatchState,
+)
 from ssm_warden.transcript.shell import scan_posix, scan_powershell
-from ssm_warden.transcript.terminal import screen_text
+from ssm_warden.transcript.terminal import INPUT_READY, screen_text, without_prompt_sp
 
-MAX_PROMPTS = 4  # learned prompt shapes kept (a nested shell adds one; exiting it goes back)
-MAX_CANDIDATES = 24  # unconfirmed prompt shapes counted
-LEARN_AFTER = 3  # an unknown prompt shape is learned once it starts this many lines
-EXPECT_PROMPT_LINES = 10  # after ``sudo su -``/``bash``/``ssh``: lines in which the new prompt is learned
+__all__ = ["Command", "Extracted", "Extractor", "OutputLine", "WatchState", "extract_lines", "join_lines"]
+
+MAX_PROMPTS = 3  # learned prompts kept (a nested shell adds one; exiting it goes back)
+MAX_CANDIDATES = 8
+LEARN_EXPECTED = 2  # lines an unknown prompt must start when a new prompt is expected
+LEARN_UNEXPECTED = 3  # ... and when nothing explains a new prompt
+EXPECT_LINES = 12  # after a shell start: lines in which the new prompt is learned
+START_LINES = 40  # at the start of a session: lines in which the first prompt is learned
+CUT_CHARS = 30_000  # a line this long at an event's end was cut by the agent's 33,000-byte buffer
+CUT_TAIL = 2_000  # what of a cut command line is kept for the next invocation
 MAX_PENDING_CHARS = 16_384  # a longer multi-line command is judged at that point; its tail as output
 MAX_PENDING_LINES = 400
-RETRO_INDEX = 100_000  # index offset of commands found once their prompt was learned
-
-
-class PendingCommand(BaseModel):
-    """A command the shell is still reading (continuation lines or a here-document body follow)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    lines: list[str] = Field(default_factory=list)
-    syntax: str = ""  # the command without its here-document bodies: what the shell parses
-    event_id: str
-    index: int
-    heredocs: list[tuple[str, bool]] = Field(default_factory=list)  # (delimiter, strip_tabs), in order
-    heredocs_seen: int = 0
-    complete: bool = False  # syntax complete; waiting for here-document bodies only
-    powershell: bool = False
-    overflow: bool = False  # already judged because it grew too big: the rest is output
-
-
-class WatchState(BaseModel):
-    """What command extraction carries from one log event (and invocation) to the next."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    last_event_id: str | None = None
-    prompts: list[str] = Field(default_factory=list)  # learned prompt shapes, most recent first
-    candidates: dict[str, int] = Field(default_factory=dict)  # unconfirmed shapes and their counts
-    pending: PendingCommand | None = None
-    expect_prompt: int = 0  # lines left in which a new shell's first prompt is learned
-
-    @property
-    def open_heredoc(self) -> str | None:
-        return self.pending.heredocs[0][0] if self.pending and self.pending.heredocs else None
-
-
-@dataclass(slots=True)
-class Command:
-    text: str
-    event_id: str  # the log event where the command started
-    index: int  # its index among the commands that started in that event
-
-    @property
-    def source_id(self) -> str:
-        return f"{self.event_id}:c{self.index}"
-
-
-@dataclass(slots=True)
-class OutputLine:
-    text: str
-    event_id: str
-    index: int  # line number in the event
-
-    @property
-    def source_id(self) -> str:
-        return f"{self.event_id}:o{self.index}"
-
-
-@dataclass(slots=True)
-class Extracted:
-    """Commands, and output as spans over every line fed (``lines``, cleaned where needed)."""
-
-    commands: list[Command] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    spans: list[list[int]] = field(default_factory=list)  # [start, end) of output runs in ``lines``
-    event_ids: list[str] = field(default_factory=list)
-    event_starts: list[int] = field(default_factory=list)  # index in ``lines`` of each event's first
-
-    def locate(self, index: int) -> tuple[str, int]:
-        """The event id and line number in that event of ``lines[index]``."""
-        k = bisect_right(self.event_starts, index) - 1
-        return self.event_ids[k], index - self.event_starts[k]
-
-    def output_texts(self) -> Iterator[tuple[int, str]]:
-        """(index in ``lines``, text) of every non-empty output line, in order."""
-        lines = self.lines
-        for start, end in self.spans:
-            for i in range(start, end):
-                if lines[i]:
-                    yield i, lines[i]
-
-    @property
-    def output(self) -> list[OutputLine]:
-        """Every non-empty output line, in order."""
-        return [OutputLine(text, *self.locate(i)) for i, text in self.output_texts()]
-
-    @property
-    def output_count(self) -> int:
-        return sum(end - start for start, end in self.spans)
-
-
-# Every prompt (known, learned or candidate) ends with one of ``$#%>``; a line that needs terminal
-# replay holds a control character or a caret (``^H``). Other lines are output, whatever the state.
-_INTERESTING = re.compile(r"[$#%>^\x00-\x09\x0b-\x1f\x7f]")
-
-
-class _Finder:
-    """The next character at or after a position that may begin something to look at: one of
-    ``$#%>^`` (and, in text with control characters, any of those). ``str.find`` per character,
-    each remembered until passed, is ten times faster than a regex over a megabyte of output."""
-
-    _CHARS = "$#%>^"
-
-    def __init__(self, text: str, *, controls: bool) -> None:
-        self.text = text
-        self.controls = controls
-        self.ahead = [text.find(c) for c in self._CHARS]
-
-    def next(self, pos: int) -> int:
-        if self.controls:
-            m = _INTERESTING.search(self.text, pos)
-            return m.start() if m else -1
-        best = -1
-        ahead = self.ahead
-        for k, known in enumerate(ahead):
-            found = known
-            if 0 <= found < pos:
-                found = ahead[k] = self.text.find(self._CHARS[k], pos)
-            if found >= 0 and (best < 0 or found < best):
-                best = found
-        return best
+_SHELL_NAMES = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash"})
 
 
 def join_lines(lines: list[str]) -> str:
@@ -169,22 +79,17 @@ class Extractor:
     """Feeds log events through command extraction; ``state`` is what to store afterwards."""
 
     def __init__(self, state: WatchState | None = None) -> None:
-        state = state or WatchState()
-        self._prompts = list(state.prompts)
-        self._prompt_re = prompts.compiled_shapes(tuple(self._prompts))
-        self._candidates = dict(state.candidates)
-        self._pending = state.pending.model_copy(deep=True) if state.pending else None
-        self._expect = state.expect_prompt
-        self._last_event_id = state.last_event_id
+        self._s = state.model_copy(deep=True) if state else WatchState(expect_prompt=START_LINES)
         self.result = Extracted()
-        # Output lines (indexes in ``result.lines``) that began with a not-yet-learned prompt shape:
-        # commands after all, once the shape is learned.
-        self._unconfirmed: dict[str, list[int]] = {}
         self._event_id = ""
-        self._event_start = 0
         self._index = 0
         self._at = 0  # index in ``result.lines`` of the line being handled
-        self._unconfirmed_shape: str | None = None
+        self._batch: list[str] = []
+        self._i = 0  # index in ``_batch`` of the line being handled
+        self._skip_to = -1  # lines up to this index were consumed by a look-ahead
+        self._event_first = False
+        self._plain = False  # the batch is a plain-text transcript (lines end with CR): no events
+        self._seen: dict[str, list[int]] = {}  # unconfirmed prompt shapes: the lines they started
 
     # -- public ---------------------------------------------------------------------------------
     def feed(self, event_id: str, lines: Iterable[str]) -> None:
@@ -196,61 +101,314 @@ class Extractor:
         ``starts[k]`` is the index in ``lines`` of event ``k``'s first line."""
         if not event_ids:
             return
-        text = "\n".join(lines)
-        if text.count("\n") != max(len(lines) - 1, 0):  # a line holding line breaks: split it
+        if any("\n" in line for line in lines):
             event_ids, starts, lines = _split_embedded(event_ids, starts, lines)
-            text = "\n".join(lines)
+        lines = _rejoin_cuts(starts, list(lines))
         result = self.result
         base = len(result.lines)
         result.lines.extend(lines)
         result.event_ids.extend(event_ids)
-        result.event_starts.extend(starts if base == 0 else [base + s for s in starts])
+        result.event_starts.extend(base + s for s in starts)
+        self._batch = lines
+        self._skip_to = -1
+        self._plain = any(line.endswith("\r") for line in lines[:3])
         bounds = [*starts[1:], len(lines)]
-        k = 0  # the event of line i
-        self._enter(event_ids[0], base + starts[0])
-        i, pos, n = 0, 0, len(lines)
-        find = _Finder(text, controls=not "".join(lines).isprintable())
-        while i < n:
-            if self._pending is None and not self._expect:
-                # Most lines are output: jump to the next line with a prompt or control character.
-                at = find.next(pos)
-                j = n if at < 0 else i + text.count("\n", pos, at)
-                if j > i:
+        for k, event_id in enumerate(event_ids):
+            self._event_id = event_id
+            self._index = 0
+            start, end = starts[k], bounds[k]
+            i = start
+            while i < end:
+                if not self._needs_look(i, start):
+                    j = self._next_look(i, end)
                     self._span(base + i, base + j)
-                    if at < 0:
-                        break
-                    pos = text.rfind("\n", 0, at) + 1
                     i = j
-            if i >= bounds[k]:
-                k = bisect_right(bounds, i, k)
-                self._enter(event_ids[k], base + starts[k])
-            self._at = base + i
-            self._line(lines[i])
-            pos += len(lines[i]) + 1
-            i += 1
-        self._last_event_id = event_ids[-1]
+                    continue
+                self._at, self._i, self._event_first = base + i, i, i == start
+                if i > self._skip_to:
+                    self._line(lines[i])
+                i += 1
+            if end > start and len(lines[end - 1]) >= CUT_CHARS and k == len(event_ids) - 1:
+                self._keep_cut(lines[end - 1])
+        self._s.last_event_id = event_ids[-1]
 
     def flush(self) -> None:
         """Report a command still being typed now (a transcript that ends with it; ``scan``)."""
-        if self._pending is not None:
+        if self._s.pending is not None:
             self._emit_pending()
 
     @property
     def state(self) -> WatchState:
-        return WatchState(
-            last_event_id=self._last_event_id,
-            prompts=self._prompts,
-            candidates=self._candidates,
-            pending=self._pending,
-            expect_prompt=self._expect,
-        )
+        return self._s.model_copy(deep=True)
 
-    # -- lines ----------------------------------------------------------------------------------
-    def _enter(self, event_id: str, start: int) -> None:
-        self._event_id = event_id
-        self._event_start = start
-        self._index = 0
+    # -- which lines to look at -----------------------------------------------------------------
+    def _needs_look(self, i: int, event_start: int) -> bool:
+        s = self._s
+        if s.pending is not None or s.expect_prompt or s.program or not s.prompts or s.cut_tail:
+            return True
+        if i == event_start:
+            return True
+        line = self._batch[i]
+        return not line.isprintable() or line.startswith(self._heads())
 
+    def _next_look(self, i: int, end: int) -> int:
+        """The next line in [i, end) that may be a prompt line (or needs cleaning), or ``end``."""
+        heads = self._heads()
+        lines = self._batch
+        j = i + 1
+        while j < end:
+            line = lines[j]
+            if line.startswith(heads) or not line.isprintable():
+                return j
+            j += 1
+        return end
+
+    def _heads(self) -> tuple[str, ...]:
+        """First characters every line that starts with a current prompt starts with ("" when a
+        prompt starts with a variable part: then every line is looked at)."""
+        heads: list[str] = []
+        for shape in self._s.prompts:
+            c = shape[:1]
+            if c == "\\" and shape[1:2] and not shape[1:2].isalnum():
+                heads.append(shape[1])
+            elif c and c not in "\\([.^$*+?{|":
+                heads.append(c)
+            else:
+                return ("",)
+        return tuple(heads) or ("",)
+
+    # -- one line -------------------------------------------------------------------------------
+    def _clean(self, raw: str) -> str:
+        """What the terminal shows of a line: controls replayed, zsh's PROMPT_SP padding removed."""
+        text = raw if raw.isprintable() else screen_text(raw)
+        if text[:1] in ("%", "#") and "   " in text[:24]:
+            text, width = without_prompt_sp(text)
+            if width:
+                self._s.width = width
+        return text
+
+    def _look(self, j: int) -> str | None:
+        """The cleaned text of the batch's line ``j`` (look-ahead), or None past its end."""
+        return self._clean(self._batch[j]) if j < len(self._batch) else None
+
+    def _line(self, raw: str) -> None:
+        s = self._s
+        text = self._clean(raw)
+        if s.cut_tail:
+            self._cut_continues(text)
+            return
+        if text is not raw:
+            self.result.lines[self._at] = text
+        if s.pending is not None:
+            if self._continue(s.pending, _zle_at_column_0(raw, text) if s.ps2_empty else text):
+                return
+            self._emit_pending()
+        if s.expect_prompt:
+            s.expect_prompt -= 1
+        if not text.strip():
+            self._output(text)
+            return
+        ready = INPUT_READY in raw
+        hit = self._prompt(text, ready)
+        if hit is None:
+            self._output(text)
+            return
+        length, how, confidence, shell = hit
+        rest = text[length:]
+        again = self._match_current(rest)
+        while again and again[0]:  # the doubled prompt of a session's first line
+            rest = rest[again[0] :]
+            again = self._match_current(rest)
+        self._command_line(rest, raw, text, length, how, confidence, shell, ready)
+
+    def _match_current(self, text: str) -> tuple[int, int] | None:
+        """(length, index in ``prompts``) of the learned prompt ``text`` starts with."""
+        for k, shape in enumerate(self._s.prompts):
+            m = prompts.compiled(shape).match(text)
+            if m is not None and (m.end() < len(text) or text.strip() == m.group().strip()):
+                return m.end(), k
+        return None
+
+    def _prompt(self, text: str, ready: bool) -> tuple[int, str, str, Shell] | None:
+        """The prompt ``text`` starts with: (length, how, confidence, shell), or None (output)."""
+        s = self._s
+        if s.program and s.program in prompts.PROGRAMS:
+            m = prompts.compiled(prompts.PROGRAMS[s.program]).match(text)
+            if m is not None:
+                return m.end(), s.program, "medium", "posix"
+        found = self._match_current(text)
+        if found is not None:
+            length, k = found
+            if k:
+                s.prompts.insert(0, s.prompts.pop(k))  # back in an outer shell
+            if s.program:
+                s.program = None  # the shell's prompt is back
+            return length, s.how or "prompt", self._trust(s.prompts[0]), s.shell
+        if s.expect_prompt or not s.prompts:
+            return self._learn_expected(text, ready)
+        if self._event_first or ready:
+            return self._learn_unexpected(text)
+        return None
+
+    def _learn_expected(self, text: str, ready: bool) -> tuple[int, str, str, Shell] | None:
+        s = self._s
+        if s.sample and s.prompts:
+            widened = prompts.widen(s.prompts[0], s.sample, text)
+            if widened is not None:
+                s.prompts[0] = widened
+                m = prompts.compiled(widened).match(text)
+                if m is not None:
+                    s.sample = text[: m.end()][:120]
+                    s.expect_prompt = 0
+                    return m.end(), s.how or "prompt", self._trust(widened), s.shell
+        double = prompts.doubled(text)
+        if double is not None:
+            self._learn(double, "doubled first prompt", "posix")
+            return len(double), s.how, "high", s.shell
+        guess = prompts.first_guess(text)
+        if guess is not None:
+            prompt, shell = guess
+            bare = prompt in prompts.BARE
+            if bare and not prompts.plausible_command(text[len(prompt) :]):
+                return None
+            self._learn(prompt, "first-guess prompt", shell)
+            return len(prompt), s.how, "medium" if bare and not ready else "high", shell
+        return self._count_candidates(text, LEARN_EXPECTED, expected=True)
+
+    def _learn_unexpected(self, text: str) -> tuple[int, str, str, Shell] | None:
+        return self._count_candidates(text, LEARN_UNEXPECTED, expected=False)
+
+    def _count_candidates(self, text: str, needed: int, *, expected: bool) -> tuple[int, str, str, Shell] | None:
+        s = self._s
+        options = prompts.candidates(text)
+        guess = prompts.first_guess(text)
+        if guess is not None and guess[0] not in options:
+            options.append(guess[0])
+        best: str | None = None
+        for prompt in options:
+            shape = prompts.shape_of(prompt)
+            count = s.candidates.get(shape, 0) + 1
+            s.candidates[shape] = count
+            if count >= needed and best is None and _could_be_prompt(prompt, text, expected=expected):
+                best = prompt
+        if len(s.candidates) > MAX_CANDIDATES:
+            for weakest in sorted(s.candidates, key=lambda k: s.candidates[k])[: len(s.candidates) - MAX_CANDIDATES]:
+                del s.candidates[weakest]
+        if best is None:
+            return None
+        if not expected:
+            if PROMPT_CHANGED not in s.flags:
+                s.flags.append(PROMPT_CHANGED)
+            if PROMPT_CHANGED not in self.result.flags:
+                self.result.flags.append(PROMPT_CHANGED)
+        self._learn(best, "repeated prompt" if expected else "prompt changed unexplained", "posix")
+        if not expected:
+            s.untrusted = [s.prompts[0], *s.untrusted][:MAX_PROMPTS]
+        return len(best), s.how, "high" if expected else "low", "posix"
+
+    def _trust(self, shape: str) -> str:
+        return "low" if shape in self._s.untrusted else "high"
+
+    def _learn(self, prompt: str, how: str, shell: Shell, shape: str | None = None) -> None:
+        s = self._s
+        shape = shape or prompts.shape_of(prompt) + _vcs(prompt)
+        s.prompts = [shape, *[p for p in s.prompts if p != shape]][:MAX_PROMPTS]
+        s.sample = prompt[:120]
+        s.how, s.shell = how, shell
+        s.expect_prompt = 0
+        s.candidates.clear()
+
+    # -- a command line -------------------------------------------------------------------------
+    def _command_line(
+        self, rest: str, raw: str, text: str, length: int, how: str, confidence: str, shell: Shell, ready: bool
+    ) -> None:
+        s = self._s
+        command = rest.strip()
+        if not command:
+            self._blank()
+            return
+        if command.endswith("^C") or _zsh_interrupted(raw):
+            self._cancel(command.removesuffix("^C").strip(), "cancelled with Ctrl-C", shell)
+            return
+        if raw.rstrip().endswith("\x07") and "\x07" in raw[-3:]:
+            self._cancel(command, "partial line before a completion listing", shell)
+            return
+        bare = (s.sample or text[:length]) in prompts.BARE or text[:length] in prompts.BARE
+        if bare and not prompts.plausible_command(command):
+            self._output(text)
+            return
+        same_event = s.last_command_event == self._event_id and not self._event_first and not ready
+        if same_event and len(text.strip()) >= 6 and text.strip() in s.last_command:
+            self._output(text)  # ``printf 'sh-4.2$ rm -rf /\n'``: the command's own words
+            return
+        if same_event and prompts.prints_text(s.last_command) and how not in prompts.PROGRAMS:
+            if bare and not self._plain:
+                self._output(text)
+                return
+            confidence = lower(confidence, "medium")
+            how = f"{how}, right after the output of `{s.last_command.split(' ', 1)[0]}`"
+        nxt = self._look(self._i + 1)
+        redrawn = screen.completion_redraw(nxt, command)
+        if redrawn is not None:
+            self._cancel(command, "partial line before a completion listing", shell)
+            self._skip_to = self._i + 1
+            self._start(redrawn, "completion redraw", lower(confidence, "medium"), shell)
+            return
+        pasted = screen.paste_redraw(self._look, self._i, command)
+        if pasted is not None:
+            buffer, last = pasted
+            self._skip_to = last
+            for line in buffer:
+                self._feed_input(line, "bracketed paste", confidence, shell)
+            return
+        if shell == "posix" and screen.history_expansion(command) and nxt is not None:
+            expanded = nxt.strip()
+            if screen.plausible_expansion(command, expanded) and self._match_current(expanded) is None:
+                self._cancel(command, "history expansion: the expanded line ran", shell)
+                self._skip_to = self._i + 1
+                self._start(expanded, "history expansion", confidence, shell)
+                return
+        variants = screen.wrap_variants(length, rest.rstrip(), s.width) if len(text) > screen.MIN_WIDTH else ()
+        if "\b" in raw:
+            repaired = screen.insert_repair(raw)
+            fixed = self._clean(repaired)[length:].strip() if repaired else ""
+            if fixed and fixed != command:
+                variants = (fixed, *variants)
+        self._start(command, how, confidence, shell, variants)
+
+    def _feed_input(self, line: str, how: str, confidence: str, shell: Shell) -> None:
+        """A line the shell reads with no prompt shown (a pasted buffer's lines)."""
+        pending = self._s.pending
+        if pending is not None:
+            if self._continue(pending, "> " + line if not self._s.ps2_empty else line):
+                return
+            self._emit_pending()
+        if line.strip():
+            self._start(line.strip(), how, confidence, shell)
+
+    def _blank(self) -> None:
+        pass
+
+    def _cancel(self, text: str, how: str, shell: Shell) -> None:
+        if text:
+            self.result.cancelled.append(Command(text, self._event_id, self._index, how, "high", shell))
+            self._index += 1
+
+    def _cut_continues(self, text: str) -> None:
+        """The first line of an invocation after a command line the agent cut: judge the joint."""
+        s = self._s
+        joined = s.cut_tail + text
+        s.cut_tail = ""
+        self.result.lines[self._at] = ""
+        self._start(joined.strip(), "rejoined after the agent cut the line", "high", s.shell)
+
+    def _keep_cut(self, line: str) -> None:
+        """The batch ends with a line the agent cut: keep its end for the next invocation."""
+        last = self.result.commands[-1] if self.result.commands else None
+        if last is not None and last.text and line.endswith(last.text[-50:]):
+            self._s.cut_tail = last.text[-CUT_TAIL:]
+
+    # -- output ---------------------------------------------------------------------------------
     def _span(self, start: int, end: int) -> None:
         spans = self.result.spans
         if spans and spans[-1][1] == start:
@@ -258,116 +416,32 @@ class Extractor:
         else:
             spans.append([start, end])
 
-    def _line(self, raw: str) -> None:
-        line = raw if raw.isprintable() and "^" not in raw else screen_text(raw)
-        if line is not raw:
-            self.result.lines[self._at] = line
-        self._unconfirmed_shape = None
-        if self._pending is not None:
-            if self._continue(self._pending, line):
-                return
-            self._emit_pending()
-        if not line:
-            return
-        if not ("$ " in line or "# " in line or "% " in line or "> " in line or line[-1] in "$#%>"):
-            if self._expect:
-                self._expect -= 1
-            self._output(line)
-            return
-        length = self._prompt_or_learn(line)
-        if length is None:
-            self._output(line)
-            return
-        powershell = prompts.POWERSHELL_PROMPT.match(line) is not None
-        rest = line[length:]
-        while rest:  # the doubled prompt of a session's first line
-            again = self._known_prompt(rest)
-            if not again:
-                break
-            rest = rest[again:]
-        command = rest.strip()
-        if command:
-            self._start(command, powershell)
-
-    def _known_prompt(self, line: str) -> int | None:
-        if self._prompt_re is not None:
-            m = self._prompt_re.match(line)
-            if m:
-                return m.end()
-        m = prompts.KNOWN_PROMPT.match(line)
-        return m.end() if m else None
-
-    def _prompt_or_learn(self, line: str) -> int | None:
-        length = self._known_prompt(line)
-        if length is not None:
-            self._expect = 0
-            return length
-        found = prompts.candidate(line)
-        if found is None:
-            if self._expect:
-                self._expect -= 1
-            return None
-        if self._expect or prompts.doubled(line):
-            self._learn(found)
-            return len(found)
-        shape = prompts.shape_of(found)
-        count = self._candidates.get(shape, 0) + 1
-        if count >= LEARN_AFTER and found.strip() not in ("#", "%"):
-            self._candidates.pop(shape, None)
-            self._learn(found)
-            self._confirm(shape)
-            return len(found)
-        self._candidates[shape] = count
-        self._unconfirmed_shape = shape
-        if len(self._candidates) > MAX_CANDIDATES:
-            weakest = min(self._candidates, key=lambda k: self._candidates[k])
-            del self._candidates[weakest]
-        return None
-
     def _output(self, line: str) -> None:
         at = self._at
         if self.result.lines[at] is not line:
             self.result.lines[at] = line  # a here-document body line: without its continuation prompt
         self._span(at, at + 1)
-        if self._unconfirmed_shape is not None:
-            self._unconfirmed.setdefault(self._unconfirmed_shape, []).append(at)
-            self._unconfirmed_shape = None
-
-    def _confirm(self, shape: str) -> None:
-        """A shape just learned: the lines it began earlier in this invocation were commands."""
-        pattern = prompts.compiled_shapes((shape,))
-        lines = self.result.lines
-        for at in self._unconfirmed.pop(shape, []):
-            text = lines[at]
-            lines[at] = ""  # no longer output
-            m = pattern.match(text) if pattern else None
-            command = text[m.end() :].strip() if m else ""
-            if command:
-                # Indexed apart from the commands found in order (deterministic on a redelivery).
-                event_id, number = self.result.locate(at)
-                self.result.commands.append(Command(command, event_id, RETRO_INDEX + number))
-
-    def _learn(self, prompt: str) -> None:
-        shape = prompts.shape_of(prompt)
-        self._prompts = [shape, *[p for p in self._prompts if p != shape]][:MAX_PROMPTS]
-        self._prompt_re = prompts.compiled_shapes(tuple(self._prompts))
-        self._expect = 0
 
     # -- commands -------------------------------------------------------------------------------
-    def _start(self, command: str, powershell: bool) -> None:
+    def _start(
+        self, command: str, how: str, confidence: str, shell: Shell, variants: tuple[str, ...] = ()
+    ) -> None:
         index = self._index
         self._index += 1
+        powershell = shell == "powershell"
         heredocs: list[tuple[str, bool]] = []
         if powershell:
             complete = scan_powershell(command)
+        elif shell == "cmd":
+            complete = not command.endswith("^")
         else:
             scan = scan_posix(command)
             complete = scan.complete
             heredocs = [(h.delimiter, h.strip_tabs) for h in scan.heredocs]
         if complete and not heredocs:
-            self._emit_text(command, self._event_id, index)  # the common case: one line, done
+            self._emit(Command(command, self._event_id, index, how, confidence, shell, variants))
             return
-        self._pending = PendingCommand(
+        self._s.pending = PendingCommand(
             lines=[command],
             syntax=command,
             event_id=self._event_id,
@@ -376,14 +450,28 @@ class Extractor:
             heredocs_seen=len(heredocs),
             complete=complete,
             powershell=powershell,
+            shell=shell,
+            how=how,
+            confidence=confidence,
+            body_start=1 if heredocs else 0,
         )
 
     def _continue(self, pending: PendingCommand, line: str) -> bool:
         """Take ``line`` as the next line of the pending command if it is one; emit when done."""
-        m = (prompts.PS_CONTINUATION if pending.powershell else prompts.CONTINUATION).match(line)
-        if m is None:
+        s = self._s
+        if pending.powershell:
+            m = prompts.PS_CONTINUATION.match(line)
+            body = line[m.end() :] if m else None
+        elif s.ps2_empty:
+            body = None if self._match_current(line) else line
+        else:
+            m = prompts.CONTINUATION.match(line)
+            body = line[m.end() :] if m else None
+        if body is None:
+            if pending.how == "bracketed paste" and len(pending.lines) == 1 and self._match_current(line) is None:
+                self._output(line)  # output of the commands pasted before this one, which ran first
+                return True
             return False
-        body = line[m.end() :]
         if pending.heredocs:
             delimiter, strip = pending.heredocs[0]
             self._append(pending, body, syntax=False)
@@ -396,14 +484,16 @@ class Extractor:
             else:
                 scan = scan_posix(pending.syntax)
                 pending.complete = scan.complete
+                if scan.heredocs[pending.heredocs_seen :] and not pending.body_start:
+                    pending.body_start = len(pending.lines)
                 pending.heredocs.extend(
                     (h.delimiter, h.strip_tabs) for h in scan.heredocs[pending.heredocs_seen :]
                 )
                 pending.heredocs_seen = len(scan.heredocs)
         if pending.complete and not pending.heredocs:
-            self._pending = None
+            s.pending = None
             if not pending.overflow:
-                self._emit(pending)
+                self._emit_from(pending)
         return True
 
     def _append(self, pending: PendingCommand, body: str, *, syntax: bool) -> None:
@@ -416,26 +506,105 @@ class Extractor:
         pending.lines.append(body)
         size = sum(len(x) for x in pending.lines)
         if size > MAX_PENDING_CHARS or len(pending.lines) > MAX_PENDING_LINES:
-            self._emit(pending)
+            self._emit_from(pending)
             pending.lines = []
             pending.overflow = True
         if len(pending.syntax) > MAX_PENDING_CHARS:
             pending.syntax = pending.syntax[-MAX_PENDING_CHARS:]
 
     def _emit_pending(self) -> None:
-        pending, self._pending = self._pending, None
+        pending, self._s.pending = self._s.pending, None
         if pending is not None and not pending.overflow and pending.lines:
-            self._emit(pending)
+            self._emit_from(pending)
 
-    def _emit(self, pending: PendingCommand) -> None:
-        self._emit_text(join_lines(pending.lines).strip(), pending.event_id, pending.index)
+    def _emit_from(self, pending: PendingCommand) -> None:
+        text = join_lines(pending.lines).strip()
+        command = Command(text, pending.event_id, pending.index, pending.how, pending.confidence, pending.shell)
+        self._emit(command)
+        first = pending.lines[0].split()
+        if first and first[0].rsplit("/", 1)[-1] in _SHELL_NAMES and pending.body_start:
+            # ``bash <<EOF``: the here-document is the script that shell runs, line by line
+            for k, line in enumerate(pending.lines[pending.body_start : -1]):
+                if line.strip():
+                    self.result.commands.append(
+                        Command(line.strip(), pending.event_id, pending.index * 1000 + 500 + k,
+                                "heredoc into a shell", pending.confidence, "posix")
+                    )
 
-    def _emit_text(self, text: str, event_id: str, index: int) -> None:
-        if not text:
+    def _emit(self, command: Command) -> None:
+        if not command.text:
             return
-        self.result.commands.append(Command(text, event_id, index))
-        if prompts.switches_shell(text):
-            self._expect = EXPECT_PROMPT_LINES
+        self.result.commands.append(command)
+        s = self._s
+        text = command.text
+        s.last_command = text[:300]
+        s.last_command_event = command.event_id
+        assigned = prompts.assigned_prompt(text)
+        if assigned is not None:
+            name, value = assigned
+            if name == "PS2":
+                s.ps2_empty = value == ""
+            elif value is not None:
+                self._learn("", "set by PS1=", s.shell, shape=value)
+                s.sample = ""
+            else:
+                s.expect_prompt = EXPECT_LINES
+            return
+        started = prompts.started_shell(text)
+        if started is not None:
+            s.expect_prompt = EXPECT_LINES
+            if started != "posix":
+                s.shell = started
+            return
+        program = prompts.program_of(text)
+        if program is not None:
+            s.program = program
+            if program not in prompts.PROGRAMS:
+                flag = f"{UNWATCHABLE}:{program}"
+                if flag not in self.result.flags:
+                    self.result.flags.append(flag)
+            return
+        if prompts.changes_directory(text):
+            s.expect_prompt = max(s.expect_prompt, 2)
+
+
+def _could_be_prompt(prompt: str, line: str, *, expected: bool) -> bool:
+    """Whether a repeated prefix may be the prompt: not one that runs on past a prompt character
+    into the command (``λ ls ``), followed by what may be a command; when nothing explains a new
+    prompt, only one ending with a usual prompt character."""
+    words = prompt.split()
+    if len(words) >= 2 and words[-1].isalpha() and words[-1].islower() and words[-2][-1:] in "$#%>❯λ»›→\ufffd":
+        return False
+    if not prompts.plausible_command(line[len(prompt) :]):
+        return False
+    return expected or words[-1][-1:] in "$#%>❯λ»›→\ufffd"
+
+
+def _vcs(prompt: str) -> str:
+    """An optional git segment after a theme prompt that ends with a word (``➜  repo git:(main)``)."""
+    tail = prompt.rstrip()[-1:]
+    if not tail or tail in "$#%>:":
+        return ""
+    return r"(?:(?:git|hg):\([^()\s]*\) (?:✗ |\ufffd+ )?)?"
+
+
+def _zle_at_column_0(raw: str, text: str) -> str:
+    """zsh's line editor echoes the first key of a line typed at column 0 (an empty PS2), goes back
+    with CR and redraws the line: once the agent has deleted the CR, the first character shows
+    twice (``eecho``)."""
+    if "\r" not in raw and INPUT_READY in raw and len(text) >= 2 and text[0] == text[1] and "\x1b=" in raw:
+        return text[1:]
+    return text
+
+
+def _zsh_interrupted(raw: str) -> bool:
+    """zsh's line editor leaves keypad mode (``ESC[?1l``) when it accepts a line, not when Ctrl-C
+    interrupts it: a raw zle line that ends without it was cancelled."""
+    start = raw.rfind(INPUT_READY)
+    if start < 0 or "\x1b=" not in raw:
+        return False
+    tail = raw[start:]
+    return tail.rstrip("\r").endswith("\x1b[?2004l") and "\x1b[?1l" not in tail
 
 
 def extract_lines(lines: Iterable[str], event_id: str = "0") -> Extracted:
@@ -444,6 +613,17 @@ def extract_lines(lines: Iterable[str], event_id: str = "0") -> Extracted:
     extractor.feed(event_id, lines)
     extractor.flush()
     return extractor.result
+
+
+def _rejoin_cuts(starts: list[int], lines: list[str]) -> list[str]:
+    """Lines the agent cut at its 33,000-byte buffer, joined again: the last line of an event that
+    long, and the first line of the next event."""
+    for k in range(1, len(starts)):
+        end = starts[k] - 1
+        if end >= starts[k - 1] and len(lines[end]) >= CUT_CHARS and starts[k] < len(lines):
+            lines[end] = lines[end] + lines[starts[k]]
+            lines[starts[k]] = ""
+    return lines
 
 
 def _split_embedded(
