@@ -57,7 +57,10 @@ LEARN_UNEXPECTED = 3  # ... and when nothing explains a new prompt
 EXPECT_LINES = 12  # after a shell start: lines in which the new prompt is learned
 START_LINES = 40  # at the start of a session: lines in which the first prompt is learned
 CUT_CHARS = 30_000  # a line this long at an event's end was cut by the agent's 33,000-byte buffer
-CUT_TAIL = 2_000  # what of a cut command line is kept for the next invocation
+CUT_TAIL = 2_000
+RETRO_INDEX = 100_000  # index offset of commands found once their prompt was learned
+AFTER_LINES = 4  # output lines kept after a command (a bracketed paste redrawn in the next event)
+AFTER_CHARS = 120  # what of a cut command line is kept for the next invocation
 MAX_PENDING_CHARS = 16_384  # a longer multi-line command is judged at that point; its tail as output
 MAX_PENDING_LINES = 400
 _SHELL_NAMES = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash"})
@@ -146,7 +149,7 @@ class Extractor:
         s = self._s
         if s.pending is not None or s.expect_prompt or s.program or not s.prompts or s.cut_tail:
             return True
-        if i == event_start:
+        if i == event_start or (len(s.after) < AFTER_LINES and s.last_command_event is not None):
             return True
         line = self._batch[i]
         return not line.isprintable() or line.startswith(self._heads())
@@ -211,7 +214,11 @@ class Extractor:
         ready = INPUT_READY in raw
         hit = self._prompt(text, ready)
         if hit is None:
+            if s.after and text.strip() == s.last_command and self._paste_seen_before():
+                return
             self._output(text)
+            if len(s.after) < AFTER_LINES and s.last_command_event is not None:
+                s.after.append(text.strip()[:AFTER_CHARS])
             return
         length, how, confidence, shell = hit
         rest = text[length:]
@@ -289,6 +296,7 @@ class Extractor:
             shape = prompts.shape_of(prompt)
             count = s.candidates.get(shape, 0) + 1
             s.candidates[shape] = count
+            self._seen.setdefault(shape, []).append(self._at)
             if count >= needed and best is None and _could_be_prompt(prompt, text, expected=expected):
                 best = prompt
         if len(s.candidates) > MAX_CANDIDATES:
@@ -302,9 +310,26 @@ class Extractor:
             if PROMPT_CHANGED not in self.result.flags:
                 self.result.flags.append(PROMPT_CHANGED)
         self._learn(best, "repeated prompt" if expected else "prompt changed unexplained", "posix")
+        self._confirm(prompts.shape_of(best), "high" if expected else "low")
         if not expected:
             s.untrusted = [s.prompts[0], *s.untrusted][:MAX_PROMPTS]
         return len(best), s.how, "high" if expected else "low", "posix"
+
+    def _confirm(self, shape: str, confidence: str) -> None:
+        """A prompt just learned by repetition: the earlier lines of this invocation it started
+        were command lines (reported apart from the commands found in order)."""
+        pattern = prompts.compiled(shape)
+        lines = self.result.lines
+        for at in self._seen.pop(shape, [])[:-1]:
+            m = pattern.match(lines[at])
+            command = lines[at][m.end() :].strip() if m else ""
+            if command and prompts.plausible_command(command):
+                lines[at] = ""  # no longer output
+                event_id, number = self.result.locate(at)
+                self.result.commands.append(
+                    Command(command, event_id, RETRO_INDEX + number, "repeated prompt, found once learned", confidence)
+                )
+        self._seen.clear()
 
     def _trust(self, shape: str) -> str:
         return "low" if shape in self._s.untrusted else "high"
@@ -348,7 +373,8 @@ class Extractor:
             confidence = lower(confidence, "medium")
             how = f"{how}, right after the output of `{s.last_command.split(' ', 1)[0]}`"
         nxt = self._look(self._i + 1)
-        redrawn = screen.completion_redraw(nxt, command)
+        up = self._i + 1 < len(self._batch) and "\x1b[A" in self._batch[self._i + 1]
+        redrawn = screen.completion_redraw(nxt, command, cursor_up=up)
         if redrawn is not None:
             self._cancel(command, "partial line before a completion listing", shell)
             self._skip_to = self._i + 1
@@ -369,12 +395,35 @@ class Extractor:
                 self._start(expanded, "history expansion", confidence, shell)
                 return
         variants = screen.wrap_variants(length, rest.rstrip(), s.width) if len(text) > screen.MIN_WIDTH else ()
+        if "^H" in command or "^?" in command:
+            erased = _caret_erased(command)  # a tty echoing the erase key as ^H (ECHOCTL, no ECHOE)
+            if erased != command:
+                variants = (*variants, erased)
         if "\b" in raw:
             repaired = screen.insert_repair(raw)
             fixed = self._clean(repaired)[length:].strip() if repaired else ""
             if fixed and fixed != command:
                 variants = (fixed, *variants)
         self._start(command, how, confidence, shell, variants)
+
+    def _paste_seen_before(self) -> bool:
+        """A bracketed-paste redraw whose first lines came in an earlier invocation: the lines
+        after the last command come again, after it; they (and the line typed after them) are
+        the rest of the pasted buffer."""
+        s = self._s
+        after = list(s.after)
+        for k, line in enumerate(after, 1):
+            again = self._look(self._i + k)
+            if again is None or again.strip() != line:
+                return False
+        self._output(self._batch[self._i])
+        last = self._i + len(after) + 1
+        typed = (self._look(last) or "").strip()
+        self._skip_to = last if typed else last - 1
+        s.after = []
+        for line in [*after, typed] if typed else after:
+            self._feed_input(line, "bracketed paste", "high", s.shell)
+        return True
 
     def _feed_input(self, line: str, how: str, confidence: str, shell: Shell) -> None:
         """A line the shell reads with no prompt shown (a pasted buffer's lines)."""
@@ -539,6 +588,7 @@ class Extractor:
         text = command.text
         s.last_command = text[:300]
         s.last_command_event = command.event_id
+        s.after = []
         assigned = prompts.assigned_prompt(text)
         if assigned is not None:
             name, value = assigned
@@ -586,6 +636,20 @@ def _vcs(prompt: str) -> str:
     if not tail or tail in "$#%>:":
         return ""
     return r"(?:(?:git|hg):\([^()\s]*\) (?:✗ |\ufffd+ )?)?"
+
+
+def _caret_erased(text: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith(("^H", "^?"), i):
+            if out:
+                out.pop()
+            i += 2
+            continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)
 
 
 def _zle_at_column_0(raw: str, text: str) -> str:

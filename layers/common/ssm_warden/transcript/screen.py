@@ -44,13 +44,14 @@ def paste_redraw(look: Callable[[int], str | None], i: int, first: str) -> tuple
     return None
 
 
-def completion_redraw(nxt: str | None, command: str) -> str | None:
+def completion_redraw(nxt: str | None, command: str, *, cursor_up: bool = False) -> str | None:
     """zsh after a Tab listing: the next line ends with the command line, redrawn right after the
-    listing (``GITLOG  README.md  repo/ls /tmp/x/READ``); the command as finally typed, or None."""
+    listing (``GITLOG  README.md  repo/ls /tmp/x/READ``; in a transcript, after a cursor-up over
+    the listing); the command as finally typed, or None."""
     if nxt is None or len(command) < 2:
         return None
     pos = nxt.rfind(command)
-    if pos <= 0 or nxt[pos - 1] == " " or "  " not in nxt[:pos]:
+    if pos <= 0 or nxt[pos - 1] == " " or ("  " not in nxt[:pos] and not cursor_up):
         return None
     return nxt[pos:].strip()
 
