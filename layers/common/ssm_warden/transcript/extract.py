@@ -58,6 +58,7 @@ EXPECT_LINES = 12  # after a shell start: lines in which the new prompt is learn
 START_LINES = 40  # at the start of a session: lines in which the first prompt is learned
 CUT_CHARS = 30_000  # a line this long at an event's end was cut by the agent's 33,000-byte buffer
 CUT_TAIL = 2_000
+MAX_HELD = 4  # lines kept that an unconfirmed prompt started
 RETRO_INDEX = 100_000  # index offset of commands found once their prompt was learned
 AFTER_LINES = 4  # output lines kept after a command (a bracketed paste redrawn in the next event)
 AFTER_CHARS = 120  # what of a cut command line is kept for the next invocation
@@ -92,7 +93,6 @@ class Extractor:
         self._skip_to = -1  # lines up to this index were consumed by a look-ahead
         self._event_first = False
         self._plain = False  # the batch is a plain-text transcript (lines end with CR): no events
-        self._seen: dict[str, list[int]] = {}  # unconfirmed prompt shapes: the lines they started
 
     # -- public ---------------------------------------------------------------------------------
     def feed(self, event_id: str, lines: Iterable[str]) -> None:
@@ -213,6 +213,23 @@ class Extractor:
             return
         ready = INPUT_READY in raw
         hit = self._prompt(text, ready)
+        if hit is None and ready and not text.startswith(raw[raw.rfind(INPUT_READY) + 8 :][:1]):
+            # the prompt printed after output that did not end its line (``less``, ``printf x``):
+            # readline's bracketed-paste marker says where the shell started reading
+            tail = self._clean(raw[raw.rfind(INPUT_READY) + len(INPUT_READY) :])
+            if tail and tail != text:
+                hit = self._prompt(tail, ready)
+                if hit is not None:
+                    text = tail
+        if hit is None and s.program in prompts.SHELL_ESCAPES:
+            escaped = prompts.shell_escape(s.program, text)
+            if escaped:
+                self._output(text)
+                self._start(escaped, f"run from {s.program}", "medium", "posix")
+                return
+        if hit is None and s.program == prompts.NO_PROMPT and prompts.plausible_command(text.strip()):
+            self._start(text.strip(), "no prompt (PS1 empty): every line may be input", "low", s.shell)
+            return
         if hit is None:
             if s.after and text.strip() == s.last_command and self._paste_seen_before():
                 return
@@ -296,7 +313,9 @@ class Extractor:
             shape = prompts.shape_of(prompt)
             count = s.candidates.get(shape, 0) + 1
             s.candidates[shape] = count
-            self._seen.setdefault(shape, []).append(self._at)
+            if count < needed and len(s.held) < MAX_HELD:
+                event_id, number = self.result.locate(self._at)
+                s.held.append((shape, event_id, number, text[len(prompt) :].strip()[:300]))
             if count >= needed and best is None and _could_be_prompt(prompt, text, expected=expected):
                 best = prompt
         if len(s.candidates) > MAX_CANDIDATES:
@@ -316,20 +335,22 @@ class Extractor:
         return len(best), s.how, "high" if expected else "low", "posix"
 
     def _confirm(self, shape: str, confidence: str) -> None:
-        """A prompt just learned by repetition: the earlier lines of this invocation it started
-        were command lines (reported apart from the commands found in order)."""
-        pattern = prompts.compiled(shape)
-        lines = self.result.lines
-        for at in self._seen.pop(shape, [])[:-1]:
-            m = pattern.match(lines[at])
-            command = lines[at][m.end() :].strip() if m else ""
-            if command and prompts.plausible_command(command):
-                lines[at] = ""  # no longer output
-                event_id, number = self.result.locate(at)
-                self.result.commands.append(
-                    Command(command, event_id, RETRO_INDEX + number, "repeated prompt, found once learned", confidence)
-                )
-        self._seen.clear()
+        """A prompt just learned by repetition: the earlier lines it started (in this invocation or
+        an earlier one) were command lines, reported apart from the commands found in order."""
+        result = self.result
+        here = dict(zip(result.event_ids, result.event_starts, strict=True))
+        current = result.locate(self._at)
+        for held_shape, event_id, number, command in self._s.held:
+            if held_shape != shape or (event_id, number) == current:
+                continue
+            if not command or not prompts.plausible_command(command):
+                continue
+            if event_id in here:
+                result.lines[here[event_id] + number] = ""  # no longer output
+            result.commands.append(
+                Command(command, event_id, RETRO_INDEX + number, "repeated prompt, found once learned", confidence)
+            )
+        self._s.held = []
 
     def _trust(self, shape: str) -> str:
         return "low" if shape in self._s.untrusted else "high"
@@ -340,6 +361,8 @@ class Extractor:
         s.prompts = [shape, *[p for p in s.prompts if p != shape]][:MAX_PROMPTS]
         s.sample = prompt[:120]
         s.how, s.shell = how, shell
+        if not how.startswith(("repeated", "prompt changed")):
+            s.held = []
         s.expect_prompt = 0
         s.candidates.clear()
 
@@ -348,7 +371,18 @@ class Extractor:
         self, rest: str, raw: str, text: str, length: int, how: str, confidence: str, shell: Shell, ready: bool
     ) -> None:
         s = self._s
+        if s.sample and s.sample.strip() and s.sample in rest:
+            # the prompt printed again in the line: the line was redrawn from column 0 (Ctrl-R's
+            # search accepted, a CR the agent deleted); what follows the last one is the input
+            cut = raw.rfind(s.sample)
+            rest = self._clean(raw[cut + len(s.sample) :]) if cut >= 0 else rest[rest.rfind(s.sample) + len(s.sample) :]
+            how = f"{how}, redrawn"
         command = rest.strip()
+        if how in prompts.PROGRAMS:
+            inner = prompts.shell_escape(how, command)
+            if inner:
+                self._start(inner, f"run from {how}", "medium", "posix")
+                return
         if not command:
             self._blank()
             return
@@ -380,7 +414,9 @@ class Extractor:
             self._skip_to = self._i + 1
             self._start(redrawn, "completion redraw", lower(confidence, "medium"), shell)
             return
-        pasted = screen.paste_redraw(self._look, self._i, command)
+        pasted = screen.paste_redraw(self._look, self._i, command) or screen.zle_paste_redraw(
+            self._look, self._batch, self._i, command
+        )
         if pasted is not None:
             buffer, last = pasted
             self._skip_to = last
@@ -594,6 +630,11 @@ class Extractor:
             name, value = assigned
             if name == "PS2":
                 s.ps2_empty = value == ""
+            elif value == "" or (value is None and prompts.empties_prompt(text)):
+                s.program = prompts.NO_PROMPT  # nothing marks input any more: every line may be it
+                flag = f"{UNWATCHABLE}:{prompts.NO_PROMPT}"
+                if flag not in self.result.flags:
+                    self.result.flags.append(flag)
             elif value is not None:
                 self._learn("", "set by PS1=", s.shell, shape=value)
                 s.sample = ""

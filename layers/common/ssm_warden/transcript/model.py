@@ -55,6 +55,7 @@ class WatchState(BaseModel):
     width: int | None = None  # terminal width, when the session showed it (zsh's PROMPT_SP)
     last_command: str = ""  # the last command, cut to 300 characters
     last_command_event: str | None = None
+    held: list[tuple[str, str, int, str]] = Field(default_factory=list)  # (shape, event, line, command)
     after: list[str] = Field(default_factory=list)  # first output lines after the last command (short)
     cut_tail: str = ""  # the end of a line the agent cut at its 33,000-byte buffer
     flags: list[str] = Field(default_factory=list)

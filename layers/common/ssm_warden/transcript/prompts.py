@@ -183,7 +183,7 @@ def assigned_prompt(command: str) -> tuple[str, str | None] | None:
     name, value = m.group(1), _unquote(m.group(2))
     if value is None or "$" in value.replace("\\$", ""):
         return name, None
-    if name == "PS2":
+    if name == "PS2" or value == "":
         return name, value
     return name, _prompt_shape(value, zsh=name == "PROMPT")
 
@@ -317,3 +317,36 @@ _COMMAND_WORD = re.compile(r"[a-z0-9_./~\[!({$\\'\"-]|[A-Z_][A-Z0-9_]*=")
 def plausible_command(text: str) -> bool:
     """Could ``text`` be a command line? (``Installing`` from a Markdown heading is not.)"""
     return bool(text) and _COMMAND_WORD.match(text) is not None
+
+
+NO_PROMPT = "empty-prompt"
+SHELL_ESCAPES = frozenset({"vim", "vi", "nvim", "less", "more", "man", "python", "mysql", "psql", "sqlite3"})
+_PY_CALL = re.compile(
+    r"""(?:os\.(?:system|popen|exec\w*|spawn\w*)|subprocess\.\w+|pty\.spawn|commands\.getoutput)\(\s*\[?\s*(?P<q>['"])(?P<cmd>.+?)(?P=q)"""
+)
+
+
+def shell_escape(program: str, line: str) -> str | None:
+    """The shell command a line typed in ``program`` runs, or None: ``:!cmd`` in vim, ``!cmd`` in
+    less, ``os.system('cmd')``/``subprocess.run([...])`` in python, ``\\! cmd``/``system cmd`` in
+    mysql and psql."""
+    if program in ("vim", "vi", "nvim"):
+        pos = line.rfind(":!")
+        return line[pos + 2 :].strip() or None if pos >= 0 else None
+    if program in ("less", "more", "man"):
+        pos = line.rfind("!")
+        cmd = line[pos + 1 :].strip() if pos >= 0 else ""
+        return cmd if cmd and plausible_command(cmd) and "(press RETURN)" not in cmd else None
+    if program == "python":
+        m = _PY_CALL.search(line)
+        return m.group("cmd") if m else None
+    text = line.strip()
+    for lead in ("\\!", "system "):
+        if text.startswith(lead):
+            return text[len(lead) :].strip() or None
+    return None
+
+
+def empties_prompt(command: str) -> bool:
+    m = _PS1.match(command.strip())
+    return bool(m) and m.group(1) in ("PS1", "PROMPT") and _unquote(m.group(2)) == ""

@@ -44,6 +44,43 @@ def paste_redraw(look: Callable[[int], str | None], i: int, first: str) -> tuple
     return None
 
 
+def zle_paste_redraw(
+    look: Callable[[int], str | None], raw: list[str], i: int, first: str
+) -> tuple[list[str], int] | None:
+    """zsh's redraw of a bracketed paste: the pasted lines, then one line where the cursor went up
+    over them and printed them again (in a stream, the cursor moves lost: all of them run together)
+    and the key typed after the paste (zle echoes it, returns with CR and redraws it: once the
+    agent deletes the CR, its first character twice)."""
+    if "\x1b[7m" not in raw[i]:
+        return None  # zle shows pasted text in reverse video; without it, no paste
+    block = [first]
+    for j in range(i + 1, i + 21):
+        line = look(j)
+        if line is None or j >= len(raw):
+            return None
+        if "\x1b[A" in raw[j] or line.startswith("".join(block)) and len(block) > 1:
+            if "\x1b[A" not in raw[j] and not line.startswith("".join(block)):
+                return None
+            tail_raw = raw[j].rstrip("\r")
+            if "\r" in tail_raw:  # a transcript: what the last CR starts is the typed line
+                typed = (look_raw(tail_raw.rsplit("\r", 1)[-1]) or "").strip()
+            else:
+                typed = line[len("".join(block)) :].strip()
+                if len(typed) >= 2 and typed[0] == typed[1]:
+                    typed = typed[1:]
+            return ([*block, typed] if typed else block), j
+        if "\x1b[7m" not in raw[j]:
+            return None
+        block.append(line.strip())
+    return None
+
+
+def look_raw(raw: str) -> str:
+    from ssm_warden.transcript.terminal import screen_text
+
+    return screen_text(raw)
+
+
 def completion_redraw(nxt: str | None, command: str, *, cursor_up: bool = False) -> str | None:
     """zsh after a Tab listing: the next line ends with the command line, redrawn right after the
     listing (``GITLOG  README.md  repo/ls /tmp/x/READ``; in a transcript, after a cursor-up over
