@@ -371,7 +371,7 @@ class Extractor:
         self, rest: str, raw: str, text: str, length: int, how: str, confidence: str, shell: Shell, ready: bool
     ) -> None:
         s = self._s
-        if s.sample and s.sample.strip() and s.sample in rest:
+        if s.sample and s.sample.strip() and s.sample in rest and ("\x08" in raw or "\x1b" in raw):
             # the prompt printed again in the line: the line was redrawn from column 0 (Ctrl-R's
             # search accepted, a CR the agent deleted); what follows the last one is the input
             cut = raw.rfind(s.sample)
@@ -641,12 +641,6 @@ class Extractor:
             else:
                 s.expect_prompt = EXPECT_LINES
             return
-        started = prompts.started_shell(text)
-        if started is not None:
-            s.expect_prompt = EXPECT_LINES
-            if started != "posix":
-                s.shell = started
-            return
         program = prompts.program_of(text)
         if program is not None:
             s.program = program
@@ -654,6 +648,13 @@ class Extractor:
                 flag = f"{UNWATCHABLE}:{program}"
                 if flag not in self.result.flags:
                     self.result.flags.append(flag)
+            if program not in ("tmux", "screen"):
+                return
+        started = prompts.started_shell(text)
+        if started is not None:
+            s.expect_prompt = EXPECT_LINES
+            if started != "posix":
+                s.shell = started
             return
         if prompts.changes_directory(text):
             s.expect_prompt = max(s.expect_prompt, 2)

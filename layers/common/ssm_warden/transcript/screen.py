@@ -144,6 +144,7 @@ def _at_width(command: str, width: int, prompt_len: int) -> list[str]:
     return ["".join(plain), "".join(zsh)]
 
 
+_SUBSTITUTE = re.compile(r":g?s(?P<d>[/|#@,])(?P<old>(?:\\.|(?!(?P=d)).)*)(?P=d)(?P<new>(?:\\.|(?!(?P=d)).)*)(?P=d)?")
 _EXPANSION_ERRORS = ("event not found", "substitution failed", "bad word specifier", "no such event", "no previous")
 
 
@@ -156,6 +157,12 @@ def plausible_expansion(command: str, expanded: str) -> bool:
     if command.startswith("^"):
         parts = command.split("^")
         return len(parts) >= 3 and parts[2] in expanded
+    sub = _SUBSTITUTE.search(command)
+    if sub is not None:
+        new = sub.group("new").replace("\\" + sub.group("d"), sub.group("d"))
+        if new not in expanded:
+            return False
+        command = command[: sub.start()] + command[sub.end() :]
     outside = [p for p in _HISTORY.split(command) if p and p.strip()]
     return all(p.strip() in expanded for p in outside)
 
@@ -163,7 +170,7 @@ def plausible_expansion(command: str, expanded: str) -> bool:
 # readline inserting before the end of a line prints the key and the rest of the line, then moves
 # back over the rest; when it moves with CSI (``ESC[5D``) the agent drops the move, and each insert
 # shows as the key and a copy of the rest: ``world`` ``eworld`` ``cworld``.
-_LOST_MOVES = re.compile(r"([^\x08\s]{2,40}?)((?:[^\x08]\1)+)(?=[^\x08]|$)")
+_LOST_MOVES = re.compile(r"([^\x08\s][^\x08]{1,39}?)((?:[^\x08]\1)+)(?=[^\x08]|$)")
 
 
 def insert_repair(raw: str) -> str | None:
