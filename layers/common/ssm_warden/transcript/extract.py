@@ -31,6 +31,9 @@ invocations is neither lost nor counted twice.
 
 from __future__ import annotations
 
+import re
+from itertools import accumulate
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
 from ssm_warden.shells import Shell
@@ -64,6 +67,7 @@ AFTER_LINES = 4  # output lines kept after a command (a bracketed paste redrawn 
 AFTER_CHARS = 120  # what of a cut command line is kept for the next invocation
 MAX_PENDING_CHARS = 16_384  # a longer multi-line command is judged at that point; its tail as output
 MAX_PENDING_LINES = 400
+_PROMPT_END = re.compile(r"[$#%>❯λ»›→\ufffd] ")
 _SHELL_NAMES = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash"})
 
 
@@ -92,6 +96,8 @@ class Extractor:
         self._i = 0  # index in ``_batch`` of the line being handled
         self._skip_to = -1  # lines up to this index were consumed by a look-ahead
         self._event_first = False
+        self._heads_key: tuple[str, ...] = ()
+        self._heads_value: tuple[str, ...] = ("",)
         self._plain = False  # the batch is a plain-text transcript (lines end with CR): no events
 
     # -- public ---------------------------------------------------------------------------------
@@ -116,23 +122,32 @@ class Extractor:
         self._skip_to = -1
         self._plain = any(line.endswith("\r") for line in lines[:3])
         bounds = [*starts[1:], len(lines)]
-        for k, event_id in enumerate(event_ids):
-            self._event_id = event_id
-            self._index = 0
-            start, end = starts[k], bounds[k]
-            i = start
-            while i < end:
-                if not self._needs_look(i, start):
-                    j = self._next_look(i, end)
+        looks = _Looks(lines, starts)
+        if self._s.after:  # a bracketed paste redrawn here, its first lines seen in the last batch?
+            looks.add(k for k, line in enumerate(lines[:8]) if line.strip() == self._s.last_command)
+        k = -1
+        i, n = 0, len(lines)
+        while i < n:
+            if not self._slow():
+                j = looks.next(i, self._heads(), self._after_window())
+                if j > i:
                     self._span(base + i, base + j)
                     i = j
-                    continue
-                self._at, self._i, self._event_first = base + i, i, i == start
-                if i > self._skip_to:
-                    self._line(lines[i])
-                i += 1
-            if end > start and len(lines[end - 1]) >= CUT_CHARS and k == len(event_ids) - 1:
-                self._keep_cut(lines[end - 1])
+                    if i >= n:
+                        break
+            if k < 0 or i >= bounds[k]:
+                k = bisect_right(starts, i) - 1
+                self._event_id = event_ids[k]
+                self._index = 0
+            self._at, self._i, self._event_first = base + i, i, i == starts[k]
+            if i > self._skip_to:
+                self._line(lines[i])
+            else:
+                self._span(base + i, base + i + 1)
+            i += 1
+        last = lines[-1] if lines else ""
+        if len(last) >= CUT_CHARS:
+            self._keep_cut(last)
         self._s.last_event_id = event_ids[-1]
 
     def flush(self) -> None:
@@ -145,30 +160,25 @@ class Extractor:
         return self._s.model_copy(deep=True)
 
     # -- which lines to look at -----------------------------------------------------------------
-    def _needs_look(self, i: int, event_start: int) -> bool:
+    def _slow(self) -> bool:
+        """Whether every line must be looked at (a command being read, a prompt to learn...)."""
         s = self._s
-        if s.pending is not None or s.expect_prompt or s.program or not s.prompts or s.cut_tail:
-            return True
-        if i == event_start or (len(s.after) < AFTER_LINES and s.last_command_event is not None):
-            return True
-        line = self._batch[i]
-        return not line.isprintable() or line.startswith(self._heads())
+        return bool(s.pending is not None or s.expect_prompt or s.follow_cd or s.program or not s.prompts or s.cut_tail)
 
-    def _next_look(self, i: int, end: int) -> int:
-        """The next line in [i, end) that may be a prompt line (or needs cleaning), or ``end``."""
-        heads = self._heads()
-        lines = self._batch
-        j = i + 1
-        while j < end:
-            line = lines[j]
-            if line.startswith(heads) or not line.isprintable():
-                return j
-            j += 1
-        return end
+    def _after_window(self) -> bool:
+        """Whether the last lines of the batch are to be looked at: output right after a command
+        may be a bracketed paste that the next invocation shows redrawn."""
+        return len(self._s.after) < AFTER_LINES and self._s.last_command_event is not None
 
     def _heads(self) -> tuple[str, ...]:
         """First characters every line that starts with a current prompt starts with ("" when a
         prompt starts with a variable part: then every line is looked at)."""
+        key = tuple(self._s.prompts)
+        if key != self._heads_key:
+            self._heads_key, self._heads_value = key, self._compute_heads()
+        return self._heads_value
+
+    def _compute_heads(self) -> tuple[str, ...]:
         heads: list[str] = []
         for shape in self._s.prompts:
             c = shape[:1]
@@ -221,6 +231,15 @@ class Extractor:
                 hit = self._prompt(tail, ready)
                 if hit is not None:
                     text = tail
+        if hit is None and s.partial:
+            redrawn = screen.completion_redraw(text, s.partial, cursor_up="\x1b[A" in raw)
+            s.partial = ""
+            if redrawn is not None:
+                self._output(text)
+                self._start(redrawn, "completion redraw", "medium", s.shell)
+                return
+        elif hit is not None:
+            s.partial = ""
         if hit is None and s.program in prompts.SHELL_ESCAPES:
             escaped = prompts.shell_escape(s.program, text)
             if escaped:
@@ -270,9 +289,26 @@ class Extractor:
             return length, s.how or "prompt", self._trust(s.prompts[0]), s.shell
         if s.expect_prompt or not s.prompts:
             return self._learn_expected(text, ready)
+        if s.follow_cd:
+            found_cd = self._follow_cd(text)
+            if found_cd is not None:
+                return found_cd
         if self._event_first or ready:
             return self._learn_unexpected(text)
         return None
+
+    def _follow_cd(self, text: str) -> tuple[int, str, str, Shell] | None:
+        s = self._s
+        s.follow_cd -= 1
+        widened = prompts.widen(s.prompts[0], s.sample, text) if s.sample and s.prompts else None
+        if widened is None:
+            return None
+        s.prompts[0] = widened
+        m = prompts.compiled(widened).match(text)
+        if m is None:
+            return None
+        s.sample = text[: m.end()][:120]
+        return m.end(), s.how or "prompt", self._trust(widened), s.shell
 
     def _learn_expected(self, text: str, ready: bool) -> tuple[int, str, str, Shell] | None:
         s = self._s
@@ -300,6 +336,8 @@ class Extractor:
         return self._count_candidates(text, LEARN_EXPECTED, expected=True)
 
     def _learn_unexpected(self, text: str) -> tuple[int, str, str, Shell] | None:
+        if _PROMPT_END.search(text, 0, 100) is None:
+            return None  # no prompt-ending character: not a prompt line (the cheap test first)
         return self._count_candidates(text, LEARN_UNEXPECTED, expected=False)
 
     def _count_candidates(self, text: str, needed: int, *, expected: bool) -> tuple[int, str, str, Shell] | None:
@@ -407,14 +445,7 @@ class Extractor:
             confidence = lower(confidence, "medium")
             how = f"{how}, right after the output of `{s.last_command.split(' ', 1)[0]}`"
         nxt = self._look(self._i + 1)
-        up = self._i + 1 < len(self._batch) and "\x1b[A" in self._batch[self._i + 1]
-        redrawn = screen.completion_redraw(nxt, command, cursor_up=up)
-        if redrawn is not None:
-            self._cancel(command, "partial line before a completion listing", shell)
-            self._skip_to = self._i + 1
-            self._start(redrawn, "completion redraw", lower(confidence, "medium"), shell)
-            return
-        pasted = screen.paste_redraw(self._look, self._i, command) or screen.zle_paste_redraw(
+        pasted = screen.paste_redraw(self._look, self._batch, self._i, command) or screen.zle_paste_redraw(
             self._look, self._batch, self._i, command
         )
         if pasted is not None:
@@ -422,6 +453,10 @@ class Extractor:
             self._skip_to = last
             for line in buffer:
                 self._feed_input(line, "bracketed paste", confidence, shell)
+            return
+        if _zle_unaccepted(raw):
+            self._cancel(command, "zsh line not accepted (a completion listing follows)", shell)
+            s.partial = command[:300]
             return
         if shell == "posix" and screen.history_expansion(command) and nxt is not None:
             expanded = nxt.strip()
@@ -653,11 +688,12 @@ class Extractor:
         started = prompts.started_shell(text)
         if started is not None:
             s.expect_prompt = EXPECT_LINES
+            s.candidates.clear()
             if started != "posix":
                 s.shell = started
             return
         if prompts.changes_directory(text):
-            s.expect_prompt = max(s.expect_prompt, 2)
+            s.follow_cd = 2  # the prompt may show the new directory: follow it (widen), learn nothing
 
 
 def _could_be_prompt(prompt: str, line: str, *, expected: bool) -> bool:
@@ -665,11 +701,21 @@ def _could_be_prompt(prompt: str, line: str, *, expected: bool) -> bool:
     into the command (``λ ls ``), followed by what may be a command; when nothing explains a new
     prompt, only one ending with a usual prompt character."""
     words = prompt.split()
+    if not expected and (prompt in prompts.BARE or not _literal(prompts.shape_of(prompt))):
+        return False  # ``> `` or a prompt of variable parts only: too common in output
     if len(words) >= 2 and words[-1].isalpha() and words[-1].islower() and words[-2][-1:] in "$#%>❯λ»›→\ufffd":
         return False
     if not prompts.plausible_command(line[len(prompt) :]):
         return False
-    return expected or words[-1][-1:] in "$#%>❯λ»›→\ufffd"
+    if words[-1][-1:] not in prompts.PROMPT_ENDS + ")]":
+        return False
+    return expected or words[-1][-1:] in prompts.PROMPT_ENDS
+
+
+def _literal(shape: str) -> bool:
+    """Whether a shape keeps at least two literal characters besides spaces (an anchor)."""
+    plain = re.sub(r"\\[ds]\+|\[\^[^\]]*\][*+]|\\ufffd\+|\\(.)", r"\1", shape)
+    return sum(1 for c in plain if not c.isspace()) >= 2
 
 
 def _vcs(prompt: str) -> str:
@@ -703,6 +749,13 @@ def _zle_at_column_0(raw: str, text: str) -> str:
     return text
 
 
+def _zle_unaccepted(raw: str) -> bool:
+    """A zsh line-editor line that ends before zle accepted it (no ``ESC[?2004l`` after it started
+    reading): a completion listing or a redraw comes next, not a run."""
+    start = raw.rfind(INPUT_READY)
+    return start >= 0 and "\x1b=" in raw and "\x1b[?2004l" not in raw[start:]
+
+
 def _zsh_interrupted(raw: str) -> bool:
     """zsh's line editor leaves keypad mode (``ESC[?1l``) when it accepts a line, not when Ctrl-C
     interrupts it: a raw zle line that ends without it was cancelled."""
@@ -719,6 +772,58 @@ def extract_lines(lines: Iterable[str], event_id: str = "0") -> Extracted:
     extractor.feed(event_id, lines)
     extractor.flush()
     return extractor.result
+
+
+class _Looks:
+    """Which lines of a batch may need a look, found without a Python step per line: lines that
+    start with a prompt's first character (``str.find`` over the joined text), lines holding
+    control characters, an event's first line with a prompt-ending character (a person's next
+    command usually starts an event: a new prompt?), and the batch's last lines."""
+
+    def __init__(self, lines: list[str], starts: list[int]) -> None:
+        self.lines = lines
+        self.text = "\n" + "\n".join(lines)
+        self.offsets = list(accumulate((len(x) + 1 for x in lines), initial=0))
+        fixed: set[int] = set()
+        if not "".join(lines).isprintable():
+            fixed.update(k for k, line in enumerate(lines) if not line.isprintable())
+        search = _PROMPT_END.search
+        fixed.update(k for k in starts if k < len(lines) and search(lines[k], 0, 100) is not None)
+        self.fixed = sorted(fixed)
+        self.heads: tuple[str, ...] | None = None
+        self.by_head: list[int] = []
+
+    def add(self, indexes: Iterable[int]) -> None:
+        self.fixed = sorted({*self.fixed, *indexes})
+
+    def _head_lines(self, heads: tuple[str, ...]) -> list[int]:
+        if heads == self.heads:
+            return self.by_head
+        found: set[int] = set()
+        if "" in heads:
+            found.update(range(len(self.lines)))
+        else:
+            text, offsets = self.text, self.offsets
+            for head in heads:
+                needle = "\n" + head
+                at = text.find(needle)
+                while at >= 0:
+                    found.add(bisect_right(offsets, at) - 1)
+                    at = text.find(needle, at + 1)
+        self.heads, self.by_head = heads, sorted(found)
+        return self.by_head
+
+    def next(self, i: int, heads: tuple[str, ...], after: bool) -> int:
+        """The first line at or after ``i`` to look at (``len(lines)`` when none)."""
+        n = len(self.lines)
+        best = n
+        for found in (self.fixed, self._head_lines(heads)):
+            k = bisect_left(found, i)
+            if k < len(found) and found[k] < best:
+                best = found[k]
+        if after:
+            best = min(best, max(i, n - AFTER_LINES))
+        return best
 
 
 def _rejoin_cuts(starts: list[int], lines: list[str]) -> list[str]:

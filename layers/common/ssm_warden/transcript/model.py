@@ -50,12 +50,14 @@ class WatchState(BaseModel):
     candidates: dict[str, int] = Field(default_factory=dict)  # unconfirmed shapes and their counts
     pending: PendingCommand | None = None
     expect_prompt: int = 0  # lines left in which a new prompt is learned
+    follow_cd: int = 0  # lines in which the prompt may show a new working directory
     program: str | None = None  # an interactive program with its own prompt (python, mysql)
     ps2_empty: bool = False  # PS2='' : continuation lines come without a prompt
     width: int | None = None  # terminal width, when the session showed it (zsh's PROMPT_SP)
     last_command: str = ""  # the last command, cut to 300 characters
     last_command_event: str | None = None
     held: list[tuple[str, str, int, str]] = Field(default_factory=list)  # (shape, event, line, command)
+    partial: str = ""  # a zle line left unaccepted (a completion listing follows), to find its redraw
     after: list[str] = Field(default_factory=list)  # first output lines after the last command (short)
     cut_tail: str = ""  # the end of a line the agent cut at its 33,000-byte buffer
     flags: list[str] = Field(default_factory=list)

@@ -47,6 +47,7 @@ PS_CONTINUATION = re.compile(r">> ?")
 # Tokens of a prompt: numbers, paths (``~``, ``/x/y``), runs of U+FFFD, or other text.
 _TOKEN = re.compile(r"(?P<num>(?<![\w.-])\d+(?![\w.-]))|(?P<path>(?<![^\s:\[(])(?:~|/)[^\s\]):$#%>]*)|(?P<fffd>\ufffd+)")
 PROMPT_CHARS = frozenset("$#%>❯➜λ»›→:)]\ufffd")
+PROMPT_ENDS = "$#%>❯λ»›→\ufffd"  # what an unexplained new prompt must end with
 
 
 def shape_of(prompt: str) -> str:
@@ -66,8 +67,10 @@ def widen(shape: str, prompt: str, line: str) -> str | None:
     """``shape`` with one word made variable so that it matches ``line`` (a prompt after ``cd``:
     ``➜  tmp `` then ``➜  repo ``), or None. ``prompt`` is the text the shape was learned from."""
     words = list(re.finditer(r"[^\s]+", prompt))
+    if len(words) < 2:
+        return None  # a one-word prompt made variable would match any line
     for m in words:
-        if all(c in PROMPT_CHARS for c in m.group()):
+        if all(c in PROMPT_CHARS for c in m.group()) or m.group()[-1] in "$#%>❯λ»›→\ufffd":
             continue
         head, tail = prompt[: m.start()], prompt[m.end() :]
         if not head.strip() and len(words) > 1:

@@ -14,18 +14,25 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-MIN_WIDTH = 40
+MIN_WIDTH = 80  # narrower terminals are rare; every variant costs a detector run
 COMMON_WIDTHS = (80, 120, 100, 132, 160, 200, 90, 110, 140, 150, 180, 220, 240)
-MAX_VARIANTS = 12
+MAX_VARIANTS = 4
 
 _HISTORY = re.compile(r"^\^[^^\s]*\^|(?<![\\\w'])!(?:!|-?\d+|\$|\*|\?[^?]+\??|[A-Za-z][\w.-]*)(?::[sgh&pqx\d$^*-])?")
 
 
-def paste_redraw(look: Callable[[int], str | None], i: int, first: str) -> tuple[list[str], int] | None:
-    """For a command line ``i`` whose input is ``first`` (``look(j)`` gives line ``j``): when a
-    bracketed-paste redraw follows, (the input lines of the whole buffer, index of its last line)."""
+def paste_redraw(
+    look: Callable[[int], str | None], raw: list[str], i: int, first: str
+) -> tuple[list[str], int] | None:
+    """For a command line ``i`` whose input is ``first`` (``look(j)`` gives line ``j`` cleaned,
+    ``raw[j]`` as it came): when a bracketed-paste redraw follows, (the input lines of the whole
+    buffer, index of its last line)."""
     for k in range(2, 21):
         redraw = i + k
+        if redraw >= len(raw):
+            return None
+        if first not in raw[redraw]:
+            continue  # the cheap test: the redraw holds the first line again
         line = look(redraw)
         if line is None:
             return None
@@ -51,7 +58,7 @@ def zle_paste_redraw(
     over them and printed them again (in a stream, the cursor moves lost: all of them run together)
     and the key typed after the paste (zle echoes it, returns with CR and redraws it: once the
     agent deletes the CR, its first character twice)."""
-    if "\x1b[7m" not in raw[i]:
+    if "\x1b[7m" not in raw[i][raw[i].rfind("\x1b[?2004h") :]:
         return None  # zle shows pasted text in reverse video; without it, no paste
     block = [first]
     for j in range(i + 1, i + 21):
@@ -104,7 +111,7 @@ def wrap_variants(prompt_len: int, command: str, width: int | None) -> tuple[str
     line_len = prompt_len + len(command)
     if line_len <= MIN_WIDTH:
         return ()
-    widths = [width] if width else [*COMMON_WIDTHS, *range(MIN_WIDTH, min(line_len, 400))]
+    widths = [width] if width else [*COMMON_WIDTHS, *range(MIN_WIDTH, min(line_len, 300))]
     out: list[str] = []
     seen: set[int] = set()
     for w in widths:
