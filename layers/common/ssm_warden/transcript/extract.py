@@ -32,7 +32,6 @@ invocations is neither lost nor counted twice.
 from __future__ import annotations
 
 import re
-from itertools import accumulate
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
@@ -67,6 +66,14 @@ AFTER_LINES = 4  # output lines kept after a command (a bracketed paste redrawn 
 AFTER_CHARS = 120  # what of a cut command line is kept for the next invocation
 MAX_PENDING_CHARS = 16_384  # a longer multi-line command is judged at that point; its tail as output
 MAX_PENDING_LINES = 400
+# First words of commands that change nothing about the terminal (no shell, program or prompt).
+_PLAIN_COMMANDS = frozenset({
+    "ls", "ll", "cat", "tail", "head", "grep", "egrep", "journalctl", "systemctl",
+    "ps", "df", "du", "free", "uptime", "whoami", "id", "date", "pwd", "echo", "printf", "curl", "wget",
+    "aws", "dmesg", "clear", "find", "cp", "mv", "rm", "mkdir", "touch", "chmod", "chown", "for",
+    "while", "if", "true", "false", "uname", "hostname", "history", "which", "file",
+    "stat", "tar", "gzip", "unzip", "awk", "sed", "sort", "uniq", "wc", "diff", "make", "pip", "npm",
+})
 _PROMPT_END = re.compile(r"[$#%>❯λ»›→\ufffd] ")
 _SHELL_NAMES = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash"})
 
@@ -96,6 +103,8 @@ class Extractor:
         self._i = 0  # index in ``_batch`` of the line being handled
         self._skip_to = -1  # lines up to this index were consumed by a look-ahead
         self._event_first = False
+        self._compiled_key: tuple[str, ...] = ()
+        self._compiled: list[re.Pattern[str]] = []
         self._heads_key: tuple[str, ...] = ()
         self._heads_value: tuple[str, ...] = ("",)
         self._plain = False  # the batch is a plain-text transcript (lines end with CR): no events
@@ -266,8 +275,11 @@ class Extractor:
 
     def _match_current(self, text: str) -> tuple[int, int] | None:
         """(length, index in ``prompts``) of the learned prompt ``text`` starts with."""
-        for k, shape in enumerate(self._s.prompts):
-            m = prompts.compiled(shape).match(text)
+        key = tuple(self._s.prompts)
+        if key != self._compiled_key:
+            self._compiled_key, self._compiled = key, [prompts.compiled(p) for p in key]
+        for k, pattern in enumerate(self._compiled):
+            m = pattern.match(text)
             if m is not None and (m.end() < len(text) or text.strip() == m.group().strip()):
                 return m.end(), k
         return None
@@ -660,6 +672,9 @@ class Extractor:
         s.last_command = text[:300]
         s.last_command_event = command.event_id
         s.after = []
+        first = text.split(None, 1)[0] if text else ""
+        if first in _PLAIN_COMMANDS:
+            return  # the common case: nothing that changes what the terminal shows
         assigned = prompts.assigned_prompt(text)
         if assigned is not None:
             name, value = assigned
@@ -783,7 +798,6 @@ class _Looks:
     def __init__(self, lines: list[str], starts: list[int]) -> None:
         self.lines = lines
         self.text = "\n" + "\n".join(lines)
-        self.offsets = list(accumulate((len(x) + 1 for x in lines), initial=0))
         fixed: set[int] = set()
         if not "".join(lines).isprintable():
             fixed.update(k for k, line in enumerate(lines) if not line.isprintable())
@@ -803,12 +817,15 @@ class _Looks:
         if "" in heads:
             found.update(range(len(self.lines)))
         else:
-            text, offsets = self.text, self.offsets
+            text = self.text
             for head in heads:
                 needle = "\n" + head
                 at = text.find(needle)
+                line, last = 0, 0
                 while at >= 0:
-                    found.add(bisect_right(offsets, at) - 1)
+                    line += text.count("\n", last, at)  # the line that ``at``'s newline starts
+                    last = at
+                    found.add(line)
                     at = text.find(needle, at + 1)
         self.heads, self.by_head = heads, sorted(found)
         return self.by_head

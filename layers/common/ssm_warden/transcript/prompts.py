@@ -305,8 +305,8 @@ def program_of(command: str) -> str | None:
 _DUMPERS = frozenset({
     "cat", "tac", "less", "more", "head", "tail", "grep", "egrep", "zcat", "zless", "bat", "strings",
     "journalctl", "dmesg", "sed", "awk", "column", "nl", "xxd", "od", "jq", "yq", "diff", "git",
-    "kubectl", "docker", "podman", "aws", "curl", "wget", "history", "echo", "printf",
-})
+    "kubectl", "docker", "podman", "aws", "curl", "wget", "history",
+})  # echo/printf print their own words: a line they show is caught by that (the extractor)
 
 
 def prints_text(command: str) -> bool:

@@ -27,6 +27,8 @@ def paste_redraw(
     """For a command line ``i`` whose input is ``first`` (``look(j)`` gives line ``j`` cleaned,
     ``raw[j]`` as it came): when a bracketed-paste redraw follows, (the input lines of the whole
     buffer, index of its last line)."""
+    if first not in "\n".join(raw[i + 2 : i + 21]):
+        return None  # the cheap test: the redraw holds the first line again
     for k in range(2, 21):
         redraw = i + k
         if redraw >= len(raw):
