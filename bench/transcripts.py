@@ -45,4 +45,8 @@ def main() -> None:
         print(json.dumps(_row("form", form, score), ensure_ascii=False))
     for group, score in sorted(result["by_group"].items()):
         print(json.dumps(_row("group", group, score), ensure_ascii=False))
-    print(json.dumps({**_row("form", "all", total), "target_found": 0.95, "target_never_ran": 0}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {**_row("form", "all", total), "target_found": 0.95, "target_never_ran": 0}, ensure_ascii=False
+        )
+    )

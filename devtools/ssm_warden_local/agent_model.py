@@ -9,7 +9,7 @@ second (``cloudwatchlogsservice.go``):
   readline's inserts and erases, bracketed-paste modes) and ST-ended OSC/DCS strings are removed
   **without their effect**; C0 controls (BS, BEL, CR, TAB, ...) are kept; the single bytes
   0x80-0x9F are C1 controls to it and are removed too, which breaks every UTF-8 character that holds
-  one (``➜ ❯ “ ” — ✓``, most CJK);
+  one (``➜ \u276f “ ” — ✓``, most CJK);
 - when Strip reports an error (an OSC ended by BEL, as the default bash prompts of Amazon Linux and
   Ubuntu print; ``ESC ( B``, ``ESC =``, ``ESC 7``; an escape cut at the end of the piece) the
   **whole piece is sent raw**, colours and all;

@@ -105,13 +105,11 @@ UBUNTU_PROMPT = (
 )
 OMZ_PROMPT = (
     "setopt PROMPT_SUBST\n"
-    "git_info() { b=$(git symbolic-ref --short HEAD 2>/dev/null) && print -n \"%F{blue}git:(%F{red}$b%F{blue})%f \"; }\n"
+    "git_info() { b=$(git symbolic-ref --short HEAD 2>/dev/null) && "
+    'print -n "%F{blue}git:(%F{red}$b%F{blue})%f "; }\n'
     "PROMPT='%(?:%F{green}➜ :%F{red}➜ ) %F{cyan}%c%f $(git_info)'\n"
 )
-STARSHIP_PROMPT = (
-    "setopt PROMPT_SUBST\n"
-    "PROMPT=$'\\n%F{cyan}%~%f\\n%(?.%F{green}.%F{red})❯%f '\n"
-)
+STARSHIP_PROMPT = "setopt PROMPT_SUBST\nPROMPT=$'\\n%F{cyan}%~%f\\n%(?.%F{green}.%F{red})\u276f%f '\n"
 LAMBDA_PROMPT = "PS1='λ '\n"
 TIME_PROMPT = r"""PS1='\t \u:\w (\$?)> '""" + "\n"
 
@@ -164,16 +162,14 @@ def _common(shell: str) -> list[Step]:
 
 
 def sessions() -> list[Session]:
-    bash_sh = ["bash", "--posix"]
     return [
-        Session("sh_default", "sh", "bash-as-sh", ["sh-as-bash"], _common("sh") + [T("exit\r")]),
+        Session("sh_default", "sh", "bash-as-sh", ["sh-as-bash"], [*_common("sh"), T("exit\r")]),
         Session(
             "bash_amazon_linux",
             "bash",
             "bash-osc-prompt",
             ["bash", "-i"],
-            _common("bash")
-            + [T("sudo -h >/dev/null 2>&1; bash\r"), T("whoami\r"), T("exit\r"), T("exit\r")],
+            [*_common("bash"), T("sudo -h >/dev/null 2>&1; bash\r"), T("whoami\r"), T("exit\r"), T("exit\r")],
             rc=AL2_PROMPT,
         ),
         Session(
@@ -181,7 +177,7 @@ def sessions() -> list[Session]:
             "bash",
             "bash-osc-prompt",
             ["bash", "-i"],
-            _common("bash") + [T("PS1='app> '\r"), T("uname -s\r"), T("exit\r")],
+            [*_common("bash"), T("PS1='app> '\r"), T("uname -s\r"), T("exit\r")],
             rc=UBUNTU_PROMPT,
             cols=100,
         ),
@@ -190,21 +186,42 @@ def sessions() -> list[Session]:
             "bash",
             "bash-varying-prompt",
             ["bash", "-i"],
-            _common("bash") + [T("false\r"), T("echo after-false\r"), T("exit\r")],
+            [*_common("bash"), T("false\r"), T("echo after-false\r"), T("exit\r")],
             rc=TIME_PROMPT,
         ),
-        Session("bash_lambda", "bash", "bash-theme-prompt", ["bash", "-i"], _common("bash") + [T("exit\r")], rc=LAMBDA_PROMPT),
-        Session("dash_default", "dash", "dash", ["dash", "-i"], _common("dash") + [T("exit\r")]),
-        Session("zsh_default", "zsh", "zsh-prompt-sp", ["zsh", "-i"], _common("zsh") + [T("exit\r")]),
+        Session(
+            "bash_lambda",
+            "bash",
+            "bash-theme-prompt",
+            ["bash", "-i"],
+            [*_common("bash"), T("exit\r")],
+            rc=LAMBDA_PROMPT,
+        ),
+        Session("dash_default", "dash", "dash", ["dash", "-i"], [*_common("dash"), T("exit\r")]),
+        Session("zsh_default", "zsh", "zsh-prompt-sp", ["zsh", "-i"], [*_common("zsh"), T("exit\r")]),
         Session(
             "zsh_ohmyzsh",
             "zsh",
             "zsh-theme",
             ["zsh", "-i"],
-            _common("zsh") + [T("cd /tmp/warden-rec/repo\r"), T("git status --short\r"), T("cd ..\r"), T("exit\r")],
+            [
+                *_common("zsh"),
+                T("cd /tmp/warden-rec/repo\r"),
+                T("git status --short\r"),
+                T("cd ..\r"),
+                T("exit\r"),
+            ],
             rc=OMZ_PROMPT,
         ),
-        Session("zsh_starship", "zsh", "zsh-theme", ["zsh", "-i"], _common("zsh") + [T("exit\r")], rc=STARSHIP_PROMPT, cols=120),
+        Session(
+            "zsh_starship",
+            "zsh",
+            "zsh-theme",
+            ["zsh", "-i"],
+            [*_common("zsh"), T("exit\r")],
+            rc=STARSHIP_PROMPT,
+            cols=120,
+        ),
     ]
 
 
@@ -238,7 +255,7 @@ def _home(tmp: Path, session: Session, truth: Path) -> dict[str, str]:
     repo = work / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    env = {
+    return {
         "HOME": str(home),
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "TERM": "xterm-256color",
@@ -248,14 +265,26 @@ def _home(tmp: Path, session: Session, truth: Path) -> dict[str, str]:
         "ENV": str(home / ".bashrc"),
         **session.env,
     }
-    return env
 
 
 def _argv(session: Session, home: str, truth: Path) -> list[str]:
     if session.shell == "sh":
         return ["bash", "--posix", "-i"]  # exec'd as "sh" below
     if session.shell == "dash":
-        return ["strace", "-qq", "-f", "-e", "trace=read", "-s", "65535", "-xx", "-o", f"{truth}.strace", "dash", "-i"]
+        return [
+            "strace",
+            "-qq",
+            "-f",
+            "-e",
+            "trace=read",
+            "-s",
+            "65535",
+            "-xx",
+            "-o",
+            f"{truth}.strace",
+            "dash",
+            "-i",
+        ]
     return session.argv
 
 
@@ -381,9 +410,11 @@ def _dash_reads(path: Path) -> list[str]:
 def _versions(session: Session) -> str:
     shell = {"sh": "bash", "dash": "dash"}.get(session.shell, session.shell)
     if shell == "dash":
-        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "dash"], capture_output=True, text=True)
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", "dash"], capture_output=True, text=True, check=False
+        )
         return f"dash {out.stdout.strip()}"
-    out = subprocess.run([shell, "--version"], capture_output=True, text=True)
+    out = subprocess.run([shell, "--version"], capture_output=True, text=True, check=False)
     return out.stdout.splitlines()[0] if out.stdout else shell
 
 
@@ -396,7 +427,8 @@ def main(argv: list[str]) -> int:
         recording = record(session)
         path = OUT / f"{session.name}.json"
         path.write_text(json.dumps(recording, indent=1, ensure_ascii=False) + "\n")
-        print(f"{session.name}: {len(recording['ran'])} commands ran, {len(recording['chunks'])} chunks -> {path}")
+        ran, chunks = len(recording["ran"]), len(recording["chunks"])
+        print(f"{session.name}: {ran} commands ran, {chunks} chunks -> {path}")
     return 0
 
 

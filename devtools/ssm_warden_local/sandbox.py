@@ -3,7 +3,7 @@
 The shell (``bash --norc -i``, else ``sh -i``) runs in a pseudo-terminal. What it prints is passed
 to your terminal and, the way the SSM agent streams a session (``agent_model``, aws-facts §6), to
 CloudWatch Logs: complete lines only, cut at 33,000 bytes, each through pborman/ansi's Strip
-(escapes removed without their effect, BS and BEL kept, C1 bytes dropped so ``➜ ❯`` become
+(escapes removed without their effect, BS and BEL kept, C1 bytes dropped so ``➜ \u276f`` become
 U+FFFD) or sent raw when Strip fails (an OSC title ended by BEL), tabs as spaces, ``\\r``
 deleted, at most four events a second. Each log event goes through the real command monitor (as a subscription
 payload), its actions through the real executor, and the Slack messages to the local sink; the
@@ -330,7 +330,7 @@ def main(args: Any) -> int:
         shell=args.shell.split() if args.shell else None,
         reason=args.reason,
         verbose=args.verbose,
-        # A prompt of your own (a theme, ``❯ ``); empty: the shell's own (its rc files)
+        # A prompt of your own (a theme, ``\u276f ``); empty: the shell's own (its rc files)
         ps1=os.environ.get("SSM_WARDEN_SANDBOX_PS1", PS1) or None,
     )
     return run_sandbox(options)

@@ -25,7 +25,6 @@ from typing import Any
 
 from ssm_warden.transcript.extract import Extracted, Extractor, WatchState
 from ssm_warden.transcript.terminal import split_text
-
 from ssm_warden_local import agent_model
 from ssm_warden_local.recorder import GITLOG, OUT, README
 
@@ -90,7 +89,9 @@ def extract_invocations(invocations: list[list[list[str]]]) -> Extracted:
     event_number = 0
     for events in invocations:
         extractor = Extractor(state)
-        ids, starts, lines = [], [], []
+        ids: list[str] = []
+        starts: list[int] = []
+        lines: list[str] = []
         for event in events:
             ids.append(str(event_number))
             starts.append(len(lines))

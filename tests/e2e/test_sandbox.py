@@ -158,8 +158,8 @@ def test_in_monitor_mode_the_sandbox_says_would_terminate_and_the_shell_lives_on
 @pytest.mark.parametrize(
     ("label", "args", "env"),
     [
-        # bash with a starship-like two-line prompt ending in ❯ (the agent turns it into U+FFFD)
-        ("starship-like", [], {"SSM_WARDEN_SANDBOX_PS1": "\n\\w\n❯ "}),
+        # bash with a starship-like two-line prompt ending in \u276f (the agent turns it into U+FFFD)
+        ("starship-like", [], {"SSM_WARDEN_SANDBOX_PS1": "\n\\w\n\u276f "}),
         # zsh with its PROMPT_SP padding before each prompt and zle's redraws
         ("zsh", ["--shell", "zsh -f -i"], {"SSM_WARDEN_SANDBOX_PS1": "%m%# ", "TERM": "xterm-256color"}),
     ],

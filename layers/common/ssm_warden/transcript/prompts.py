@@ -25,7 +25,7 @@ _KNOWN_POSIX = [
     r"[$#%] ",  # dash, sh
     r"\ufffd{1,3}  \S+ (?:git:\([^()\s]*\) (?:\ufffd+ )?)?",  # oh-my-zsh ➜ after the agent
     r"➜  \S+ (?:git:\([^()\s]*\) (?:✗ )?)?",
-    r"(?:\ufffd{1,3}|❯|λ|»|→|>) ",  # starship ❯ (mangled), λ, » prompts
+    r"(?:\ufffd{1,3}|\u276f|λ|»|→|>) ",  # starship \u276f (mangled), λ, » prompts
 ]
 _KNOWN_POWERSHELL = r"PS (?:[A-Za-z]:\\|/|[A-Za-z][\w]*:)[^>\n]{0,200}> "
 _KNOWN_CMD = r"[A-Za-z]:\\[^>\n]{0,200}>"
@@ -45,9 +45,11 @@ PS_CONTINUATION = re.compile(r">> ?")
 
 # -- shapes -----------------------------------------------------------------------------------------
 # Tokens of a prompt: numbers, paths (``~``, ``/x/y``), runs of U+FFFD, or other text.
-_TOKEN = re.compile(r"(?P<num>(?<![\w.-])\d+(?![\w.-]))|(?P<path>(?<![^\s:\[(])(?:~|/)[^\s\]):$#%>]*)|(?P<fffd>\ufffd+)")
-PROMPT_CHARS = frozenset("$#%>❯➜λ»›→:)]\ufffd")
-PROMPT_ENDS = "$#%>❯λ»›→\ufffd"  # what an unexplained new prompt must end with
+_TOKEN = re.compile(
+    r"(?P<num>(?<![\w.-])\d+(?![\w.-]))|(?P<path>(?<![^\s:\[(])(?:~|/)[^\s\]):$#%>]*)|(?P<fffd>\ufffd+)"
+)
+PROMPT_CHARS = frozenset("$#%>\u276f➜λ»\u203a→:)]\ufffd")
+PROMPT_ENDS = "$#%>\u276fλ»\u203a→\ufffd"  # what an unexplained new prompt must end with
 
 
 def shape_of(prompt: str) -> str:
@@ -70,7 +72,7 @@ def widen(shape: str, prompt: str, line: str) -> str | None:
     if len(words) < 2:
         return None  # a one-word prompt made variable would match any line
     for m in words:
-        if all(c in PROMPT_CHARS for c in m.group()) or m.group()[-1] in "$#%>❯λ»›→\ufffd":
+        if all(c in PROMPT_CHARS for c in m.group()) or m.group()[-1] in "$#%>\u276fλ»\u203a→\ufffd":
             continue
         head, tail = prompt[: m.start()], prompt[m.end() :]
         if not head.strip() and len(words) > 1:
@@ -282,7 +284,9 @@ PROGRAMS: dict[str, str] = {
     "psql": r"[\w-]+=?[#>] |[\w-]+-[#>] ",
     "sqlite3": r"sqlite> |   \.\.\.> ",
 }
-UNWATCHABLE = frozenset({"tmux", "screen", "vim", "vi", "nvim", "less", "more", "man", "emacs", "nano", "mc", "top", "htop"})
+UNWATCHABLE = frozenset(
+    {"tmux", "screen", "vim", "vi", "nvim", "less", "more", "man", "emacs", "nano", "mc", "top", "htop"}
+)
 
 
 def program_of(command: str) -> str | None:
@@ -302,11 +306,41 @@ def program_of(command: str) -> str | None:
 
 
 # Commands that print files or logs: what they show may hold anything, prompts included.
-_DUMPERS = frozenset({
-    "cat", "tac", "less", "more", "head", "tail", "grep", "egrep", "zcat", "zless", "bat", "strings",
-    "journalctl", "dmesg", "sed", "awk", "column", "nl", "xxd", "od", "jq", "yq", "diff", "git",
-    "kubectl", "docker", "podman", "aws", "curl", "wget", "history",
-})  # echo/printf print their own words: a line they show is caught by that (the extractor)
+_DUMPERS = frozenset(
+    {
+        "cat",
+        "tac",
+        "less",
+        "more",
+        "head",
+        "tail",
+        "grep",
+        "egrep",
+        "zcat",
+        "zless",
+        "bat",
+        "strings",
+        "journalctl",
+        "dmesg",
+        "sed",
+        "awk",
+        "column",
+        "nl",
+        "xxd",
+        "od",
+        "jq",
+        "yq",
+        "diff",
+        "git",
+        "kubectl",
+        "docker",
+        "podman",
+        "aws",
+        "curl",
+        "wget",
+        "history",
+    }
+)  # echo/printf print their own words: a line they show is caught by that (the extractor)
 
 
 def prints_text(command: str) -> bool:
@@ -352,4 +386,4 @@ def shell_escape(program: str, line: str) -> str | None:
 
 def empties_prompt(command: str) -> bool:
     m = _PS1.match(command.strip())
-    return bool(m) and m.group(1) in ("PS1", "PROMPT") and _unquote(m.group(2)) == ""
+    return m is not None and m.group(1) in ("PS1", "PROMPT") and _unquote(m.group(2)) == ""

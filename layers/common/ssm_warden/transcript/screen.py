@@ -18,7 +18,9 @@ MIN_WIDTH = 80  # narrower terminals are rare; every variant costs a detector ru
 COMMON_WIDTHS = (80, 120, 100, 132, 160, 200, 90, 110, 140, 150, 180, 220, 240)
 MAX_VARIANTS = 4
 
-_HISTORY = re.compile(r"^\^[^^\s]*\^|(?<![\\\w'])!(?:!|-?\d+|\$|\*|\?[^?]+\??|[A-Za-z][\w.-]*)(?::[sgh&pqx\d$^*-])?")
+_HISTORY = re.compile(
+    r"^\^[^^\s]*\^|(?<![\\\w'])!(?:!|-?\d+|\$|\*|\?[^?]+\??|[A-Za-z][\w.-]*)(?::[sgh&pqx\d$^*-])?"
+)
 
 
 def paste_redraw(
@@ -67,7 +69,7 @@ def zle_paste_redraw(
         line = look(j)
         if line is None or j >= len(raw):
             return None
-        if "\x1b[A" in raw[j] or line.startswith("".join(block)) and len(block) > 1:
+        if "\x1b[A" in raw[j] or (line.startswith("".join(block)) and len(block) > 1):
             if "\x1b[A" not in raw[j] and not line.startswith("".join(block)):
                 return None
             tail_raw = raw[j].rstrip("\r")
@@ -153,8 +155,16 @@ def _at_width(command: str, width: int, prompt_len: int) -> list[str]:
     return ["".join(plain), "".join(zsh)]
 
 
-_SUBSTITUTE = re.compile(r":g?s(?P<d>[/|#@,])(?P<old>(?:\\.|(?!(?P=d)).)*)(?P=d)(?P<new>(?:\\.|(?!(?P=d)).)*)(?P=d)?")
-_EXPANSION_ERRORS = ("event not found", "substitution failed", "bad word specifier", "no such event", "no previous")
+_SUBSTITUTE = re.compile(
+    r":g?s(?P<d>[/|#@,])(?P<old>(?:\\.|(?!(?P=d)).)*)(?P=d)(?P<new>(?:\\.|(?!(?P=d)).)*)(?P=d)?"
+)
+_EXPANSION_ERRORS = (
+    "event not found",
+    "substitution failed",
+    "bad word specifier",
+    "no such event",
+    "no previous",
+)
 
 
 def plausible_expansion(command: str, expanded: str) -> bool:
