@@ -58,7 +58,8 @@ LEARN_EXPECTED = 2  # lines an unknown prompt must start when a new prompt is ex
 LEARN_UNEXPECTED = 3  # ... and when nothing explains a new prompt
 EXPECT_LINES = 12  # after a shell start: lines in which the new prompt is learned
 START_LINES = 40  # at the start of a session: lines in which the first prompt is learned
-CUT_CHARS = 30_000  # a line this long at an event's end was cut by the agent's 33,000-byte buffer
+CUT_CHARS = 30_000  # a line this long at an event's end was cut by the agent's 33,000-byte buffer...
+CUT_MAX = 33_000  # ... and no longer (the buffer's size): a longer line is a transcript's, not cut
 CUT_TAIL = 2_000
 MAX_HELD = 4  # lines kept that an unconfirmed prompt started
 RETRO_INDEX = 100_000  # index offset of commands found once their prompt was learned
@@ -208,7 +209,7 @@ class Extractor:
                 self._span(base + i, base + i + 1)
             i += 1
         last = lines[-1] if lines else ""
-        if len(last) >= CUT_CHARS:
+        if CUT_CHARS <= len(last) <= CUT_MAX:
             self._keep_cut(last)
         self._s.last_event_id = event_ids[-1]
 
@@ -945,7 +946,7 @@ def _rejoin_cuts(starts: list[int], lines: list[str]) -> list[str]:
     long, and the first line of the next event."""
     for k in range(1, len(starts)):
         end = starts[k] - 1
-        if end >= starts[k - 1] and len(lines[end]) >= CUT_CHARS and starts[k] < len(lines):
+        if end >= starts[k - 1] and CUT_CHARS <= len(lines[end]) <= CUT_MAX and starts[k] < len(lines):
             lines[end] = lines[end] + lines[starts[k]]
             lines[starts[k]] = ""
     return lines
