@@ -355,8 +355,11 @@ class Extractor:
         found = self._match_current(text)
         if found is not None:
             length, k = found
-            if k:
-                s.prompts.insert(0, s.prompts.pop(k))  # back in an outer shell
+            if k:  # back in an outer shell: its prompt, and its kind of shell, are current again
+                shells = _aligned(s.shells, len(s.prompts))
+                s.prompts.insert(0, s.prompts.pop(k))
+                shells.insert(0, shells.pop(k))
+                s.shells, s.shell = shells, shells[0]
             if s.program:
                 s.program = None  # the shell's prompt is back
             return length, s.how or "prompt", self._trust(s.prompts[0]), s.shell
@@ -475,7 +478,10 @@ class Extractor:
     def _learn(self, prompt: str, how: str, shell: Shell, shape: str | None = None) -> None:
         s = self._s
         shape = shape or prompts.shape_of(prompt) + _vcs(prompt)
-        s.prompts = [shape, *[p for p in s.prompts if p != shape]][:MAX_PROMPTS]
+        kept = [(p, sh) for p, sh in zip(s.prompts, _aligned(s.shells, len(s.prompts)), strict=True) if p != shape]
+        pairs = [(shape, shell), *kept][:MAX_PROMPTS]
+        s.prompts = [p for p, _ in pairs]
+        s.shells = [sh for _, sh in pairs]
         s.sample = prompt[:120]
         s.how, s.shell = how, shell
         if not how.startswith(("repeated", "prompt changed")):
@@ -802,6 +808,11 @@ class Extractor:
             return
         if prompts.changes_directory(text):
             s.follow_cd = 2  # the prompt may show the new directory: follow it (widen), learn nothing
+
+
+def _aligned(shells: list[Shell], n: int) -> list[Shell]:
+    """One shell per learned prompt (a state stored before shells were kept: posix)."""
+    return [*shells[:n], *(["posix"] * (n - len(shells)))]  # type: ignore[list-item]
 
 
 def _could_be_prompt(prompt: str, line: str, *, expected: bool) -> bool:

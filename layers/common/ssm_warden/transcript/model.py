@@ -44,7 +44,8 @@ class WatchState(BaseModel):
     last_event_id: str | None = None
     prompts: list[str] = Field(default_factory=list)  # learned prompt shapes, current first
     sample: str = ""  # the text the current prompt was learned from (to follow it through ``cd``)
-    shell: Shell = "posix"
+    shell: Shell = "posix"  # the shell of the current prompt
+    shells: list[Shell] = Field(default_factory=list)  # the shell of each learned prompt
     how: str = ""  # how the current prompt was learned
     untrusted: list[str] = Field(default_factory=list)  # prompts no command explained
     candidates: dict[str, int] = Field(default_factory=dict)  # unconfirmed shapes and their counts
