@@ -478,7 +478,8 @@ class Extractor:
     def _learn(self, prompt: str, how: str, shell: Shell, shape: str | None = None) -> None:
         s = self._s
         shape = shape or prompts.shape_of(prompt) + _vcs(prompt)
-        kept = [(p, sh) for p, sh in zip(s.prompts, _aligned(s.shells, len(s.prompts)), strict=True) if p != shape]
+        shells = _aligned(s.shells, len(s.prompts))
+        kept = [(p, sh) for p, sh in zip(s.prompts, shells, strict=True) if p != shape]
         pairs = [(shape, shell), *kept][:MAX_PROMPTS]
         s.prompts = [p for p, _ in pairs]
         s.shells = [sh for _, sh in pairs]
