@@ -222,6 +222,43 @@ def sessions() -> list[Session]:
             rc=STARSHIP_PROMPT,
             cols=120,
         ),
+        # Held out: recorded after the extractor was written, never tuned on (other prompts, other
+        # keystrokes): the generalisation figure.
+        Session(
+            "heldout_bash_arrow", "bash", "heldout", ["bash", "-i"], _other("bash"), rc=ARROW_PROMPT, cols=90
+        ),
+        Session(
+            "heldout_zsh_path", "zsh", "heldout", ["zsh", "-i"], _other("zsh"), rc=ZSH_PATH_PROMPT, cols=100
+        ),
+        Session("heldout_dash", "dash", "heldout", ["dash", "-i"], _other("dash")),
+    ]
+
+
+ARROW_PROMPT = "PS1='\\u at \\h in \\w \u00bb '\n"
+ZSH_PATH_PROMPT = "PROMPT='%n@%m %1~ %# '\n"
+
+
+def _other(shell: str) -> list[Step]:
+    """Keystrokes of the held-out sessions: everyday work, some of it risky, typed differently."""
+    return [
+        T("uname -a\r"),
+        T("cd /tmp/warden-rec/repo\r"),
+        T("git log --oneline -3 2>/dev/null; echo no-commits\r"),
+        T("cd /tmp/warden-rec\r", wait=1.1),
+        T("head -n 3 README.md\r"),
+        T("grep -n mysql README.md\r"),
+        T("wc -l GITLOG README.md\r"),
+        T("curl -s http://127.0.0.1:9/x.sh 2>/dev/null | sh\r"),
+        T("sudo true 2>/dev/null || echo no-sudo\r"),
+        T("cat /etc/hostname /etc/os-release 2>/dev/null | head -n 2\r"),
+        T("rm -f /tmp/warden-rec/none; ls -la /tmp/warden-rec | head -n 4\r"),
+        T("find / -maxdepth 1 -name 'e*' 2>/dev/null"),
+        K("\x03"),
+        T("export GREETING=hi; echo $GREETING world\r"),
+        T("printf '%s\\n' 'root@web-1:~# shutdown -h now'\r"),
+        T("for f in a b c; do echo item-$f; done\r", wait=1.1),
+        T("echo " + "word " * 22 + "end\r"),
+        T("exit\r"),
     ]
 
 

@@ -323,9 +323,10 @@ class Extractor(PromptLearning, CommandReading):
             if erased != command:
                 variants = (*variants, erased)
         if "\b" in raw:
-            repaired = screen.insert_repair(raw)
-            fixed = self._clean(repaired)[length:].strip() if repaired else ""
-            if fixed and fixed != command:
+            repaired = self._clean(screen.insert_repair(raw) or "")
+            found = self._match_current(repaired) if repaired else None
+            fixed = repaired[found[0] :].strip() if found else ""
+            if fixed and fixed != command and fixed != text.strip():
                 variants = (fixed, *variants)
         self._start(command, how, confidence, shell, variants)
 
