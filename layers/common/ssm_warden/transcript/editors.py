@@ -45,3 +45,16 @@ def zsh_interrupted(raw: str) -> bool:
         return False
     tail = raw[start:]
     return tail.rstrip("\r").endswith("\x1b[?2004l") and "\x1b[?1l" not in tail
+
+
+def zle_pasting(raw: str, *, anywhere: bool = False) -> bool:
+    """zle shows pasted text in reverse video: after it started reading the line (or anywhere,
+    for the further lines of the paste)."""
+    start = 0 if anywhere else raw.rfind(INPUT_READY)
+    return start >= 0 and "\x1b[7m" in raw[start:]
+
+
+def zle_first_key_twice(text: str) -> str:
+    """The line typed at column 0 after a redraw: zle echoed its first key, went back with CR and
+    redrew it; once the agent deleted the CR, the first character shows twice."""
+    return text[1:] if len(text) >= 2 and text[0] == text[1] else text

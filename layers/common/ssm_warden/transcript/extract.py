@@ -139,6 +139,8 @@ class Extractor(PromptLearning, CommandReading):
             or s.expect_prompt
             or s.follow_cd
             or s.program
+            or s.zle_paste
+            or s.partial
             or not s.prompts
             or s.cut_tail
         )
@@ -209,6 +211,8 @@ class Extractor(PromptLearning, CommandReading):
                 hit = self._prompt(tail, ready)
                 if hit is not None:
                     text = tail
+        if hit is None and s.zle_paste and self._zle_paste_goes_on(raw, text):
+            return
         if hit is None and s.partial:
             redrawn = screen.completion_redraw(text, s.partial, cursor_up="\x1b[A" in raw)
             s.partial = ""
@@ -304,6 +308,9 @@ class Extractor(PromptLearning, CommandReading):
             for line in buffer:
                 self._feed_input(line, "bracketed paste", confidence, shell)
             return
+        if editors.zle_unaccepted(raw) and editors.zle_pasting(raw):
+            s.zle_paste = [command[:AFTER_CHARS]]  # a paste whose redraw comes in a later invocation
+            return
         if editors.zle_unaccepted(raw):
             self._cancel(command, "zsh line not accepted (a completion listing follows)", shell)
             s.partial = command[:300]
@@ -346,6 +353,29 @@ class Extractor(PromptLearning, CommandReading):
         self._skip_to = last if typed else last - 1
         s.after = []
         for line in [*after, typed] if typed else after:
+            self._feed_input(line, "bracketed paste", "high", s.shell)
+        return True
+
+    def _zle_paste_goes_on(self, raw: str, text: str) -> bool:
+        """A zsh bracketed paste seen across invocations: more pasted lines (reverse video), then
+        the redraw of them all and the line typed after it; the buffer is then read as input."""
+        s = self._s
+        joined = "".join(s.zle_paste)
+        shown = text.strip()
+        redraw = "\x1b[A" in raw or shown.startswith(joined)
+        if not redraw and len(s.zle_paste) < AFTER_LINES * 2:
+            s.zle_paste.append(shown[:AFTER_CHARS])  # another pasted line (Strip may drop its colour)
+            return True
+        buffer, s.zle_paste = s.zle_paste, []
+        if not redraw:
+            return False
+        tail = raw.rstrip("\r")
+        if "\r" in tail:  # a transcript: what the last CR starts is the line typed after the paste
+            typed = screen_text(tail.rsplit("\r", 1)[-1]).strip()
+        else:
+            rest = shown[len(joined) :].strip() if shown.startswith(joined) else ""
+            typed = editors.zle_first_key_twice(rest)
+        for line in [*buffer, typed] if typed else buffer:
             self._feed_input(line, "bracketed paste", "high", s.shell)
         return True
 

@@ -58,6 +58,7 @@ class WatchState(BaseModel):
     last_command: str = ""  # the last command, cut to 300 characters
     last_command_event: str | None = None
     held: list[tuple[str, str, int, str]] = Field(default_factory=list)  # (shape, event, line, command)
+    zle_paste: list[str] = Field(default_factory=list)  # a zsh paste's lines, its redraw to come
     partial: str = ""  # a zle line left unaccepted (a completion listing follows), to find its redraw
     after: list[str] = Field(default_factory=list)  # first output lines after the last command (short)
     cut_tail: str = ""  # the end of a line the agent cut at its 33,000-byte buffer
