@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 CUT_CHARS = 30_000  # a line this long at an event's end was cut by the agent's 33,000-byte buffer...
 CUT_MAX = 33_000  # ... and no longer (the buffer's size): a longer line is a transcript's, not cut
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 PROMPT_END = re.compile(r"[$#%>\u276fλ»\u203a→\ufffd] ")  # a usual last character of a prompt
 
 
@@ -21,7 +22,7 @@ class Looks:
         self.lines = lines
         self.text = "\n" + "\n".join(lines)
         fixed: set[int] = set()
-        if not "".join(lines).isprintable():
+        if _CONTROL.search(self.text, 1) is not None:  # lines to clean (escapes, BS, CR)
             fixed.update(k for k, line in enumerate(lines) if not line.isprintable())
         search = PROMPT_END.search
         fixed.update(k for k in starts if k < len(lines) and search(lines[k], 0, 100) is not None)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
+from itertools import repeat
 
 from ssm_warden.shells import Shell
 from ssm_warden.transcript import editors, prompts, screen
@@ -81,7 +82,7 @@ class Extractor(PromptLearning, CommandReading):
         ``starts[k]`` is the index in ``lines`` of event ``k``'s first line."""
         if not event_ids:
             return
-        if any("\n" in line for line in lines):
+        if any(map(str.__contains__, lines, repeat("\n"))):  # a line holding line breaks: split it
             event_ids, starts, lines = split_embedded(event_ids, starts, lines)
         lines = rejoin_cuts(starts, list(lines))
         result = self.result

@@ -231,7 +231,8 @@ class CommandReading:
         text = command.text
         s.last_command = text[:300]
         s.last_command_event = command.event_id
-        s.after = []
+        if s.after:
+            s.after = []
         first = text.split(None, 1)[0] if text else ""
         if first in _PLAIN_COMMANDS:
             return  # the common case: nothing that changes what the terminal shows
