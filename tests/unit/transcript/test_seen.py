@@ -279,3 +279,20 @@ def test_commands_run_from_python_vim_less_are_judged_and_full_screen_programs_f
 def test_mysql_shell_escape() -> None:
     result = run(["sh-4.2$ mysql -u root", "Welcome", f"mysql> \\! {CURL}", "mysql> exit", "sh-4.2$ id"])
     assert CURL in texts(result)
+
+
+def test_commands_typed_in_a_shell_inside_tmux_are_judged() -> None:
+    # Given tmux's screen as the agent streams it: its status line, then the inner shell's own
+    # prompt on the same row (cursor moves lost), then the inner shell's lines
+    lines = [
+        "[ssm-user@h ~]# tmux",
+        "\x1b[?2004l\x1b[?1049h\x1b[?1h\x1b=\x1b[H\x1b[2J\x1b(B\x1b[m\x1b[1;24r\x1b[1;1H\x1b[?25l\x1b[K",
+        "",
+        "",
+        '[0] 0:bash*            "vm" 19:57 01-Dec-26\x1b(B\x1b[m\x1b[1;1H\x1b[?2004hroot@vm:~# echo inside',
+        "inside",
+        f"root@vm:~# {CURL}",
+    ]
+    result = run(lines)
+    assert CURL in texts(result) and "echo inside" in texts(result)
+    assert "unwatchable:tmux" in result.flags

@@ -197,21 +197,26 @@ class Extractor(PromptLearning, CommandReading):
             if self._continue(s.pending, editors.zle_at_column_0(raw, text) if s.ps2_empty else text):
                 return
             self._emit_pending()
+        if not text.strip():
+            self._output(text)  # a blank line (a full-screen program's empty rows) spends nothing
+            return
         if s.expect_prompt:
             s.expect_prompt -= 1
-        if not text.strip():
-            self._output(text)
-            return
         ready = INPUT_READY in raw
-        hit = self._prompt(text, ready)
-        if hit is None and ready and not text.startswith(raw[raw.rfind(INPUT_READY) + 8 :][:1]):
-            # the prompt printed after output that did not end its line (``less``, ``printf x``):
-            # readline's bracketed-paste marker says where the shell started reading
-            tail = self._clean(raw[raw.rfind(INPUT_READY) + len(INPUT_READY) :])
-            if tail and tail != text:
-                hit = self._prompt(tail, ready)
+        hit = None
+        if ready:
+            # Output that did not end its line (``less``, ``printf x``, tmux's status line) and
+            # the prompt after it: readline's bracketed-paste marker says where the shell started
+            # reading. (zsh prints the marker after its prompt: then what precedes it is the prompt.)
+            cut = raw.rfind(INPUT_READY)
+            before = self._clean(raw[:cut]).strip()
+            if before and self._match_current(before + " ") is None:
+                tail = self._clean(raw[cut + len(INPUT_READY) :])
+                hit = self._prompt(tail, ready) if tail and tail != text else None
                 if hit is not None:
                     text = tail
+        if hit is None:
+            hit = self._prompt(text, ready)
         if hit is None and s.zle_paste and self._zle_paste_goes_on(raw, text):
             return
         if hit is None and s.partial:
