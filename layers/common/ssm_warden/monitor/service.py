@@ -43,7 +43,7 @@ from ssm_warden.models.findings import Finding
 from ssm_warden.models.session import SessionRecord
 from ssm_warden.monitor.judging import BatchJudge
 from ssm_warden.policy.evaluate import EffectiveSettings, SessionFacts, effective_settings
-from ssm_warden.transcript.confidence import allows_termination
+from ssm_warden.transcript.confidence import allows_termination, why_not
 from ssm_warden.transcript.extract import Extracted, Extractor, WatchState
 
 if TYPE_CHECKING:
@@ -351,7 +351,11 @@ def judge_extracted(
         for text in command.texts:
             findings = detector.judge_command(text)
             if findings:
-                decide(findings, command.event_id, command.source_id, not allows_termination(command, text))
+                alert_only = not allows_termination(command, text)
+                if alert_only:  # say why it is not terminated
+                    note = f" ({why_not(command)})"
+                    findings = [f.model_copy(update={"reason": f.reason + note}) for f in findings]
+                decide(findings, command.event_id, command.source_id, alert_only)
                 break
     seen: set[tuple[str, str]] = set()
     for line, findings in detector.judge_output_of(extracted):
