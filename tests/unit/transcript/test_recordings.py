@@ -11,6 +11,8 @@ import pytest
 
 from ssm_warden.cli.scan import read_file
 from ssm_warden.transcript.extract import Extractor
+from ssm_warden.transcript.terminal import split_text
+from ssm_warden_local import agent_model
 from ssm_warden_local import transcript_eval as te
 
 RECORDINGS = te.recordings()
@@ -66,3 +68,21 @@ def test_scan_and_the_live_path_agree_on_the_same_session(name: str, tmp_path: P
     assert [(c.text, c.confidence) for c in scanner.result.commands] == [
         (c.text, c.confidence) for c in live.commands
     ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scan_of_the_s3_log_and_the_live_path_of_its_plain_events_agree(name: str, tmp_path: Path) -> None:
+    # Given a recorded session's end-of-session transcript, as an S3 object and as CloudWatch events
+    rec = next(r for r in RECORDINGS if r.name == name)
+    transcript = agent_model.script_transcript(rec.raw)
+    log = tmp_path / f"{name}.log"
+    log.write_bytes(transcript)
+    # When ssm-warden scan reads the S3 object, and the live path gets the non-streamed events
+    [(_session, events, _facts)] = read_file(log)
+    scanner = Extractor()
+    for n, lines in enumerate(events):
+        scanner.feed(str(n), lines)
+    scanner.flush()
+    live = te.extract_invocations([[split_text(m)] for m in agent_model.plain_events(transcript)])
+    # Then they find the same commands
+    assert [c.text for c in scanner.result.commands] == [c.text for c in live.commands]
