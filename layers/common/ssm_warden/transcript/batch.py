@@ -24,6 +24,7 @@ class Looks:
         fixed: set[int] = set()
         if _CONTROL.search(self.text, 1) is not None:  # lines to clean (escapes, BS, CR)
             fixed.update(k for k, line in enumerate(lines) if not line.isprintable())
+        # an event's first line with a prompt-ending character near its start
         search = PROMPT_END.search
         fixed.update(k for k in starts if k < len(lines) and search(lines[k], 0, 100) is not None)
         self.fixed = sorted(fixed)
@@ -69,6 +70,8 @@ class Looks:
 def rejoin_cuts(starts: list[int], lines: list[str]) -> list[str]:
     """Lines the agent cut at its 33,000-byte buffer, joined again: the last line of an event that
     long, and the first line of the next event."""
+    if len(starts) < 2 or max(map(len, lines), default=0) < CUT_CHARS:
+        return lines  # no line that long: the common case, without a step per event
     for k in range(1, len(starts)):
         end = starts[k] - 1
         if end >= starts[k - 1] and CUT_CHARS <= len(lines[end]) <= CUT_MAX and starts[k] < len(lines):
