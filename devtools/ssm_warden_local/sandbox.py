@@ -1,9 +1,11 @@
 """``ssm-warden sandbox``: a real shell, watched live by ssm-warden on the local stack.
 
 The shell (``bash --norc -i``, else ``sh -i``) runs in a pseudo-terminal. What it prints is passed
-to your terminal and, the way the SSM agent streams a session, to CloudWatch Logs: complete lines
-only, ANSI codes and carriage returns removed, tabs as spaces, sent about once a second (at once
-when a lot has piled up). Each log event goes through the real command monitor (as a subscription
+to your terminal and, the way the SSM agent streams a session (``agent_model``, aws-facts §6), to
+CloudWatch Logs: complete lines only, cut at 33,000 bytes, each through pborman/ansi's Strip
+(escapes removed without their effect, BS and BEL kept, C1 bytes dropped so ``➜ \u276f`` become
+U+FFFD) or sent raw when Strip fails (an OSC title ended by BEL), tabs as spaces, ``\\r``
+deleted, at most four events a second. Each log event goes through the real command monitor (as a subscription
 payload), its actions through the real executor, and the Slack messages to the local sink; the
 sweeper runs every minute, so idle and duration limits apply too.
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import select
 import signal
 import sys
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ssm_warden_local import agent_model
 from ssm_warden_local.demo.harness import ROOT, Note, Person, Pipeline, WallClock, local_stack
 from ssm_warden_local.demo.play import World
 from ssm_warden_local.demo.scenarios import Start
@@ -34,14 +36,8 @@ from ssm_warden_local.lambda_runtime import ACCOUNT, REGION
 
 FLUSH_SECONDS = 1.0  # the agent sends about once a second
 SWEEP_SECONDS = 60.0  # the sweeper's schedule
-MAX_EVENT_BYTES = 30_000  # the agent's log events stay under ~33,000 bytes
 HOST = "sandbox"
 PS1 = "[ssm-user@sandbox \\W]\\$ "
-
-# ANSI escapes as the agent strips them: CSI, OSC (ended by BEL or ST), other two-character escapes.
-_ANSI = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[P^_X][^\x1b]*\x1b\\|\x1b."
-)
 
 
 @dataclass
@@ -53,59 +49,18 @@ class SandboxOptions:
     reason: str | None = "ssm-warden sandbox"
     verbose: bool = False
     user: str = field(default_factory=lambda: os.environ.get("USER") or "you")
+    ps1: str | None = PS1  # None: the shell's own prompt (its rc files, a theme)
 
 
 # ---------------------------------------------------------------------------------------------------
-# The agent's side: terminal output -> complete, cleaned lines
+# The agent's side: terminal output -> log events, as ``agent_model`` (aws-facts §6) says
 
 
 def agent_line(raw: str) -> str:
-    """One line as the SSM agent streams it: ANSI codes and ``\\r`` removed, tabs as spaces."""
-    return _ANSI.sub("", raw).replace("\r", "").replace("\t", " ")
-
-
-class AgentBuffer:
-    """Terminal output waiting to be streamed: only complete lines leave it."""
-
-    def __init__(self) -> None:
-        self._pending = ""
-
-    def feed(self, text: str) -> None:
-        self._pending += text
-
-    @property
-    def size(self) -> int:
-        return len(self._pending)
-
-    def complete_lines(self) -> list[str]:
-        head, newline, rest = self._pending.rpartition("\n")
-        if not newline:
-            return []
-        self._pending = rest
-        return [agent_line(line) for line in head.split("\n")]
-
-    def flush_all(self) -> list[str]:
-        """Everything, the unfinished last line included (the session is over)."""
-        lines = self.complete_lines()
-        if self._pending:
-            lines.append(agent_line(self._pending))
-            self._pending = ""
-        return lines
-
-
-def log_events(lines: list[str], limit: int = MAX_EVENT_BYTES) -> Iterator[list[str]]:
-    """``lines`` cut into log events of at most ``limit`` bytes of text each."""
-    batch: list[str] = []
-    size = 0
-    for line in lines:
-        length = len(line.encode()) + 1
-        if batch and size + length > limit:
-            yield batch
-            batch, size = [], 0
-        batch.append(line)
-        size += length
-    if batch:
-        yield batch
+    """One line as the SSM agent streams it (``agent_model``): Strip, or the raw line when Strip
+    fails; tabs as spaces; ``\\r`` deleted; U+FFFD for what Go cannot encode."""
+    lines = agent_model.event_lines(agent_model.process_piece(raw.encode()))
+    return lines[0] if lines else ""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -196,10 +151,11 @@ class SandboxSession:
     session_id: str
     target: str
     principal_arn: str
-    buffer: AgentBuffer = field(default_factory=AgentBuffer)
+    agent: agent_model.AgentStream = field(default_factory=agent_model.AgentStream)
 
-    def stream(self, lines: list[str]) -> None:
-        for event in log_events(lines):
+    def stream(self, events: list[list[str]]) -> None:
+        """One PutLogEvents call of the agent (at most four events)."""
+        for event in events:
             self.pipeline.write_output(
                 self.session_id, event, target=self.target, principal_arn=self.principal_arn
             )
@@ -257,7 +213,9 @@ def run_sandbox(options: SandboxOptions, stdin_fd: int = 0, stdout_fd: int = 1) 
             f"{'monitor mode (nothing is terminated)' if options.monitor else 'enforce mode'}.\n"
             f"Slack sink {stack.sink.url}; function logs {log_path}.\n"
         )
-        shell_env = {**user_env, "PS1": PS1, "SSM_WARDEN_SANDBOX_SESSION": session.session_id}
+        shell_env = {**user_env, "SSM_WARDEN_SANDBOX_SESSION": session.session_id}
+        if options.ps1 is not None:
+            shell_env["PS1"] = options.ps1
         pid, master = spawn_shell(options.shell or default_shell(), shell_env)
         _copy_window_size(stdin_fd, master)
         try:
@@ -287,10 +245,14 @@ def _loop(session: SandboxSession, pid: int, master: int, stdin_fd: int, stdout_
             except OSError:
                 data = b""
             if not data:  # the shell is gone
-                session.stream(session.buffer.flush_all())
+                for _ in range(64):
+                    call = session.agent.tick(final=True)
+                    if not call:
+                        break
+                    session.stream(call)
                 return _ended_by_host(session, pid)
             os.write(stdout_fd, data)
-            session.buffer.feed(data.decode("utf-8", errors="replace"))
+            session.agent.feed(data)
         if stdin_fd in ready:
             keys = os.read(stdin_fd, 4096)
             if keys:
@@ -298,11 +260,11 @@ def _loop(session: SandboxSession, pid: int, master: int, stdin_fd: int, stdout_
             else:  # no more input (not a terminal): leave the shell to finish
                 readers.remove(stdin_fd)
         now = time.monotonic()
-        if now - last_flush >= FLUSH_SECONDS or session.buffer.size > MAX_EVENT_BYTES:
+        if now - last_flush >= FLUSH_SECONDS:
             last_flush = now
-            lines = session.buffer.complete_lines()
-            if lines:
-                session.stream(lines)
+            call = session.agent.tick()
+            if call:
+                session.stream(call)
         if now - last_sweep >= SWEEP_SECONDS:
             last_sweep = now
             session.pipeline.run_schedules()
@@ -368,5 +330,7 @@ def main(args: Any) -> int:
         shell=args.shell.split() if args.shell else None,
         reason=args.reason,
         verbose=args.verbose,
+        # A prompt of your own (a theme, ``\u276f ``); empty: the shell's own (its rc files)
+        ps1=os.environ.get("SSM_WARDEN_SANDBOX_PS1", PS1) or None,
     )
     return run_sandbox(options)

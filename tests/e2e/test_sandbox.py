@@ -153,3 +153,32 @@ def test_in_monitor_mode_the_sandbox_says_would_terminate_and_the_shell_lives_on
     keyboard.type("exit\n")
     keyboard.wait_for(r"shell exited")
     assert keyboard.exit_code() == 0
+
+
+@pytest.mark.parametrize(
+    ("label", "args", "env"),
+    [
+        # bash with a starship-like two-line prompt ending in \u276f (the agent turns it into U+FFFD)
+        ("starship-like", [], {"SSM_WARDEN_SANDBOX_PS1": "\n\\w\n\u276f "}),
+        # zsh with its PROMPT_SP padding before each prompt and zle's redraws
+        ("zsh", ["--shell", "zsh -f -i"], {"SSM_WARDEN_SANDBOX_PS1": "%m%# ", "TERM": "xterm-256color"}),
+    ],
+)
+def test_a_themed_prompt_or_zsh_session_still_catches_curl_piped_into_bash(
+    label: str, args: list[str], env: dict[str, str], shell_env: dict[str, str]
+) -> None:
+    if label == "zsh" and not Path("/usr/bin/zsh").exists() and not Path("/bin/zsh").exists():
+        pytest.skip("zsh is not installed")
+    # Given a prod sandbox whose shell prints a prompt no fixed shape knows
+    keyboard = Keyboard(["--tag", "Environment=prod", *args], {**shell_env, **env})
+    try:
+        keyboard.wait_for(r"sandbox ready")
+        keyboard.type("echo hello\r")
+        keyboard.wait_for(r"\nhello\r?\n")
+        # When the user pipes a download into bash
+        keyboard.type(CURL_BASH + "\r")
+        # Then ssm-warden terminates the session
+        keyboard.wait_for(r"session terminated by ssm-warden: .*download-pipe-to-shell")
+        assert keyboard.exit_code() == 0
+    finally:
+        keyboard.close()

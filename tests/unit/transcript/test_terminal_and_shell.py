@@ -13,8 +13,8 @@ from ssm_warden.transcript.terminal import screen_text, split_text
     ("raw", "shown"),
     [
         ("abc\b \bd", "abd"),  # erase with backspace-space-backspace, then retype
-        ("rm -rf /tmpx^H", "rm -rf /tmp"),  # a tty echoing the erase character literally
-        ("sudo\x7f\x7fdo", "sudo"),  # DEL erases too
+        ("rm -rf /tmpx^H", "rm -rf /tmpx^H"),  # a caret is text (the extractor adds the erased reading)
+        ("sudo\x7f\x7fdo", "sudodo"),  # DEL shows nothing and moves nothing on a terminal
         ("echo hi\x1b[K", "echo hi"),  # erase to end of line
         ("abcdef\x1b[3D\x1b[K", "abc"),  # cursor left three, erase the rest
         ("abc\x1b[2D\x1b[P", "ac"),  # delete a character in the middle

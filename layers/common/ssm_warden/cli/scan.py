@@ -133,6 +133,7 @@ def scan_transcript(transcript: Transcript, basis: JudgingBasis) -> dict[str, An
     """Extract and judge one session's transcript; a JSON-ready report."""
     from ssm_warden.detect.detector import get_detector
     from ssm_warden.monitor.judging import BatchJudge
+    from ssm_warden.transcript.confidence import allows_termination, why_not
     from ssm_warden.transcript.extract import Extractor
 
     settings = basis.settings_for(transcript)
@@ -156,10 +157,33 @@ def scan_transcript(transcript: Transcript, basis: JudgingBasis) -> dict[str, An
             for f in findings
         ]
 
+    def judged(command: Any) -> list[dict[str, Any]]:
+        # Every reading of the line, as the live path judges it; a command of less than high
+        # confidence (or a finding on a variant reading only) is alerted, never terminated.
+        for text in command.texts:
+            findings = describe(judge.judge_command(text))
+            if findings:
+                if not allows_termination(command, text):
+                    for f in findings:
+                        if f["action"] == "terminate":
+                            f["action"] = "alert"
+                            f["reason"] += f" ({why_not(command)})"
+                return findings
+        return []
+
     commands: list[dict[str, Any]] = [
-        {"command": c.text, "event": int(c.event_id), "findings": describe(judge.judge_command(c.text))}
+        {
+            "command": c.text,
+            "event": int(c.event_id),
+            "how": c.how,
+            "confidence": c.confidence,
+            "shell": c.shell,
+            **({"variants": list(c.variants)} if c.variants else {}),
+            "findings": judged(c),
+        }
         for c in extracted.commands
     ]
+    cancelled = [{"command": c.text, "event": int(c.event_id), "how": c.how} for c in extracted.cancelled]
     output: list[dict[str, Any]] = [
         {"line": line.text, "event": int(line.event_id), "findings": describe(findings)}
         for line, findings in judge.judge_output_of(extracted)
@@ -170,6 +194,8 @@ def scan_transcript(transcript: Transcript, basis: JudgingBasis) -> dict[str, An
         "policy_version": basis.loaded.version,
         "scope": settings.scope,
         "commands": commands,
+        "cancelled": cancelled,
+        "flags": list(extracted.flags),
         "output_findings": output,
         "findings": sum(len(c["findings"]) for c in commands) + sum(len(o["findings"]) for o in output),
     }
@@ -181,11 +207,16 @@ def _print_report(report: dict[str, Any], *, show_output: bool) -> None:
         f"session {report['session_id']} ({sources}): {len(report['commands'])} commands, "
         f"{report['findings']} findings (scope {report['scope']}, policy {report['policy_version']})"
     )
+    for flag in report.get("flags", []):
+        print(f"  ! {flag}")
     for command in report["commands"]:
         text = command["command"].replace("\n", "\n    ")
-        print(f"  $ {text}")
+        note = "" if command["confidence"] == "high" else f"   [{command['confidence']}: {command['how']}]"
+        print(f"  $ {text}{note}")
         for f in command["findings"]:
             print(f"      {f['severity'].upper()} {f['rule']} -> {f['action']}: {f['reason']}")
+    for command in report.get("cancelled", []):
+        print(f"  x {command['command']}   [typed, not run: {command['how']}]")
     for line in report["output_findings"]:
         if show_output or line["findings"]:
             print(f"  [output] {line['line'][:160]}")

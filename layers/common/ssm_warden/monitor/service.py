@@ -53,6 +53,7 @@ from ssm_warden.monitor.judging import BatchJudge
 from ssm_warden.monitor.termination_cap import capped
 from ssm_warden.monitor.watch_state import WatchMemory
 from ssm_warden.policy.evaluate import EffectiveSettings, SessionFacts, effective_settings
+from ssm_warden.transcript.confidence import allows_termination, why_not
 from ssm_warden.transcript.extract import Extracted, Extractor
 
 if TYPE_CHECKING:
@@ -330,7 +331,7 @@ def judge_extracted(
     by_severity: Counter[str] = Counter()
     count = 0
 
-    def decide(findings: list[Finding], event_id: str, source_id: str) -> None:
+    def decide(findings: list[Finding], event_id: str, source_id: str, alert_only: bool = False) -> None:
         nonlocal count
         count += len(findings)
         by_severity.update(f.severity.value for f in findings)
@@ -342,15 +343,24 @@ def judge_extracted(
                 policy=policy_state.policy,
                 now=_utc(times.get(event_id, first)),
                 source_id=source_id,
-                force_monitor=force_monitor,
+                force_monitor=force_monitor or alert_only,
                 exemption_at=exemption_at,
             )
         )
 
     for command in extracted.commands:
-        findings = detector.judge_command(command.text)
-        if findings:
-            decide(findings, command.event_id, command.source_id)
+        # Every reading of the line (a soft wrap at an unknown width gives several); a command the
+        # terminal model is not sure ran, or a finding on a variant reading only, is alerted, never
+        # terminated (transcript.confidence).
+        for text in command.texts:
+            findings = detector.judge_command(text)
+            if findings:
+                alert_only = not allows_termination(command, text)
+                if alert_only:  # say why it is not terminated
+                    note = f" ({why_not(command)})"
+                    findings = [f.model_copy(update={"reason": f.reason + note}) for f in findings]
+                decide(findings, command.event_id, command.source_id, alert_only)
+                break
     seen: set[tuple[str, str]] = set()
     for line, findings in detector.judge_output_of(extracted):
         # The same secret printed again (``cat`` twice, a scrolled log) is one finding per batch.

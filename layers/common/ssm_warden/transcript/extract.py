@@ -1,190 +1,76 @@
 """Commands out of terminal output, where prompts, echoed input and output are mixed. Pure.
 
-Session logs hold what the terminal showed, not what was typed. A line that starts with a prompt
-holds input; a line after it that starts with a continuation prompt (``> ``, zsh's ``quote> ``,
-PowerShell's ``>> ``) continues it while the shell still wants more (open quote, trailing ``\\``
-or ``|``, open ``for``/``if``/``{``, a here-document body); every other line is output.
+The session's terminal is modelled, not matched against a list of prompt shapes:
 
-The extractor is fed one log event at a time and keeps what must survive to the next event or the
-next invocation in a small ``WatchState`` (the prompts learned, a command still being typed, the
-last event fed), which the caller stores on the session's ledger item. A command is reported once,
-when it is complete, under the id of the event where it started and its index there
-(``source_id``), so a command split across events or invocations is neither lost nor counted twice.
+- the **prompt** is learned from the stream itself: the text the shell reprints before every input
+  line (its doubled first line, a common shape confirmed by the session, the value of a ``PS1=`` the
+  person typed, or a prefix that keeps starting lines), kept with its variable parts (numbers, paths,
+  a word that changes on ``cd``); after a command that starts a shell (``bash``, ``sudo su -``,
+  ``ssh``, ``docker exec -it``) a new prompt is expected and learned; a prompt that changes without
+  such a command is learned too but flagged (``PROMPT_CHANGED``) and its commands are of low
+  confidence;
+- a line is a command only when it starts with the **current** prompt, where the shell waits for
+  input: a prompt-like line that a ``cat``/``git log``/``printf`` prints is output (a bare ``$ ``
+  or ``# `` line right after such a command, a line that the command itself holds), or, when the
+  prompt is the session's own, a command of medium confidence;
+- what the agent does to the terminal is undone where it can be: zsh's PROMPT_SP padding, raw
+  lines with colours and window titles, U+FFFD, soft wraps (both readings are judged), a line cut
+  at the 33,000-byte buffer (joined again across events);
+- lines that were typed but never ran are reported as ``cancelled``, not as commands (Ctrl-C, a
+  partial line before a Tab listing, a history expansion whose expanded line is taken instead);
+  bracketed pastes are read from their redraw;
+- a program with its own prompt (``python3``, ``mysql``, ``psql``) has its input lines read as
+  commands of medium confidence; a full-screen program or multiplexer (``vim``, ``less``, ``tmux``)
+  makes the session unwatchable (flag) until the shell's prompt returns.
+
+The extractor is fed log events and keeps what must survive to the next event or invocation in a
+small ``WatchState``. A command is reported once, when it is complete, under the id of the event
+where it started and its index there (``source_id``), so a command split across events or
+invocations is neither lost nor counted twice.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from itertools import repeat
 
-from pydantic import BaseModel, ConfigDict, Field
+from ssm_warden.shells import Shell
+from ssm_warden.transcript import editors, prompts, screen
+from ssm_warden.transcript.batch import CUT_CHARS, CUT_MAX, Looks, rejoin_cuts, split_embedded
+from ssm_warden.transcript.confidence import lower
+from ssm_warden.transcript.learning import PromptLearning
+from ssm_warden.transcript.model import Command, Extracted, OutputLine, WatchState
+from ssm_warden.transcript.reading import CommandReading, join_lines
+from ssm_warden.transcript.terminal import INPUT_READY, screen_text, without_prompt_sp
 
-from ssm_warden.transcript import prompts
-from ssm_warden.transcript.shell import scan_posix, scan_powershell
-from ssm_warden.transcript.terminal import screen_text
+__all__ = ["Command", "Extracted", "Extractor", "OutputLine", "WatchState", "extract_lines", "join_lines"]
 
-MAX_PROMPTS = 4  # learned prompt shapes kept (a nested shell adds one; exiting it goes back)
-MAX_CANDIDATES = 24  # unconfirmed prompt shapes counted
-LEARN_AFTER = 3  # an unknown prompt shape is learned once it starts this many lines
-EXPECT_PROMPT_LINES = 10  # after ``sudo su -``/``bash``/``ssh``: lines in which the new prompt is learned
-MAX_PENDING_CHARS = 16_384  # a longer multi-line command is judged at that point; its tail as output
-MAX_PENDING_LINES = 400
-RETRO_INDEX = 100_000  # index offset of commands found once their prompt was learned
-
-
-class PendingCommand(BaseModel):
-    """A command the shell is still reading (continuation lines or a here-document body follow)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    lines: list[str] = Field(default_factory=list)
-    syntax: str = ""  # the command without its here-document bodies: what the shell parses
-    event_id: str
-    index: int
-    heredocs: list[tuple[str, bool]] = Field(default_factory=list)  # (delimiter, strip_tabs), in order
-    heredocs_seen: int = 0
-    complete: bool = False  # syntax complete; waiting for here-document bodies only
-    powershell: bool = False
-    overflow: bool = False  # already judged because it grew too big: the rest is output
+START_LINES = 40  # at the start of a session: lines in which the first prompt is learned
+CUT_TAIL = 2_000  # what of a cut command line is kept for the next invocation
+AFTER_LINES = 4  # output lines kept after a command (a bracketed paste redrawn in the next event)
+AFTER_CHARS = 120
 
 
-class WatchState(BaseModel):
-    """What command extraction carries from one log event (and invocation) to the next."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    last_event_id: str | None = None
-    prompts: list[str] = Field(default_factory=list)  # learned prompt shapes, most recent first
-    candidates: dict[str, int] = Field(default_factory=dict)  # unconfirmed shapes and their counts
-    pending: PendingCommand | None = None
-    expect_prompt: int = 0  # lines left in which a new shell's first prompt is learned
-
-    @property
-    def open_heredoc(self) -> str | None:
-        return self.pending.heredocs[0][0] if self.pending and self.pending.heredocs else None
-
-
-@dataclass(slots=True)
-class Command:
-    text: str
-    event_id: str  # the log event where the command started
-    index: int  # its index among the commands that started in that event
-
-    @property
-    def source_id(self) -> str:
-        return f"{self.event_id}:c{self.index}"
-
-
-@dataclass(slots=True)
-class OutputLine:
-    text: str
-    event_id: str
-    index: int  # line number in the event
-
-    @property
-    def source_id(self) -> str:
-        return f"{self.event_id}:o{self.index}"
-
-
-@dataclass(slots=True)
-class Extracted:
-    """Commands, and output as spans over every line fed (``lines``, cleaned where needed)."""
-
-    commands: list[Command] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    spans: list[list[int]] = field(default_factory=list)  # [start, end) of output runs in ``lines``
-    event_ids: list[str] = field(default_factory=list)
-    event_starts: list[int] = field(default_factory=list)  # index in ``lines`` of each event's first
-
-    def locate(self, index: int) -> tuple[str, int]:
-        """The event id and line number in that event of ``lines[index]``."""
-        k = bisect_right(self.event_starts, index) - 1
-        return self.event_ids[k], index - self.event_starts[k]
-
-    def output_texts(self) -> Iterator[tuple[int, str]]:
-        """(index in ``lines``, text) of every non-empty output line, in order."""
-        lines = self.lines
-        for start, end in self.spans:
-            for i in range(start, end):
-                if lines[i]:
-                    yield i, lines[i]
-
-    @property
-    def output(self) -> list[OutputLine]:
-        """Every non-empty output line, in order."""
-        return [OutputLine(text, *self.locate(i)) for i, text in self.output_texts()]
-
-    @property
-    def output_count(self) -> int:
-        return sum(end - start for start, end in self.spans)
-
-
-# Every prompt (known, learned or candidate) ends with one of ``$#%>``; a line that needs terminal
-# replay holds a control character or a caret (``^H``). Other lines are output, whatever the state.
-_INTERESTING = re.compile(r"[$#%>^\x00-\x09\x0b-\x1f\x7f]")
-
-
-class _Finder:
-    """The next character at or after a position that may begin something to look at: one of
-    ``$#%>^`` (and, in text with control characters, any of those). ``str.find`` per character,
-    each remembered until passed, is ten times faster than a regex over a megabyte of output."""
-
-    _CHARS = "$#%>^"
-
-    def __init__(self, text: str, *, controls: bool) -> None:
-        self.text = text
-        self.controls = controls
-        self.ahead = [text.find(c) for c in self._CHARS]
-
-    def next(self, pos: int) -> int:
-        if self.controls:
-            m = _INTERESTING.search(self.text, pos)
-            return m.start() if m else -1
-        best = -1
-        ahead = self.ahead
-        for k, known in enumerate(ahead):
-            found = known
-            if 0 <= found < pos:
-                found = ahead[k] = self.text.find(self._CHARS[k], pos)
-            if found >= 0 and (best < 0 or found < best):
-                best = found
-        return best
-
-
-def join_lines(lines: list[str]) -> str:
-    """The command the shell runs: backslash-newline removed, other line breaks kept."""
-    if len(lines) == 1:
-        return lines[0]
-    out = lines[0]
-    for line in lines[1:]:
-        stripped = out.rstrip("\\")
-        continued = (len(out) - len(stripped)) % 2 == 1  # an unescaped backslash ends the line
-        out = out[:-1] + line if continued else out + "\n" + line
-    return out
-
-
-class Extractor:
+class Extractor(PromptLearning, CommandReading):
     """Feeds log events through command extraction; ``state`` is what to store afterwards."""
 
     def __init__(self, state: WatchState | None = None) -> None:
-        state = state or WatchState()
-        self._prompts = list(state.prompts)
-        self._prompt_re = prompts.compiled_shapes(tuple(self._prompts))
-        self._candidates = dict(state.candidates)
-        self._pending = state.pending.model_copy(deep=True) if state.pending else None
-        self._expect = state.expect_prompt
-        self._last_event_id = state.last_event_id
+        self._s = state.model_copy(deep=True) if state else WatchState(expect_prompt=START_LINES)
         self.result = Extracted()
-        # Output lines (indexes in ``result.lines``) that began with a not-yet-learned prompt shape:
-        # commands after all, once the shape is learned.
-        self._unconfirmed: dict[str, list[int]] = {}
         self._event_id = ""
-        self._event_start = 0
         self._index = 0
         self._at = 0  # index in ``result.lines`` of the line being handled
-        self._unconfirmed_shape: str | None = None
+        self._batch: list[str] = []
+        self._i = 0  # index in ``_batch`` of the line being handled
+        self._skip_to = -1  # lines up to this index were consumed by a look-ahead
+        self._event_first = False
+        self._compiled_key: tuple[str, ...] = ()
+        self._compiled: list[re.Pattern[str]] = []
+        self._heads_key: tuple[str, ...] = ()
+        self._heads_value: tuple[str, ...] = ("",)
+        self._plain = False  # the batch is a plain-text transcript (lines end with CR): no events
 
     # -- public ---------------------------------------------------------------------------------
     def feed(self, event_id: str, lines: Iterable[str]) -> None:
@@ -196,61 +82,342 @@ class Extractor:
         ``starts[k]`` is the index in ``lines`` of event ``k``'s first line."""
         if not event_ids:
             return
-        text = "\n".join(lines)
-        if text.count("\n") != max(len(lines) - 1, 0):  # a line holding line breaks: split it
-            event_ids, starts, lines = _split_embedded(event_ids, starts, lines)
-            text = "\n".join(lines)
+        if any(map(str.__contains__, lines, repeat("\n"))):  # a line holding line breaks: split it
+            event_ids, starts, lines = split_embedded(event_ids, starts, lines)
+        lines = rejoin_cuts(starts, list(lines))
         result = self.result
         base = len(result.lines)
         result.lines.extend(lines)
         result.event_ids.extend(event_ids)
-        result.event_starts.extend(starts if base == 0 else [base + s for s in starts])
+        result.event_starts.extend(base + s for s in starts)
+        self._batch = lines
+        self._skip_to = -1
+        self._plain = any(line.endswith("\r") for line in lines[:3])
         bounds = [*starts[1:], len(lines)]
-        k = 0  # the event of line i
-        self._enter(event_ids[0], base + starts[0])
-        i, pos, n = 0, 0, len(lines)
-        find = _Finder(text, controls=not "".join(lines).isprintable())
+        looks = Looks(lines, starts)
+        if self._s.after:  # a bracketed paste redrawn here, its first lines seen in the last batch?
+            looks.add(k for k, line in enumerate(lines[:8]) if line.strip() == self._s.last_command)
+        k = -1
+        i, n = 0, len(lines)
         while i < n:
-            if self._pending is None and not self._expect:
-                # Most lines are output: jump to the next line with a prompt or control character.
-                at = find.next(pos)
-                j = n if at < 0 else i + text.count("\n", pos, at)
+            if not self._slow():
+                j = looks.next(i, self._heads(), AFTER_LINES if self._after_window() else 0)
                 if j > i:
                     self._span(base + i, base + j)
-                    if at < 0:
-                        break
-                    pos = text.rfind("\n", 0, at) + 1
                     i = j
-            if i >= bounds[k]:
-                k = bisect_right(bounds, i, k)
-                self._enter(event_ids[k], base + starts[k])
-            self._at = base + i
-            self._line(lines[i])
-            pos += len(lines[i]) + 1
+                    if i >= n:
+                        break
+            if k < 0 or i >= bounds[k]:
+                k = bisect_right(starts, i) - 1
+                self._event_id = event_ids[k]
+                self._index = 0
+            self._at, self._i, self._event_first = base + i, i, i == starts[k]
+            if i > self._skip_to:
+                self._line(lines[i])
+            else:
+                self._span(base + i, base + i + 1)
             i += 1
-        self._last_event_id = event_ids[-1]
+        last = lines[-1] if lines else ""
+        if CUT_CHARS <= len(last) <= CUT_MAX:
+            self._keep_cut(last)
+        self._s.last_event_id = event_ids[-1]
 
     def flush(self) -> None:
         """Report a command still being typed now (a transcript that ends with it; ``scan``)."""
-        if self._pending is not None:
+        if self._s.pending is not None:
             self._emit_pending()
 
     @property
     def state(self) -> WatchState:
-        return WatchState(
-            last_event_id=self._last_event_id,
-            prompts=self._prompts,
-            candidates=self._candidates,
-            pending=self._pending,
-            expect_prompt=self._expect,
+        return self._s.model_copy(deep=True)
+
+    # -- which lines to look at -----------------------------------------------------------------
+    def _slow(self) -> bool:
+        """Whether every line must be looked at (a command being read, a prompt to learn...)."""
+        s = self._s
+        return bool(
+            s.pending is not None
+            or s.expect_prompt
+            or s.follow_cd
+            or s.program
+            or s.zle_paste
+            or s.partial
+            or not s.prompts
+            or s.cut_tail
         )
 
-    # -- lines ----------------------------------------------------------------------------------
-    def _enter(self, event_id: str, start: int) -> None:
-        self._event_id = event_id
-        self._event_start = start
-        self._index = 0
+    def _after_window(self) -> bool:
+        """Whether the last lines of the batch are to be looked at: output right after a command
+        may be a bracketed paste that the next invocation shows redrawn."""
+        return len(self._s.after) < AFTER_LINES and self._s.last_command_event is not None
 
+    def _heads(self) -> tuple[str, ...]:
+        """First characters every line that starts with a current prompt starts with ("" when a
+        prompt starts with a variable part: then every line is looked at)."""
+        key = tuple(self._s.prompts)
+        if key != self._heads_key:
+            self._heads_key, self._heads_value = key, self._compute_heads()
+        return self._heads_value
+
+    def _compute_heads(self) -> tuple[str, ...]:
+        heads: list[str] = []
+        for shape in self._s.prompts:
+            c = shape[:1]
+            if c == "\\" and shape[1:2] and not shape[1:2].isalnum():
+                heads.append(shape[1])
+            elif c and c not in "\\([.^$*+?{|":
+                heads.append(c)
+            else:
+                return ("",)
+        return tuple(heads) or ("",)
+
+    # -- one line -------------------------------------------------------------------------------
+    def _clean(self, raw: str) -> str:
+        """What the terminal shows of a line: controls replayed, zsh's PROMPT_SP padding removed."""
+        text = raw if raw.isprintable() else screen_text(raw)
+        if text[:1] in ("%", "#") and "   " in text[:24]:
+            text, width = without_prompt_sp(text)
+            if width:
+                self._s.width = width
+        return text
+
+    def _look(self, j: int) -> str | None:
+        """The cleaned text of the batch's line ``j`` (look-ahead), or None past its end."""
+        return self._clean(self._batch[j]) if j < len(self._batch) else None
+
+    def _line(self, raw: str) -> None:
+        s = self._s
+        text = self._clean(raw)
+        if s.cut_tail:
+            self._cut_continues(text)
+            return
+        if text is not raw:
+            self.result.lines[self._at] = text
+        if s.pending is not None:
+            if self._continue(s.pending, editors.zle_at_column_0(raw, text) if s.ps2_empty else text):
+                return
+            self._emit_pending()
+        if not text.strip():
+            self._output(text)  # a blank line (a full-screen program's empty rows) spends nothing
+            return
+        if s.expect_prompt:
+            s.expect_prompt -= 1
+        ready = INPUT_READY in raw
+        hit = None
+        if ready:
+            # Output that did not end its line (``less``, ``printf x``, tmux's status line) and
+            # the prompt after it: readline's bracketed-paste marker says where the shell started
+            # reading. (zsh prints the marker after its prompt: then what precedes it is the prompt.)
+            cut = raw.rfind(INPUT_READY)
+            before = self._clean(raw[:cut]).strip()
+            if before and self._match_current(before + " ") is None:
+                tail = self._clean(raw[cut + len(INPUT_READY) :])
+                hit = self._prompt(tail, ready) if tail and tail != text else None
+                if hit is not None:
+                    text = tail
+        if hit is None:
+            hit = self._prompt(text, ready)
+        if hit is None and s.zle_paste and self._zle_paste_goes_on(raw, text):
+            return
+        if hit is None and s.partial:
+            redrawn = screen.completion_redraw(text, s.partial, cursor_up="\x1b[A" in raw)
+            s.partial = ""
+            if redrawn is not None:
+                self._output(text)
+                self._start(redrawn, "completion redraw", "medium", s.shell)
+                return
+        elif hit is not None:
+            s.partial = ""
+        if hit is None and s.program in prompts.SHELL_ESCAPES:
+            escaped = prompts.shell_escape(s.program, text)
+            if escaped:
+                self._output(text)
+                self._start(escaped, f"run from {s.program}", "medium", "posix")
+                return
+        if hit is None and s.program == prompts.NO_PROMPT and prompts.plausible_command(text.strip()):
+            self._start(text.strip(), "no prompt (PS1 empty): every line may be input", "low", s.shell)
+            return
+        if hit is None:
+            if s.after and text.strip() == s.last_command and self._paste_seen_before():
+                return
+            self._output(text)
+            if len(s.after) < AFTER_LINES and s.last_command_event is not None:
+                s.after.append(text.strip()[:AFTER_CHARS])
+            return
+        length, how, confidence, shell = hit
+        rest = text[length:]
+        again = self._match_current(rest)
+        while again and again[0]:  # the doubled prompt of a session's first line
+            rest = rest[again[0] :]
+            again = self._match_current(rest)
+        self._command_line(rest, raw, text, length, how, confidence, shell, ready)
+
+    # -- a command line -------------------------------------------------------------------------
+    def _command_line(
+        self,
+        rest: str,
+        raw: str,
+        text: str,
+        length: int,
+        how: str,
+        confidence: str,
+        shell: Shell,
+        ready: bool,
+    ) -> None:
+        s = self._s
+        if s.sample and s.sample.strip() and s.sample in rest and ("\x08" in raw or "\x1b" in raw):
+            # the prompt printed again in the line: the line was redrawn from column 0 (Ctrl-R's
+            # search accepted, a CR the agent deleted); what follows the last one is the input
+            cut = raw.rfind(s.sample)
+            rest = (
+                self._clean(raw[cut + len(s.sample) :])
+                if cut >= 0
+                else rest[rest.rfind(s.sample) + len(s.sample) :]
+            )
+            how = f"{how}, redrawn"
+        command = rest.strip()
+        if how in prompts.PROGRAMS:
+            inner = prompts.shell_escape(how, command)
+            if inner:
+                self._start(inner, f"run from {how}", "medium", "posix")
+                return
+        if not command:
+            self._blank()
+            return
+        if command.endswith("^C") or editors.zsh_interrupted(raw):
+            self._cancel(command.removesuffix("^C").strip(), "cancelled with Ctrl-C", shell)
+            return
+        if raw.rstrip().endswith("\x07") and "\x07" in raw[-3:]:
+            self._cancel(command, "partial line before a completion listing", shell)
+            return
+        bare = (s.sample or text[:length]) in prompts.BARE or text[:length] in prompts.BARE
+        if bare and not prompts.plausible_command(command):
+            self._output(text)
+            return
+        same_event = s.last_command_event == self._event_id and not self._event_first and not ready
+        if same_event and len(text.strip()) >= 6 and text.strip() in s.last_command:
+            self._output(text)  # ``printf 'sh-4.2$ rm -rf /\n'``: the command's own words
+            return
+        if same_event and prompts.prints_text(s.last_command) and how not in prompts.PROGRAMS:
+            if bare and not self._plain:
+                self._output(text)
+                return
+            confidence = lower(confidence, "medium")
+            how = f"{how}, right after the output of `{s.last_command.split(' ', 1)[0]}`"
+        nxt = self._look(self._i + 1)
+        pasted = screen.paste_redraw(self._look, self._batch, self._i, command) or screen.zle_paste_redraw(
+            self._look, self._batch, self._i, command
+        )
+        if pasted is not None:
+            buffer, last = pasted
+            self._skip_to = last
+            for line in buffer:
+                self._feed_input(line, "bracketed paste", confidence, shell)
+            return
+        if editors.zle_unaccepted(raw) and editors.zle_pasting(raw):
+            s.zle_paste = [command[:AFTER_CHARS]]  # a paste whose redraw comes in a later invocation
+            return
+        if editors.zle_unaccepted(raw):
+            self._cancel(command, "zsh line not accepted (a completion listing follows)", shell)
+            s.partial = command[:300]
+            return
+        if shell == "posix" and screen.history_expansion(command) and nxt is not None:
+            expanded = nxt.strip()
+            if screen.plausible_expansion(command, expanded) and self._match_current(expanded) is None:
+                self._cancel(command, "history expansion: the expanded line ran", shell)
+                self._skip_to = self._i + 1
+                self._start(expanded, "history expansion", confidence, shell)
+                return
+        variants = (
+            screen.wrap_variants(length, rest.rstrip(), s.width) if len(text) > screen.MIN_WIDTH else ()
+        )
+        if "^H" in command or "^?" in command:
+            erased = editors.caret_erased(command)  # a tty echoing the erase key as ^H (ECHOCTL, no ECHOE)
+            if erased != command:
+                variants = (*variants, erased)
+        if "\b" in raw:
+            repaired = self._clean(screen.insert_repair(raw) or "")
+            found = self._match_current(repaired) if repaired else None
+            fixed = repaired[found[0] :].strip() if found else ""
+            if fixed and fixed != command and fixed != text.strip():
+                variants = (fixed, *variants)
+        self._start(command, how, confidence, shell, variants)
+
+    def _paste_seen_before(self) -> bool:
+        """A bracketed-paste redraw whose first lines came in an earlier invocation: the lines
+        after the last command come again, after it; they (and the line typed after them) are
+        the rest of the pasted buffer."""
+        s = self._s
+        after = list(s.after)
+        for k, line in enumerate(after, 1):
+            again = self._look(self._i + k)
+            if again is None or again.strip() != line:
+                return False
+        self._output(self._batch[self._i])
+        last = self._i + len(after) + 1
+        typed = (self._look(last) or "").strip()
+        self._skip_to = last if typed else last - 1
+        s.after = []
+        for line in [*after, typed] if typed else after:
+            self._feed_input(line, "bracketed paste", "high", s.shell)
+        return True
+
+    def _zle_paste_goes_on(self, raw: str, text: str) -> bool:
+        """A zsh bracketed paste seen across invocations: more pasted lines (reverse video), then
+        the redraw of them all and the line typed after it; the buffer is then read as input."""
+        s = self._s
+        joined = "".join(s.zle_paste)
+        shown = text.strip()
+        redraw = "\x1b[A" in raw or shown.startswith(joined)
+        if not redraw and len(s.zle_paste) < AFTER_LINES * 2:
+            s.zle_paste.append(shown[:AFTER_CHARS])  # another pasted line (Strip may drop its colour)
+            return True
+        buffer, s.zle_paste = s.zle_paste, []
+        if not redraw:
+            return False
+        tail = raw.rstrip("\r")
+        if "\r" in tail:  # a transcript: what the last CR starts is the line typed after the paste
+            typed = screen_text(tail.rsplit("\r", 1)[-1]).strip()
+        else:
+            rest = shown[len(joined) :].strip() if shown.startswith(joined) else ""
+            typed = editors.zle_first_key_twice(rest)
+        for line in [*buffer, typed] if typed else buffer:
+            self._feed_input(line, "bracketed paste", "high", s.shell)
+        return True
+
+    def _feed_input(self, line: str, how: str, confidence: str, shell: Shell) -> None:
+        """A line the shell reads with no prompt shown (a pasted buffer's lines)."""
+        pending = self._s.pending
+        if pending is not None:
+            if self._continue(pending, "> " + line if not self._s.ps2_empty else line):
+                return
+            self._emit_pending()
+        if line.strip():
+            self._start(line.strip(), how, confidence, shell)
+
+    def _blank(self) -> None:
+        pass
+
+    def _cancel(self, text: str, how: str, shell: Shell) -> None:
+        if text:
+            self.result.cancelled.append(Command(text, self._event_id, self._index, how, "high", shell))
+            self._index += 1
+
+    def _cut_continues(self, text: str) -> None:
+        """The first line of an invocation after a command line the agent cut: judge the joint."""
+        s = self._s
+        joined = s.cut_tail + text
+        s.cut_tail = ""
+        self.result.lines[self._at] = ""
+        self._start(joined.strip(), "rejoined after the agent cut the line", "high", s.shell)
+
+    def _keep_cut(self, line: str) -> None:
+        """The batch ends with a line the agent cut: keep its end for the next invocation."""
+        last = self.result.commands[-1] if self.result.commands else None
+        if last is not None and last.text and line.endswith(last.text[-50:]):
+            self._s.cut_tail = last.text[-CUT_TAIL:]
+
+    # -- output ---------------------------------------------------------------------------------
     def _span(self, start: int, end: int) -> None:
         spans = self.result.spans
         if spans and spans[-1][1] == start:
@@ -258,184 +425,11 @@ class Extractor:
         else:
             spans.append([start, end])
 
-    def _line(self, raw: str) -> None:
-        line = raw if raw.isprintable() and "^" not in raw else screen_text(raw)
-        if line is not raw:
-            self.result.lines[self._at] = line
-        self._unconfirmed_shape = None
-        if self._pending is not None:
-            if self._continue(self._pending, line):
-                return
-            self._emit_pending()
-        if not line:
-            return
-        if not ("$ " in line or "# " in line or "% " in line or "> " in line or line[-1] in "$#%>"):
-            if self._expect:
-                self._expect -= 1
-            self._output(line)
-            return
-        length = self._prompt_or_learn(line)
-        if length is None:
-            self._output(line)
-            return
-        powershell = prompts.POWERSHELL_PROMPT.match(line) is not None
-        rest = line[length:]
-        while rest:  # the doubled prompt of a session's first line
-            again = self._known_prompt(rest)
-            if not again:
-                break
-            rest = rest[again:]
-        command = rest.strip()
-        if command:
-            self._start(command, powershell)
-
-    def _known_prompt(self, line: str) -> int | None:
-        if self._prompt_re is not None:
-            m = self._prompt_re.match(line)
-            if m:
-                return m.end()
-        m = prompts.KNOWN_PROMPT.match(line)
-        return m.end() if m else None
-
-    def _prompt_or_learn(self, line: str) -> int | None:
-        length = self._known_prompt(line)
-        if length is not None:
-            self._expect = 0
-            return length
-        found = prompts.candidate(line)
-        if found is None:
-            if self._expect:
-                self._expect -= 1
-            return None
-        if self._expect or prompts.doubled(line):
-            self._learn(found)
-            return len(found)
-        shape = prompts.shape_of(found)
-        count = self._candidates.get(shape, 0) + 1
-        if count >= LEARN_AFTER and found.strip() not in ("#", "%"):
-            self._candidates.pop(shape, None)
-            self._learn(found)
-            self._confirm(shape)
-            return len(found)
-        self._candidates[shape] = count
-        self._unconfirmed_shape = shape
-        if len(self._candidates) > MAX_CANDIDATES:
-            weakest = min(self._candidates, key=lambda k: self._candidates[k])
-            del self._candidates[weakest]
-        return None
-
     def _output(self, line: str) -> None:
         at = self._at
         if self.result.lines[at] is not line:
             self.result.lines[at] = line  # a here-document body line: without its continuation prompt
         self._span(at, at + 1)
-        if self._unconfirmed_shape is not None:
-            self._unconfirmed.setdefault(self._unconfirmed_shape, []).append(at)
-            self._unconfirmed_shape = None
-
-    def _confirm(self, shape: str) -> None:
-        """A shape just learned: the lines it began earlier in this invocation were commands."""
-        pattern = prompts.compiled_shapes((shape,))
-        lines = self.result.lines
-        for at in self._unconfirmed.pop(shape, []):
-            text = lines[at]
-            lines[at] = ""  # no longer output
-            m = pattern.match(text) if pattern else None
-            command = text[m.end() :].strip() if m else ""
-            if command:
-                # Indexed apart from the commands found in order (deterministic on a redelivery).
-                event_id, number = self.result.locate(at)
-                self.result.commands.append(Command(command, event_id, RETRO_INDEX + number))
-
-    def _learn(self, prompt: str) -> None:
-        shape = prompts.shape_of(prompt)
-        self._prompts = [shape, *[p for p in self._prompts if p != shape]][:MAX_PROMPTS]
-        self._prompt_re = prompts.compiled_shapes(tuple(self._prompts))
-        self._expect = 0
-
-    # -- commands -------------------------------------------------------------------------------
-    def _start(self, command: str, powershell: bool) -> None:
-        index = self._index
-        self._index += 1
-        heredocs: list[tuple[str, bool]] = []
-        if powershell:
-            complete = scan_powershell(command)
-        else:
-            scan = scan_posix(command)
-            complete = scan.complete
-            heredocs = [(h.delimiter, h.strip_tabs) for h in scan.heredocs]
-        if complete and not heredocs:
-            self._emit_text(command, self._event_id, index)  # the common case: one line, done
-            return
-        self._pending = PendingCommand(
-            lines=[command],
-            syntax=command,
-            event_id=self._event_id,
-            index=index,
-            heredocs=heredocs,
-            heredocs_seen=len(heredocs),
-            complete=complete,
-            powershell=powershell,
-        )
-
-    def _continue(self, pending: PendingCommand, line: str) -> bool:
-        """Take ``line`` as the next line of the pending command if it is one; emit when done."""
-        m = (prompts.PS_CONTINUATION if pending.powershell else prompts.CONTINUATION).match(line)
-        if m is None:
-            return False
-        body = line[m.end() :]
-        if pending.heredocs:
-            delimiter, strip = pending.heredocs[0]
-            self._append(pending, body, syntax=False)
-            if (body.strip() if strip else body.rstrip()) == delimiter:
-                pending.heredocs.pop(0)
-        else:
-            self._append(pending, body, syntax=True)
-            if pending.powershell:
-                pending.complete = scan_powershell(pending.syntax)
-            else:
-                scan = scan_posix(pending.syntax)
-                pending.complete = scan.complete
-                pending.heredocs.extend(
-                    (h.delimiter, h.strip_tabs) for h in scan.heredocs[pending.heredocs_seen :]
-                )
-                pending.heredocs_seen = len(scan.heredocs)
-        if pending.complete and not pending.heredocs:
-            self._pending = None
-            if not pending.overflow:
-                self._emit(pending)
-        return True
-
-    def _append(self, pending: PendingCommand, body: str, *, syntax: bool) -> None:
-        if syntax:
-            pending.syntax += "\n" + body
-        if pending.overflow:
-            if body.strip():
-                self._output(body)
-            return
-        pending.lines.append(body)
-        size = sum(len(x) for x in pending.lines)
-        if size > MAX_PENDING_CHARS or len(pending.lines) > MAX_PENDING_LINES:
-            self._emit(pending)
-            pending.lines = []
-            pending.overflow = True
-        if len(pending.syntax) > MAX_PENDING_CHARS:
-            pending.syntax = pending.syntax[-MAX_PENDING_CHARS:]
-
-    def _emit_pending(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None and not pending.overflow and pending.lines:
-            self._emit(pending)
-
-    def _emit(self, pending: PendingCommand) -> None:
-        self._emit_text(join_lines(pending.lines).strip(), pending.event_id, pending.index)
-
-    def _emit_text(self, text: str, event_id: str, index: int) -> None:
-        if not text:
-            return
-        self.result.commands.append(Command(text, event_id, index))
-        if prompts.switches_shell(text):
-            self._expect = EXPECT_PROMPT_LINES
 
 
 def extract_lines(lines: Iterable[str], event_id: str = "0") -> Extracted:
@@ -444,17 +438,3 @@ def extract_lines(lines: Iterable[str], event_id: str = "0") -> Extracted:
     extractor.feed(event_id, lines)
     extractor.flush()
     return extractor.result
-
-
-def _split_embedded(
-    event_ids: list[str], starts: list[int], lines: list[str]
-) -> tuple[list[str], list[int], list[str]]:
-    """The same events with every line that holds line breaks split into its lines."""
-    bounds = [*starts[1:], len(lines)]
-    out: list[str] = []
-    new_starts: list[int] = []
-    for k, start in enumerate(starts):
-        new_starts.append(len(out))
-        for line in lines[start : bounds[k]]:
-            out.extend(line.split("\n"))
-    return event_ids, new_starts, out

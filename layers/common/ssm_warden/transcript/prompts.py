@@ -1,10 +1,10 @@
-"""Shell prompts: the ones common shells print by default, and the ones a session teaches us. Pure.
+"""Shell prompts: a first guess from the shapes common shells print, then shapes learned from the
+session itself. Pure.
 
-A line of session output that starts with a prompt is a line the person typed (after the prompt).
-Known prompts are recognised outright; any other prompt (a custom ``PS1``, the bare ``$ `` of dash,
-``# `` after ``sudo su``, zsh's ``host% ``, ``mysql> ``) is *learned* from the session itself and
-kept as a shape: the prompt with its digit runs and paths generalised, so ``[prod] alice:/srv$ `` also matches
-``[prod] alice:/etc$ `` after a ``cd``.
+A prompt is kept as a *shape*: a regex source built from the text the shell printed, literal except
+for its variable parts (numbers such as an exit code or the time, paths such as the working
+directory, and any word seen to change when the working directory did). ``[ssm-user@ip-10-0-1-23
+tmp]$ `` stays literal up to ``tmp``; ``sh-5.2$ `` never matches ``sh-4.2$ `` printed by a ``cat``.
 """
 
 from __future__ import annotations
@@ -12,16 +12,27 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from ssm_warden.shells import Shell
+
+# -- first guesses (only for the first lines, or right after a shell starts) ----------------------
 _VENV = r"(?:\([^()\s]{1,40}\) )?"  # (venv) / (base) before the prompt
-_KNOWN = [
-    r"(?:sh|bash|dash|ksh|zsh|mksh)-\d+(?:\.\d+)*[$#]",  # sh-4.2$   bash-5.2#
-    r"\[[\w.-]+@[\w.-]+(?: [^\]\n]{0,80})?\][$#]",  # [ec2-user@ip-10-0-0-1 ~]$   [root@host ~]#
-    r"[\w.-]+@[\w.-]+:[^\s$#]{0,200}[$#]",  # ubuntu@host:~$   root@host:/var/log#
-    r"[\w.-]+@[\w.-]+ [^\s%#]{1,200} [%#]",  # user@host ~ %   (zsh on macOS-like setups)
-    r"PS (?:[A-Za-z]:\\|/|[A-Za-z][\w]*:)[^>\n]{0,200}>",  # PS C:\Users\ssm-user>
+_KNOWN_POSIX = [
+    r"(?:sh|bash|dash|ksh|zsh|mksh)-\d+(?:\.\d+)*[$#] ",  # sh-4.2$   bash-5.2#
+    r"\[[\w.-]+@[\w.-]+(?: [^\]\n]{0,80})?\][$#] ",  # [ec2-user@ip-10-0-0-1 ~]$
+    r"[\w.-]+@[\w.-]+:[^\s$#]{0,200}[$#] ",  # ubuntu@host:~$
+    r"[\w.-]+@[\w.-]+ [^\s%#]{1,200} [%#] ",  # user@host ~ %
+    r"[\w.-]{1,64}[%#] ",  # zsh's default host%
+    r"[$#%] ",  # dash, sh
+    r"\ufffd{1,3}  \S+ (?:git:\([^()\s]*\) (?:\ufffd+ )?)?",  # oh-my-zsh ➜ after the agent
+    r"➜  \S+ (?:git:\([^()\s]*\) (?:✗ )?)?",
+    r"(?:\ufffd{1,3}|\u276f|λ|»|→|>) ",  # starship \u276f (mangled), λ, » prompts
 ]
-KNOWN_PROMPT = re.compile(rf"{_VENV}(?:{'|'.join(_KNOWN)})(?: |$)")
-POWERSHELL_PROMPT = re.compile(r"(?:\([^()\s]{1,40}\) )?PS ")
+_KNOWN_POWERSHELL = r"PS (?:[A-Za-z]:\\|/|[A-Za-z][\w]*:)[^>\n]{0,200}> "
+_KNOWN_CMD = r"[A-Za-z]:\\[^>\n]{0,200}>"
+KNOWN_POSIX = re.compile(rf"{_VENV}(?:{'|'.join(_KNOWN_POSIX)})")
+KNOWN_POWERSHELL = re.compile(_VENV + _KNOWN_POWERSHELL)
+KNOWN_CMD = re.compile(_KNOWN_CMD)
+BARE = frozenset({"$ ", "# ", "% ", "> "})  # too common in output to trust without more
 
 # Continuation prompts: bash/sh ``> ``, zsh ``quote> ``, ``for dquote> ``..., PowerShell ``>> ``.
 _ZSH_STATES = (
@@ -32,80 +43,212 @@ _ZSH_STATES = (
 CONTINUATION = re.compile(rf"(?:{_ZSH_STATES} )*(?:{_ZSH_STATES})?> ?")
 PS_CONTINUATION = re.compile(r">> ?")
 
-# A line that may start with an unknown prompt: up to 64 characters without a leading space or
-# ``<``/``>`` (XML, continuations) ending in one of the usual prompt characters, then a space.
-_CANDIDATE = re.compile(r"(?=[^\s<>])([$#%]|[^\n]{0,62}?[^\s] ?[$#%>]) ")
-_WORD = re.compile(r"[A-Za-z0-9]")
-_DIGITS = re.compile(r"\d+")
-_PATH = re.compile(r"(?<![^\s:\[(])(?:~|/)[^\s\]):$#%>]*")
-
-
-def candidate(line: str) -> str | None:
-    """The prompt this line might start with (with its trailing space), or None.
-
-    Table-like text (two spaces in a row) and bare punctuation other than ``$`` are not candidates:
-    they are too common in ordinary output.
-    """
-    m = _CANDIDATE.match(line)
-    if m is None:
-        return None
-    text = m.group(1)
-    if "  " in text or (not _WORD.search(text) and text not in ("$", "#", "%")):
-        return None
-    return text + " "
-
-
-def doubled(line: str) -> str | None:
-    """The prompt of a line that shows it twice, as the first line of a session does
-    (``sh-4.2$ sh-4.2$ date``, ``$ $ ls``), or None."""
-    first = candidate(line)
-    if first is not None and line.startswith(first, len(first)):
-        return first
-    return None
+# -- shapes -----------------------------------------------------------------------------------------
+# Tokens of a prompt: numbers, paths (``~``, ``/x/y``), runs of U+FFFD, or other text.
+_TOKEN = re.compile(
+    r"(?P<num>(?<![\w.-])\d+(?![\w.-]))|(?P<path>(?<![^\s:\[(])(?:~|/)[^\s\]):$#%>]*)|(?P<fffd>\ufffd+)"
+)
+PROMPT_CHARS = frozenset("$#%>\u276f➜λ»\u203a→:)]\ufffd")
+PROMPT_ENDS = "$#%>\u276fλ»\u203a→\ufffd"  # what an unexplained new prompt must end with
 
 
 def shape_of(prompt: str) -> str:
-    """A regex source matching ``prompt`` and the same prompt after a ``cd`` or as time passes."""
+    """A regex source matching ``prompt`` and the same prompt with other numbers or paths."""
     parts: list[str] = []
     pos = 0
-    for m in re.finditer(rf"{_PATH.pattern}|{_DIGITS.pattern}", prompt):
+    for m in _TOKEN.finditer(prompt):
         parts.append(re.escape(prompt[pos : m.start()]))
-        parts.append(r"\d+" if m.group()[0].isdigit() else r"[^\s$#%>]*")
+        kind = m.lastgroup
+        parts.append(r"\d+" if kind == "num" else r"\ufffd+" if kind == "fffd" else r"[^\s$#%>]*")
         pos = m.end()
-    parts.append(re.escape(prompt[pos:].rstrip(" ")))
-    return "".join(parts) + "(?: |$)"
+    parts.append(re.escape(prompt[pos:]))
+    return "".join(parts)
 
 
-@lru_cache(maxsize=256)
-def compiled_shapes(shapes: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One regex for a session's learned prompt shapes (most recent first)."""
-    if not shapes:
+def widen(shape: str, prompt: str, line: str) -> str | None:
+    """``shape`` with one word made variable so that it matches ``line`` (a prompt after ``cd``:
+    ``➜  tmp `` then ``➜  repo ``), or None. ``prompt`` is the text the shape was learned from."""
+    words = list(re.finditer(r"[^\s]+", prompt))
+    if len(words) < 2:
+        return None  # a one-word prompt made variable would match any line
+    for m in words:
+        if all(c in PROMPT_CHARS for c in m.group()) or m.group()[-1] in "$#%>\u276fλ»\u203a→\ufffd":
+            continue
+        head, tail = prompt[: m.start()], prompt[m.end() :]
+        if not head.strip() and len(words) > 1:
+            continue  # the first word anchors the shape
+        candidate = shape_of(head) + r"[^\s$#%>]+" + shape_of(tail)
+        if compiled(candidate).match(line):
+            return candidate
+    return None
+
+
+@lru_cache(maxsize=512)
+def compiled(shape: str) -> re.Pattern[str]:
+    return re.compile(shape)
+
+
+def candidates(line: str) -> list[str]:
+    """Prompts ``line`` may start with (each with its trailing spaces), longest first: prefixes at
+    a space, of up to 100 characters and 8 words, whose last two words hold a prompt character."""
+    found: list[str] = []
+    words = list(re.finditer(r"\S+\s+", line[:100]))
+    for k, m in enumerate(words[:8]):
+        tail = "".join(w.group() for w in words[max(0, k - 1) : k + 1])
+        if any(c in PROMPT_CHARS for c in tail) and k + 1 < len(words) + 1:
+            prefix = line[: m.end()]
+            if len(prefix) < len(line):
+                found.append(prefix)
+    return found[::-1]
+
+
+def doubled(line: str) -> str | None:
+    """The prompt of a line that shows it twice, as a session's first line may (``sh-4.2$ sh-4.2$
+    date``, ``$ $ ls``)."""
+    for prompt in candidates(line):
+        if line.startswith(prompt, len(prompt)) and prompt.strip():
+            return prompt
+    m = KNOWN_POSIX.match(line)
+    if m and line.startswith(m.group(), m.end()):
+        return m.group()
+    return None
+
+
+def first_guess(line: str) -> tuple[str, Shell] | None:
+    """A known prompt shape at the start of ``line``, and its shell."""
+    m = KNOWN_POWERSHELL.match(line)
+    if m:
+        return m.group(), "powershell"
+    m = KNOWN_CMD.match(line)
+    if m:
+        return m.group(), "cmd"
+    m = KNOWN_POSIX.match(line)
+    if m:
+        return m.group(), "posix"
+    return None
+
+
+# -- prompts set by the user: PS1= / PROMPT= -----------------------------------------------------
+_PS1 = re.compile(r"^(?:export\s+)?(PS1|PROMPT|PS2)=(.*)$", re.S)
+_BASH_ESCAPES = {
+    "u": r"[\w.-]+",
+    "h": r"[\w-]+",
+    "H": r"[\w.-]+",
+    "w": r"[^\s]*",
+    "W": r"[^\s]*",
+    "$": r"[$#]",
+    "t": r"\d\d:\d\d:\d\d",
+    "T": r"\d\d:\d\d:\d\d",
+    "@": r"\d\d:\d\d [AP]M",
+    "A": r"\d\d:\d\d",
+    "d": r"\w+ \w+ \d+",
+    "s": r"[\w.-]+",
+    "v": r"[\d.]+",
+    "V": r"[\d.]+",
+    "!": r"\d+",
+    "#": r"\d+",
+    "j": r"\d+",
+    "l": r"\S+",
+    "n": "",
+}
+_ZSH_ESCAPES = {
+    "n": r"[\w.-]+",
+    "m": r"[\w-]+",
+    "M": r"[\w.-]+",
+    "~": r"[^\s]*",
+    "d": r"[^\s]*",
+    "/": r"[^\s]*",
+    "c": r"[^\s]*",
+    "C": r"[^\s]*",
+    "#": r"[%#]",
+    "?": r"\d+",
+    "T": r"\d+:\d\d",
+    "*": r"\d+:\d\d:\d\d",
+    "%": "%",
+}
+
+
+def _unquote(value: str) -> str | None:
+    value = value.strip()
+    if value.startswith("$'") and value.endswith("'"):
+        return value[2:-1].replace("\\n", "\n").replace("\\e", "\x1b").replace("\\033", "\x1b")
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    if " " in value or "$(" in value or "`" in value:
         return None
-    return re.compile("|".join(f"(?:{s})" for s in shapes))
+    return value
 
 
+def assigned_prompt(command: str) -> tuple[str, str | None] | None:
+    """For ``PS1='...'``/``PROMPT=...``/``PS2=...``: (variable, shape of the prompt it prints, or
+    None when the value cannot be read: a command substitution, a variable)."""
+    m = _PS1.match(command.strip())
+    if m is None:
+        return None
+    name, value = m.group(1), _unquote(m.group(2))
+    if value is None or "$" in value.replace("\\$", ""):
+        return name, None
+    if name == "PS2" or value == "":
+        return name, value
+    return name, _prompt_shape(value, zsh=name == "PROMPT")
+
+
+def _prompt_shape(value: str, *, zsh: bool) -> str | None:
+    value = value.rsplit("\n", 1)[-1]  # a two-line prompt: its last line starts the input line
+    value = re.sub(r"\\\[.*?\\\]", "", value)  # bash non-printing sequences
+    value = re.sub(r"%\{.*?%\}", "", value)  # zsh's
+    value = re.sub(r"%[FK]\{[^}]*\}|%[FKfkBbUuSs]", "", value)
+    parts: list[str] = []
+    i = 0
+    table = _ZSH_ESCAPES if zsh else _BASH_ESCAPES
+    lead = "%" if zsh else "\\"
+    while i < len(value):
+        c = value[i]
+        if c == lead and i + 1 < len(value):
+            nxt = value[i + 1]
+            if zsh and nxt == "(":
+                return None  # a ternary: too many forms
+            parts.append(table.get(nxt, re.escape(nxt)))
+            i += 2
+            continue
+        parts.append(r"\ufffd+" if _mangled(c) else re.escape(c))
+        i += 1
+    shape = "".join(parts)
+    return shape or None
+
+
+def _mangled(c: str) -> bool:
+    """A character the agent turns into U+FFFD (its UTF-8 holds a byte 0x80-0x9F)."""
+    return any(0x80 <= b <= 0x9F for b in c.encode())
+
+
+# -- commands that change what the terminal shows -------------------------------------------------
 # fmt: off
 _SHELL_WORDS = frozenset({
     "su", "bash", "sh", "zsh", "ksh", "dash", "fish", "tcsh", "csh", "mksh", "pwsh", "powershell",
-    "ssh", "chroot", "nsenter", "machinectl", "script", "tmux", "screen",
+    "ssh", "chroot", "nsenter", "machinectl", "script", "tmux", "screen", "cmd", "cmd.exe",
+    "powershell.exe", "pwsh.exe",
 })
 # fmt: on
 _SUDO_SHELL_FLAGS = frozenset({"-i", "-s", "--login", "--shell"})
 
 
-def switches_shell(command: str) -> bool:
-    """True when ``command`` starts a new interactive shell whose prompt may differ
-    (``sudo su -``, ``sudo -i``, ``su - app``, ``bash``, ``exec zsh``, ``docker exec -it x sh``)."""
+def _words(command: str) -> list[str]:
     words = command.split()
-    if not words:
-        return False
-    if words[0] == "exec":
+    while words and (words[0] in ("exec", "command", "env", "nohup", "time") or "=" in words[0]):
         words = words[1:]
     if words and words[0] == "sudo":
         rest = words[1:]
         if any(w in _SUDO_SHELL_FLAGS for w in rest if w.startswith("-")):
-            return True
+            return ["sh"]
         words = [w for w in rest if not w.startswith("-")]
+    return words
+
+
+def switches_shell(command: str) -> bool:
+    """True when ``command`` starts a new interactive shell whose prompt may differ
+    (``sudo su -``, ``sudo -i``, ``su - app``, ``bash``, ``exec zsh``, ``docker exec -it x sh``)."""
+    words = _words(command)
     if not words:
         return False
     name = words[0].rsplit("/", 1)[-1]
@@ -115,3 +258,132 @@ def switches_shell(command: str) -> bool:
             not w.startswith("-") or w == "-c" for w in words[1:]
         )
     return name in ("docker", "kubectl", "podman", "nerdctl") and "exec" in words
+
+
+def started_shell(command: str) -> Shell | None:
+    """The kind of shell ``command`` starts, or None."""
+    if not switches_shell(command):
+        return None
+    name = _words(command)[0].rsplit("/", 1)[-1].lower()
+    if name in ("cmd", "cmd.exe"):
+        return "cmd"
+    if name in ("pwsh", "powershell", "pwsh.exe", "powershell.exe"):
+        return "powershell"
+    return "posix"
+
+
+def changes_directory(command: str) -> bool:
+    words = command.split()
+    return bool(words) and words[0] in ("cd", "pushd", "popd", "z", "git", "source", ".", "deactivate")
+
+
+# Programs with their own prompt, and how commands run from them look.
+PROGRAMS: dict[str, str] = {
+    "python": r">>> |\.\.\. ",
+    "mysql": r"(?:mysql|MariaDB \[[^\]]*\])> |    -> ",
+    "psql": r"[\w-]+=?[#>] |[\w-]+-[#>] ",
+    "sqlite3": r"sqlite> |   \.\.\.> ",
+}
+UNWATCHABLE = frozenset(
+    {"tmux", "screen", "vim", "vi", "nvim", "less", "more", "man", "emacs", "nano", "mc", "top", "htop"}
+)
+
+
+def program_of(command: str) -> str | None:
+    """The interactive program ``command`` starts (``python3`` with no script, ``mysql``, ``vim x``)."""
+    words = _words(command)
+    if not words:
+        return None
+    name = words[0].rsplit("/", 1)[-1]
+    base = re.sub(r"[\d.]+$", "", name)
+    if base in ("python", "ipython") and not any(not w.startswith("-") for w in words[1:]):
+        return "python"
+    if base in ("mysql", "mariadb", "psql", "sqlite3") and "-e" not in words and "-c" not in words:
+        return {"mariadb": "mysql"}.get(base, base)
+    if base in UNWATCHABLE and "|" not in command:
+        return base
+    return None
+
+
+# Commands that print files or logs: what they show may hold anything, prompts included.
+_DUMPERS = frozenset(
+    {
+        "cat",
+        "tac",
+        "less",
+        "more",
+        "head",
+        "tail",
+        "grep",
+        "egrep",
+        "zcat",
+        "zless",
+        "bat",
+        "strings",
+        "journalctl",
+        "dmesg",
+        "sed",
+        "awk",
+        "column",
+        "nl",
+        "xxd",
+        "od",
+        "jq",
+        "yq",
+        "diff",
+        "git",
+        "kubectl",
+        "docker",
+        "podman",
+        "aws",
+        "curl",
+        "wget",
+        "history",
+    }
+)  # echo/printf print their own words: a line they show is caught by that (the extractor)
+
+
+def prints_text(command: str) -> bool:
+    words = _words(command)
+    return bool(words) and words[0].rsplit("/", 1)[-1] in _DUMPERS
+
+
+_COMMAND_WORD = re.compile(r"[a-z0-9_./~\[!({$\\'\"-]|[A-Z_][A-Z0-9_]*=")
+
+
+def plausible_command(text: str) -> bool:
+    """Could ``text`` be a command line? (``Installing`` from a Markdown heading is not.)"""
+    return bool(text) and _COMMAND_WORD.match(text) is not None
+
+
+NO_PROMPT = "empty-prompt"
+SHELL_ESCAPES = frozenset({"vim", "vi", "nvim", "less", "more", "man", "python", "mysql", "psql", "sqlite3"})
+_PY_CALL = re.compile(
+    r"""(?:os\.(?:system|popen|exec\w*|spawn\w*)|subprocess\.\w+|pty\.spawn|commands\.getoutput)\(\s*\[?\s*(?P<q>['"])(?P<cmd>.+?)(?P=q)"""
+)
+
+
+def shell_escape(program: str, line: str) -> str | None:
+    """The shell command a line typed in ``program`` runs, or None: ``:!cmd`` in vim, ``!cmd`` in
+    less, ``os.system('cmd')``/``subprocess.run([...])`` in python, ``\\! cmd``/``system cmd`` in
+    mysql and psql."""
+    if program in ("vim", "vi", "nvim"):
+        pos = line.rfind(":!")
+        return line[pos + 2 :].strip() or None if pos >= 0 else None
+    if program in ("less", "more", "man"):
+        pos = line.rfind("!")
+        cmd = line[pos + 1 :].strip() if pos >= 0 else ""
+        return cmd if cmd and plausible_command(cmd) and "(press RETURN)" not in cmd else None
+    if program == "python":
+        m = _PY_CALL.search(line)
+        return m.group("cmd") if m else None
+    text = line.strip()
+    for lead in ("\\!", "system "):
+        if text.startswith(lead):
+            return text[len(lead) :].strip() or None
+    return None
+
+
+def empties_prompt(command: str) -> bool:
+    m = _PS1.match(command.strip())
+    return m is not None and m.group(1) in ("PS1", "PROMPT") and _unquote(m.group(2)) == ""
