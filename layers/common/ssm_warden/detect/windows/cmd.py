@@ -1,0 +1,168 @@
+"""Read cmd.exe command lines in cmd's own order: percent expansion, then carets, then the parser.
+
+cmd expands ``%VAR%`` and ``%VAR:~start,length%`` / ``%VAR:old=new%`` first (so ``%COMSPEC:~-7,1%``
+is a letter an attacker borrowed), then removes carets outside double quotes (``c^e^r^t^u^t^i^l``),
+then splits on ``&``, ``&&``, ``||`` and ``|``. The split is tree-sitter-batch's. ``set NAME=value``
+on one line is seen by the lines after it, as in a pasted batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import tree_sitter_batch
+from tree_sitter import Language, Node, Parser
+
+from ssm_warden.detect.windows.fold import ENVIRONMENT, text_of
+from ssm_warden.detect.windows.programs import canonical_program
+from ssm_warden.detect.windows.reading import Command, Reading
+
+_PERCENT = re.compile(r"%([A-Za-z_][A-Za-z0-9_#$'()*+,\-.?@\[\]`{}~ ]*?)(?::(~-?\d+(?:,-?\d+)?|[^%=]*=[^%]*))?%")
+_EXTRA_ENV = {
+    "username": "ssm-user",
+    "userprofile": "C:\\Users\\ssm-user",
+    "appdata": "C:\\Users\\ssm-user\\AppData\\Roaming",
+    "localappdata": "C:\\Users\\ssm-user\\AppData\\Local",
+    "temp": "C:\\Users\\ssm-user\\AppData\\Local\\Temp",
+    "tmp": "C:\\Users\\ssm-user\\AppData\\Local\\Temp",
+    "computername": "EC2AMAZ-0000000",
+    "homedrive": "C:",
+}
+
+
+@functools.cache
+def _parser() -> Parser:
+    return Parser(Language(tree_sitter_batch.language()))
+
+
+def expand_percent(line: str, env: dict[str, str]) -> str:
+    """``%NAME%``, ``%NAME:~s,l%`` and ``%NAME:a=b%`` expanded as cmd does; unknown names stay."""
+
+    def sub(m: re.Match[str]) -> str:
+        name, modifier = m.group(1).lower(), m.group(2)
+        value = env.get(name)
+        if value is None:
+            return m.group(0)
+        if modifier is None:
+            return value
+        if modifier.startswith("~"):
+            return _substring(value, modifier[1:])
+        old, _, new = modifier.partition("=")
+        if not old:
+            return value
+        if old.startswith("*"):
+            idx = value.lower().find(old[1:].lower())
+            return value if idx < 0 else new + value[idx + len(old) - 1 :]
+        return re.sub(re.escape(old), lambda _m: new, value, flags=re.IGNORECASE)
+
+    return _PERCENT.sub(sub, line)
+
+
+def _substring(value: str, spec: str) -> str:
+    parts = spec.split(",")
+    try:
+        start = int(parts[0])
+        length = int(parts[1]) if len(parts) > 1 else None
+    except ValueError:
+        return value
+    if start < 0:
+        start = max(0, len(value) + start)
+    if length is None:
+        return value[start:]
+    end = len(value) + length if length < 0 else start + length
+    return value[start:end]
+
+
+def remove_carets(line: str) -> str:
+    """Carets escape the next character outside double quotes; inside quotes they are literal."""
+    if "^" not in line:
+        return line
+    out: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "^" and not quoted and i + 1 < len(line):
+            i += 1
+            out.append(line[i])
+            i += 1
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def cmd_environment() -> dict[str, str]:
+    return {**ENVIRONMENT, **_EXTRA_ENV}
+
+
+def read_cmd(text: str, reading: Reading, depth: int = 0, via: str = "typed") -> None:
+    """Add what ``text`` runs, read as cmd.exe (line by line, as a pasted batch), to ``reading``."""
+    env = cmd_environment()
+    for raw_line in text.splitlines() or [text]:
+        line = remove_carets(expand_percent(raw_line, env))
+        reading.texts.append(line.lower())
+        if not line.strip():
+            continue
+        root = _parser().parse(line.encode("utf-8", "replace")).root_node
+        _walk(root, reading, depth, via, env)
+
+
+def _walk(root: Node, reading: Reading, depth: int, via: str, env: dict[str, str]) -> None:
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    while stack:
+        node, pipeline = stack.pop()
+        kind = node.type
+        if kind == "pipe_stmt" or pipeline == 0:
+            pipeline = reading.next_pipeline()
+        if kind == "cmd":
+            reading.add(_command(node, pipeline, depth, via))
+            continue
+        if kind == "variable_assignment":
+            _assign(node, env)
+            reading.add(Command("set", (text_of(node)[3:].strip(),), "cmd", pipeline, depth, via))
+            continue
+        if kind in ("command_sep", "cond_exec", "pipe_stmt", "redirect_stmt") or node.type == "program":
+            stack.extend((c, pipeline if kind == "pipe_stmt" else 0) for c in reversed(node.children))
+            continue
+        if node.child_count and kind not in ("string", "comment"):
+            stack.extend((c, pipeline) for c in reversed(node.children))
+
+
+def _assign(node: Node, env: dict[str, str]) -> None:
+    text = text_of(node)
+    body = text[3:].strip().strip('"')
+    if body.lower().startswith("/a") or body.lower().startswith("/p"):
+        return
+    name, _, value = body.partition("=")
+    if name.strip():
+        env[name.strip().lower()] = value
+
+
+def _command(node: Node, pipeline: int, depth: int, via: str) -> Command:
+    name = ""
+    args: list[str] = []
+    for child in node.named_children:
+        if child.type in ("command_name", "variable_reference") and not name:
+            name = text_of(child)
+        elif child.type == "argument_list":
+            args.extend(_unquote(text_of(a)) for a in child.named_children)
+        else:
+            args.append(_unquote(text_of(child)))
+    if not name:
+        text = text_of(node).split()
+        name, args = (text[0], text[1:]) if text else ("", [])
+    # "cmd/c" and "certutil.exe/urlcache" are one word to the parser but two to cmd.
+    if "/" in name and not name.startswith(("/", "\\\\")) and ":" not in name[:3]:
+        head, _, rest = name.partition("/")
+        name, args = head, ["/" + rest, *args]
+    return Command(canonical_program(name, "cmd"), tuple(args), "cmd", pipeline, depth, via)
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        return text[1:-1]
+    return text
