@@ -194,7 +194,7 @@ _TOKEN = re.compile(r"""(?:"[^"]*"|'[^']*'|[^\s"'])+""")
 
 
 def _read_loosely(text: str, reading: Reading, depth: int, via: str) -> None:
-    """Where the grammar gave up (an error node), also read words between ``;``/``|`` as commands.
+    r"""Where the grammar gave up (an error node), also read words between ``;``/``|`` as commands.
 
     Real PowerShell is more forgiving than the grammar in places (``$env:X\.aws\y`` as one
     argument); this keeps such commands visible rather than losing them.
