@@ -31,6 +31,10 @@ _EXTRA_ENV = {
 }
 
 
+_CARET_IN_WORD = re.compile(r"[A-Za-z0-9]\^[A-Za-z0-9]")
+_ENV_SUBSTRING = re.compile(r"%[A-Za-z_]+:~-?\d+(?:,-?\d+)?%")
+
+
 @functools.cache
 def _parser() -> Parser:
     return Parser(Language(tree_sitter_batch.language()))
@@ -103,6 +107,10 @@ def read_cmd(text: str, reading: Reading, depth: int = 0, via: str = "typed") ->
     """Add what ``text`` runs, read as cmd.exe (line by line, as a pasted batch), to ``reading``."""
     env = cmd_environment()
     for raw_line in text.splitlines() or [text]:
+        if _CARET_IN_WORD.search(raw_line):
+            reading.obfuscation.append("caret")
+        if _ENV_SUBSTRING.search(raw_line):
+            reading.obfuscation.append("env-substring")
         line = remove_carets(expand_percent(raw_line, env))
         reading.texts.append(line.lower())
         if not line.strip():

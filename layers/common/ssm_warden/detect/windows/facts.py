@@ -84,6 +84,7 @@ def facts_of(reading: Reading) -> Facts:
         behavior.append(f"nested:{reading.nesting}")
     if reading.truncated:
         behavior.append("truncated")
+    behavior.extend(f"obfuscated:{kind}" for kind in dict.fromkeys(reading.obfuscation))
     if _fetched_then_run(commands, texts):
         behavior.append("fetched-then-run")
     script = tuple(dict.fromkeys((*texts, *reading.calls)))
@@ -99,10 +100,21 @@ def facts_of(reading: Reading) -> Facts:
     )
 
 
+_SLASHED_PATH = re.compile(r"^(?:[a-z]:[\\/]|%\w+%[\\/]|\$env:\w+[\\/]|\\\\)", re.I)
+
+
+def _arg_view(arg: str) -> str:
+    # Registry paths spelled one way inside the command line too ("reg save hklm\sam …"), and
+    # file paths with Windows separators ("C:/Windows/system32/config/SAM" is the same file).
+    if arg[:2].lower() in ("hk", "re"):
+        return normalise_path(arg)
+    if _SLASHED_PATH.match(arg):
+        return arg.replace("/", "\\")
+    return arg
+
+
 def _line(command: Command) -> str:
-    # Registry paths spelled one way inside the command line too: "reg save hklm\sam …".
-    args = (normalise_path(a) if a[:2].lower() in ("hk", "re") else a for a in command.args)
-    return " ".join((command.program, *args)).lower()
+    return " ".join((command.program, *(_arg_view(a) for a in command.args))).lower()
 
 
 def _split_value(arg: str) -> list[str]:

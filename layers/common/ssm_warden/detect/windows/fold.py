@@ -302,13 +302,16 @@ class Folder:
         type_node = node.named_children[0] if node.named_child_count else None
         if type_node is None or node.named_child_count < 2:
             return None
-        type_name = text_of(type_node).strip("[]").lower().replace("system.", "")
+        raw = text_of(type_node).lower().replace(" ", "")
+        type_name = (raw[1:-1] if raw.startswith("[") and raw.endswith("]") else raw).replace("system.", "")
         value = self.value(node.named_children[1], depth)
         if value is None:
             return None
         if type_name == "char" and isinstance(value, int):
             return _char(value)
-        if type_name in ("char[]", "char []") and isinstance(value, list):
+        if type_name == "char" and isinstance(value, list):  # [char]65,66 casts only the first
+            return None
+        if type_name == "char[]" and isinstance(value, list):
             chars = [_char(v) if isinstance(v, int) else v for v in value]
             return chars if all(isinstance(c, str) for c in chars) else None
         if type_name in ("char[]",) and isinstance(value, str):

@@ -103,8 +103,13 @@ class _Walker:
                 elements = child
         if name_node is None:
             return
+        hidden = False
         if name_node.type == "command_name":
-            name = strip_backticks(text_of(name_node))
+            raw_name = text_of(name_node)
+            name = strip_backticks(raw_name)
+            if "`" in raw_name:
+                self.reading.obfuscation.append("ticked-name")
+                hidden = True
             if name.startswith("$"):  # & $x / . $x: the string the variable holds
                 held = as_text(self.folder.variables.get(name[1:].strip("{}").lower()))
                 name = held if held is not None else name
@@ -113,11 +118,16 @@ class _Walker:
             name = as_text(folded) or strip_backticks(text_of(name_node))
             if isinstance(folded, str):
                 self.folder.folded.append(folded)
+                if _built(name_node):
+                    self.reading.obfuscation.append("built-name")
+                    hidden = True
         args = self._arguments(elements) if elements is not None else []
         program = canonical_program(name, "powershell")
         program = self.aliases.get(program, program)
         if program in ("set-alias", "new-alias"):
             self._define_alias(args)
+        if hidden and program in _RUNS_STRINGS:
+            self.reading.obfuscation.append("built-exec")
         self.reading.add(Command(program, tuple(args), "powershell", pipeline, self.depth, self.via))
 
     def _define_alias(self, args: list[str]) -> None:
@@ -208,6 +218,17 @@ def _read_loosely(text: str, reading: Reading, depth: int, via: str) -> None:
             continue
         program = canonical_program(words[0], "powershell")
         reading.add(Command(program, tuple(words[1:]), "powershell", reading.next_pipeline(), depth, via))
+
+
+_RUNS_STRINGS = frozenset({"invoke-expression", "invoke-command", "powershell", "pwsh", "cmd", "start-process"})
+
+
+def _built(node: Node) -> bool:
+    """Whether a command-name expression builds the name (concatenation, -f, [char], -join …)."""
+    inner = unwrap(node)
+    if inner.type == "parenthesized_expression" and inner.named_child_count == 1:
+        inner = unwrap(inner.named_children[0])
+    return inner.type not in ("string_literal", "variable")
 
 
 def _object_type(target: str) -> str:

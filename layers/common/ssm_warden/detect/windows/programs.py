@@ -25,7 +25,8 @@ ALIASES: dict[str, str] = {
     "gc": "get-content",
     "cat": "get-content",
     "type": "get-content",
-    "sc": "set-content",  # in PowerShell 5.1; sc.exe must be called as sc.exe there
+    # "sc" is Set-Content in PowerShell 5.1 but sc.exe in pwsh 7 and cmd: read as sc.exe, the
+    # service tool, which is what anyone typing "sc stop X" or "sc config X" means.
     "ac": "add-content",
     "rm": "remove-item",
     "ri": "remove-item",
@@ -81,9 +82,6 @@ ALIASES: dict[str, str] = {
     "ogv": "out-gridview",
 }
 
-# Executables that PowerShell and cmd both start; ``sc`` inside cmd is sc.exe, not Set-Content.
-_CMD_ONLY = {"sc", "type", "copy", "move", "del", "erase", "rd", "rmdir", "start", "echo", "set", "dir"}
-
 _EXE_SUFFIX = re.compile(r"\.(?:exe|com|bat|cmd|ps1|vbs|js|msc|cpl)$", re.IGNORECASE)
 
 
@@ -100,8 +98,6 @@ def canonical_program(name: str, shell: str) -> str:
     base = _EXE_SUFFIX.sub("", base)
     if shell == "powershell" and not had_exe:
         return ALIASES.get(base, base)
-    if shell == "cmd" and base not in _CMD_ONLY:
-        return base
     return base
 
 

@@ -39,6 +39,10 @@ class Reading:
     # Texts read (as typed, then every payload decoded) and strings folding built, lower-cased.
     texts: list[str] = field(default_factory=list)
     decoded: list[str] = field(default_factory=list)  # payloads decoded from -EncodedCommand
+    # How the text hid what it runs: "built-name" (a command name made by folding), "ticked-name",
+    # "caret" (c^e^r^t in cmd), "env-substring" (%COMSPEC:~0,1%); "built-exec" when a hidden name
+    # turned out to run a string as code.
+    obfuscation: list[str] = field(default_factory=list)
     nesting: int = 0  # deepest nested shell read
     truncated: bool = False
     _pipeline: int = 0

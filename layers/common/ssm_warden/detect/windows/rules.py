@@ -225,10 +225,12 @@ def load_windows_rules(packs: tuple[str, ...]) -> list[WindowsRule]:
 
 
 def _condition(spec: ConditionSpec, expand: Any) -> Condition:
+    # A script is many lines: there ``.`` crosses line ends, so a pattern can join two statements.
+    flags = "(?is)" if spec.field == "script" else "(?i)"
     return Condition(
         spec.field,
-        tuple("(?i)" + expand(p) for p in spec.match),
-        tuple("(?i)" + expand(p) for p in spec.unless),
+        tuple(flags + expand(p) for p in spec.match),
+        tuple(flags + expand(p) for p in spec.unless),
     )
 
 
