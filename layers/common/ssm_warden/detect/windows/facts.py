@@ -33,8 +33,6 @@ _PATHLIKE = re.compile(r"^(?:[a-z]:|\\\\|\.{0,2}\\|%|\$env:|hk|registry::)", re.
 _URL = re.compile(r"(?:https?|ftp)s?://[^\s'\"<>)]+|\\\\[a-z0-9_.\-$]+\\[^\s'\"]*", re.I)
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 
-# How each tool names the service it stops: program → the argument forms that mean "stop".
-_SERVICE_STOPPERS = ("stop-service", "set-service", "remove-service", "spsv")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +60,24 @@ def normalise_path(text: str) -> str:
 
 def facts_of(reading: Reading) -> Facts:
     commands = reading.commands
-    lines = tuple(dict.fromkeys(_line(c) for c in commands))
+    line_of = [_line(c) for c in commands]
     pipelines: dict[int, list[str]] = {}
-    for c in commands:
-        pipelines.setdefault(c.pipeline, []).append(_line(c))
     paths: list[str] = []
-    urls: list[str] = []
-    for c in commands:
+    for c, line in zip(commands, line_of, strict=True):
+        pipelines.setdefault(c.pipeline, []).append(line)
         for arg in c.args:
+            if "\\" not in arg and ":" not in arg:
+                continue
             for piece in _split_value(arg):
                 if _PATHLIKE.match(piece):
                     paths.append(normalise_path(piece).lower())
     texts = (*reading.texts, *reading.decoded)
+    urls: list[str] = []
     for text in texts:
-        urls.extend(m.group(0).lower() for m in _URL.finditer(text))
-        urls.extend(m.group(0) for m in _IPV4.finditer(text))
+        if "://" in text or "\\\\" in text:
+            urls.extend(m.group(0).lower() for m in _URL.finditer(text))
+        if "." in text:
+            urls.extend(m.group(0) for m in _IPV4.finditer(text))
     behavior: list[str] = []
     if reading.decoded:
         behavior.append("encoded-command")
@@ -87,12 +88,11 @@ def facts_of(reading: Reading) -> Facts:
     behavior.extend(f"obfuscated:{kind}" for kind in dict.fromkeys(reading.obfuscation))
     if _fetched_then_run(commands, texts):
         behavior.append("fetched-then-run")
-    script = tuple(dict.fromkeys((*texts, *reading.calls)))
     return Facts(
-        command=lines,
+        command=tuple(dict.fromkeys(line_of)),
         program=tuple(dict.fromkeys(c.program for c in commands)),
         pipeline=tuple(dict.fromkeys(" | ".join(p) for p in pipelines.values() if len(p) > 1)),
-        script=script,
+        script=tuple(dict.fromkeys((*texts, *reading.calls))),
         path=tuple(dict.fromkeys(paths)),
         url=tuple(dict.fromkeys(urls)),
         service_stopped=tuple(dict.fromkeys(s for c in commands for s in _stopped_services(c))),
@@ -121,12 +121,22 @@ def _split_value(arg: str) -> list[str]:
     # -Path:C:\x and name=value arguments carry the path after the separator.
     if arg.startswith("-") and ":" in arg[2:]:
         return [arg.split(":", 1)[1]]
+    if "," not in arg and ";" not in arg:
+        return [arg]
     return [p for p in re.split(r"[,;]", arg) if p] or [arg]
 
 
+_STOPPERS = frozenset({"stop-service", "remove-service", "set-service", "sc", "net", "taskkill", "stop-process"})
+_DOWNLOADERS = frozenset(
+    {"invoke-webrequest", "invoke-restmethod", "start-bitstransfer", "curl", "wget", "certutil", "bitsadmin"}
+)
+
+
 def _stopped_services(command: Command) -> list[str]:
-    args = [a.lower() for a in command.args]
     program = command.program
+    if program not in _STOPPERS:
+        return []
+    args = [a.lower() for a in command.args]
     if program in ("stop-service", "remove-service"):
         return [a for a in args if not a.startswith("-")] or ["?"]
     if program == "set-service":
@@ -161,6 +171,8 @@ def _basename(path: str) -> str:
 
 def _download_targets(command: Command) -> list[str]:
     """Files a download command writes: -OutFile, -Destination, certutil/bitsadmin's last argument."""
+    if command.program not in _DOWNLOADERS:
+        return []
     args = list(command.args)
     low = [a.lower() for a in args]
     program = command.program
@@ -196,6 +208,8 @@ def _fetched_then_run(commands: list[Command], texts: tuple[str, ...]) -> bool:
             downloaded.update(names)
             first_download = min(first_download, index)
     for text in texts:
+        if "downloadfile" not in text:
+            continue
         for m in _DOWNLOAD_FILE_CALL.finditer(text):
             downloaded.add(_basename(m.group(1)))
             first_download = 0

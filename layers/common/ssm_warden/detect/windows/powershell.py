@@ -12,7 +12,7 @@ import functools
 import re
 
 import tree_sitter_powershell
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 from ssm_warden.detect.windows.fold import Folder, Value, as_text, strip_backticks, text_of, unwrap
 from ssm_warden.detect.windows.programs import canonical_program
@@ -22,8 +22,21 @@ _MAX_NODES = 200_000  # a pathological tree is read this far, never further
 
 
 @functools.cache
+def _language() -> Language:
+    return Language(tree_sitter_powershell.language())
+
+
+@functools.cache
 def _parser() -> Parser:
-    return Parser(Language(tree_sitter_powershell.language()))
+    return Parser(_language())
+
+
+@functools.cache
+def _query() -> Query:
+    return Query(_language(), "(assignment_expression) @assign (command) @command (invokation_expression) @call")
+
+
+_ORDER = {"assign": 0, "command": 1, "call": 2}
 
 
 def parse(text: str) -> Node:
@@ -52,25 +65,31 @@ class _Walker:
         self.aliases: dict[str, str] = {}
 
     def walk(self, root: Node) -> None:
-        # Iterative, so a deeply nested paste cannot exhaust Python's stack.
-        stack: list[tuple[Node, int]] = [(root, 0)]
-        while stack:
-            node, pipeline = stack.pop()
-            self.visited += 1
-            if self.visited > _MAX_NODES:
-                self.reading.truncated = True
-                return
-            kind = node.type
-            if kind == "pipeline_chain" or (kind == "pipeline" and pipeline == 0):
-                pipeline = self.reading.next_pipeline()
-            if kind == "assignment_expression":
+        # The nodes to read are found by a tree-sitter query (in C), then read in document order,
+        # so an assignment is known before the commands after it use the variable.
+        captures = QueryCursor(_query()).captures(root)
+        nodes = [(n.start_byte, kind, n) for kind, found in captures.items() for n in found]
+        if len(nodes) > _MAX_NODES:
+            self.reading.truncated = True
+            nodes = nodes[:_MAX_NODES]
+        nodes.sort(key=lambda t: (t[0], _ORDER[t[1]]))
+        pipelines: dict[tuple[int, int], int] = {}
+        for _, kind, node in nodes:
+            if kind == "assign":
                 self._assign(node)
             elif kind == "command":
-                self._command(node, pipeline)
-            elif kind == "invokation_expression":
+                self._command(node, self._pipeline_of(node, pipelines))
+            elif kind == "call":
                 self._call(node)
-            if node.child_count:
-                stack.extend((c, pipeline) for c in reversed(node.children))
+
+    def _pipeline_of(self, node: Node, pipelines: dict[tuple[int, int], int]) -> int:
+        parent = node.parent
+        while parent is not None and parent.type != "pipeline_chain":
+            parent = parent.parent
+        key = (parent.start_byte, parent.end_byte) if parent is not None else (-1, -1)
+        if key not in pipelines:
+            pipelines[key] = self.reading.next_pipeline()
+        return pipelines[key]
 
     def _assign(self, node: Node) -> None:
         left = [c for c in node.named_children if c.type == "left_assignment_expression"]
