@@ -269,7 +269,14 @@ class Extractor:
             self._emit_pending()
         if not line:
             return
-        if not ("$ " in line or "# " in line or "% " in line or "> " in line or line[-1] in "$#%>"):
+        if not (
+            "$ " in line
+            or "# " in line
+            or "% " in line
+            or "> " in line
+            or line[-1] in "$#%>"
+            or line[1:3] == ":\\"  # a cmd.exe prompt: C:\…>command
+        ):
             if self._expect:
                 self._expect -= 1
             self._output(line)

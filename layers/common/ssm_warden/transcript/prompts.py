@@ -20,7 +20,9 @@ _KNOWN = [
     r"[\w.-]+@[\w.-]+ [^\s%#]{1,200} [%#]",  # user@host ~ %   (zsh on macOS-like setups)
     r"PS (?:[A-Za-z]:\\|/|[A-Za-z][\w]*:)[^>\n]{0,200}>",  # PS C:\Users\ssm-user>
 ]
-KNOWN_PROMPT = re.compile(rf"{_VENV}(?:{'|'.join(_KNOWN)})(?: |$)")
+# cmd.exe started inside a Windows session: ``C:\Users\ssm-user>whoami`` (no space after ``>``).
+CMD_PROMPT = r"[A-Za-z]:\\[^<>|\"\n]{0,200}>"
+KNOWN_PROMPT = re.compile(rf"{_VENV}(?:(?:{'|'.join(_KNOWN)})(?: |$)|{CMD_PROMPT})")
 POWERSHELL_PROMPT = re.compile(r"(?:\([^()\s]{1,40}\) )?PS ")
 
 # Continuation prompts: bash/sh ``> ``, zsh ``quote> ``, ``for dquote> ``..., PowerShell ``>> ``.

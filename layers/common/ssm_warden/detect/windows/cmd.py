@@ -115,7 +115,8 @@ def read_cmd(text: str, reading: Reading, depth: int = 0, via: str = "typed") ->
         reading.texts.append(line.lower())
         if not line.strip():
             continue
-        root = _parser().parse(line.encode("utf-8", "replace")).root_node
+        # The grammar wants a line end after the last command (a bare "whoami" is an error without).
+        root = _parser().parse((line + "\n").encode("utf-8", "replace")).root_node
         _walk(root, reading, depth, via, env)
 
 

@@ -63,6 +63,7 @@ _WRAPPERS = frozenset(
         "range_argument_expression",
         "statement_list",
         "command_name_expr",
+        "path_command_name",
     }
 )
 _BACKTICK_ESCAPE = re.compile(r"`(.)", re.DOTALL)
@@ -257,6 +258,11 @@ class Folder:
     def _binary(self, node: Node, depth: int) -> Value | None:
         """``+`` (strings, arrays, numbers), ``-f``, ``-join``, ``-replace``, ``*`` on strings."""
         children = node.children
+        if len(children) == 2 and text_of(children[0]) in ("-", "+"):
+            operand = self.value(children[1], depth)
+            if isinstance(operand, int) and not isinstance(operand, bool):
+                return -operand if text_of(children[0]) == "-" else operand
+            return None
         if len(children) == 2 and text_of(children[0]).lower() in ("-join", "-split"):
             operand = self.value(children[1], depth)
             if text_of(children[0]).lower() == "-join" and isinstance(operand, list):
