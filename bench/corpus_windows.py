@@ -36,7 +36,9 @@ from ssm_warden.shells import Shell
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ROOT / "tests" / "fixtures" / "windows" / "corpus"
 ADMIN_FILES = ("tldr.jsonl", "powershell_docs.jsonl")
-_CMD_LOOK = re.compile(r"%[A-Za-z_]+(?::~?[^%]*)?%|\^[a-zA-Z]|^\s*(?:@?echo|set \w+=|for /[fdlr]|if (?:not )?exist)", re.I)
+_CMD_LOOK = re.compile(
+    r"%[A-Za-z_]+(?::~?[^%]*)?%|\^[a-zA-Z]|^\s*(?:@?echo|set \w+=|for /[fdlr]|if (?:not )?exist)", re.I
+)
 _PS_LOOK = re.compile(r"\$[A-Za-z_{(]|\b[A-Za-z]+-[A-Za-z]{2,}\b\s|^\s*\[|\|\s*%|`", re.I)
 
 
@@ -126,7 +128,9 @@ def judge_all(detector: WindowsDetector, items: list[Item]) -> list[Judged]:
     for item in items:
         findings = judge_item(detector, item)
         out.append(
-            Judged(item, verdict_for(findings, actions), max_severity(findings), tuple(f.rule for f in findings))
+            Judged(
+                item, verdict_for(findings, actions), max_severity(findings), tuple(f.rule for f in findings)
+            )
         )
     return out
 
@@ -181,7 +185,12 @@ def dev_figures(judged: list[Judged]) -> Iterator[dict[str, Any]]:
     for j in risky:
         by_cat[j.item.category].append(j)
     for cat, js in sorted(by_cat.items()):
-        yield {"figure": "windows_dev_category", "category": cat, "risky": len(js), "recall": _ratio(_flagged(js), len(js))}
+        yield {
+            "figure": "windows_dev_category",
+            "category": cat,
+            "risky": len(js),
+            "recall": _ratio(_flagged(js), len(js)),
+        }
 
 
 def variant_figures(judged: list[Judged]) -> Iterator[dict[str, Any]]:

@@ -35,7 +35,10 @@ def utf16(text: str) -> str:
         ("irm http://x", "invoke-restmethod http://x"),
         ("gc C:\\a.txt", "get-content c:\\a.txt"),
         ("sal", "set-alias"),
-        ("C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\PowerShell.EXE -c 1", "powershell -c 1"),  # path, .exe
+        (
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\PowerShell.EXE -c 1",
+            "powershell -c 1",
+        ),  # path, .exe
         ("Microsoft.PowerShell.Utility\\Invoke-Expression 1", "invoke-expression 1"),  # module-qualified
     ],
 )
@@ -79,13 +82,16 @@ def test_splatting_turns_a_hashtable_into_parameters() -> None:
 
 
 def test_set_alias_is_followed() -> None:
-    assert "invoke-expression 'x'" in lines("Set-Alias -Name run -Value Invoke-Expression; run \"'x'\"") or any(
-        line.startswith("invoke-expression") for line in lines("sal run iex; run 'x'")
-    )
+    assert "invoke-expression 'x'" in lines(
+        "Set-Alias -Name run -Value Invoke-Expression; run \"'x'\""
+    ) or any(line.startswith("invoke-expression") for line in lines("sal run iex; run 'x'"))
 
 
 def test_base64_decoding_is_folded_and_kept_as_text_not_run() -> None:
-    reading = read("[Text.Encoding]::Unicode.GetString([Convert]::FromBase64String('" + utf16("whoami") + "'))", "powershell")
+    reading = read(
+        "[Text.Encoding]::Unicode.GetString([Convert]::FromBase64String('" + utf16("whoami") + "'))",
+        "powershell",
+    )
     assert "whoami" in reading.texts
     assert [c.program for c in reading.commands] == []  # decoding alone runs nothing
 
@@ -163,7 +169,12 @@ def test_cmd_splits_on_its_operators() -> None:
 
 # -- facts and limits ----------------------------------------------------------------------------
 def test_registry_hives_are_spelled_one_way() -> None:
-    for spelling in ("HKLM:\\SAM", "HKEY_LOCAL_MACHINE\\SAM", "Registry::HKEY_LOCAL_MACHINE\\SAM", "hklm\\sam"):
+    for spelling in (
+        "HKLM:\\SAM",
+        "HKEY_LOCAL_MACHINE\\SAM",
+        "Registry::HKEY_LOCAL_MACHINE\\SAM",
+        "hklm\\sam",
+    ):
         assert normalise_path(spelling).lower() == "hklm\\sam"
 
 
@@ -190,4 +201,7 @@ def test_a_huge_text_is_cut_and_the_cut_is_a_fact() -> None:
 
 
 def test_malformed_powershell_is_still_read() -> None:
-    assert any(line.startswith("get-content") for line in lines("Get-Content $env:USERPROFILE\\.aws\\credentials ((("))
+    assert any(
+        line.startswith("get-content")
+        for line in lines("Get-Content $env:USERPROFILE\\.aws\\credentials (((")
+    )

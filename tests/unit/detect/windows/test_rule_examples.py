@@ -25,7 +25,9 @@ def _cases(kind: str) -> list[tuple[WindowsRule, str]]:
     return [(r, e) for r in RULES for e in getattr(r, kind)]
 
 
-@pytest.mark.parametrize(("rule", "example"), _cases("must_match"), ids=lambda v: getattr(v, "id", str(v)[:40]))
+@pytest.mark.parametrize(
+    ("rule", "example"), _cases("must_match"), ids=lambda v: getattr(v, "id", str(v)[:40])
+)
 def test_rule_fires_on_its_must_match_examples(rule: WindowsRule, example: str) -> None:
     # Given a command the rule was written to catch, When it is judged in its shell
     command, shell = _typed(example)
@@ -34,7 +36,9 @@ def test_rule_fires_on_its_must_match_examples(rule: WindowsRule, example: str) 
     assert rule.id in fired, f"{rule.id} missed {example!r}; fired {sorted(fired)}"
 
 
-@pytest.mark.parametrize(("rule", "example"), _cases("must_not_match"), ids=lambda v: getattr(v, "id", str(v)[:40]))
+@pytest.mark.parametrize(
+    ("rule", "example"), _cases("must_not_match"), ids=lambda v: getattr(v, "id", str(v)[:40])
+)
 def test_rule_stays_quiet_on_its_must_not_match_examples(rule: WindowsRule, example: str) -> None:
     command, shell = _typed(example)
     fired = {f.rule for f in DETECTOR.judge_command(command, shell)}

@@ -18,7 +18,9 @@ from ssm_warden.detect.windows.fold import ENVIRONMENT, text_of
 from ssm_warden.detect.windows.programs import canonical_program
 from ssm_warden.detect.windows.reading import Command, Reading
 
-_PERCENT = re.compile(r"%([A-Za-z_][A-Za-z0-9_#$'()*+,\-.?@\[\]`{}~ ]*?)(?::(~-?\d+(?:,-?\d+)?|[^%=]*=[^%]*))?%")
+_PERCENT = re.compile(
+    r"%([A-Za-z_][A-Za-z0-9_#$'()*+,\-.?@\[\]`{}~ ]*?)(?::(~-?\d+(?:,-?\d+)?|[^%=]*=[^%]*))?%"
+)
 _EXTRA_ENV = {
     "username": "ssm-user",
     "userprofile": "C:\\Users\\ssm-user",

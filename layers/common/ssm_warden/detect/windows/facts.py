@@ -34,7 +34,6 @@ _URL = re.compile(r"(?:https?|ftp)s?://[^\s'\"<>)]+|\\\\[a-z0-9_.\-$]+\\[^\s'\"]
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 
 
-
 @dataclass(frozen=True, slots=True)
 class Facts:
     command: tuple[str, ...]
@@ -126,7 +125,9 @@ def _split_value(arg: str) -> list[str]:
     return [p for p in re.split(r"[,;]", arg) if p] or [arg]
 
 
-_STOPPERS = frozenset({"stop-service", "remove-service", "set-service", "sc", "net", "taskkill", "stop-process"})
+_STOPPERS = frozenset(
+    {"stop-service", "remove-service", "set-service", "sc", "net", "taskkill", "stop-process"}
+)
 _DOWNLOADERS = frozenset(
     {"invoke-webrequest", "invoke-restmethod", "start-bitstransfer", "curl", "wget", "certutil", "bitsadmin"}
 )
@@ -157,10 +158,30 @@ def _stopped_services(command: Command) -> list[str]:
 _DOWNLOAD_FILE_CALL = re.compile(r"downloadfile(?:async|taskasync)?\(\s*['\"]?[^,]+,\s*['\"]?([^'\")]+)")
 _INSPECTORS = frozenset(
     {
-        "get-filehash", "get-item", "get-itemproperty", "test-path", "get-authenticodesignature",
-        "unblock-file", "remove-item", "copy-item", "move-item", "rename-item", "get-content",
-        "get-childitem", "certutil", "write-output", "write-host", "del", "dir", "echo", "type",
-        "expand-archive", "set-content", "out-file", "get-acl", "icacls",
+        "get-filehash",
+        "get-item",
+        "get-itemproperty",
+        "test-path",
+        "get-authenticodesignature",
+        "unblock-file",
+        "remove-item",
+        "copy-item",
+        "move-item",
+        "rename-item",
+        "get-content",
+        "get-childitem",
+        "certutil",
+        "write-output",
+        "write-host",
+        "del",
+        "dir",
+        "echo",
+        "type",
+        "expand-archive",
+        "set-content",
+        "out-file",
+        "get-acl",
+        "icacls",
     }
 )
 

@@ -13,13 +13,13 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 from tree_sitter import Node
 
 # A folded value: a string, an integer, a byte string (from FromBase64String), a list of those
 # (array literals, [char[]] casts), or a hashtable (splatting).
-Value = Union[str, int, bytes, list[Any], dict[str, Any]]
+Value = str | int | bytes | list[Any] | dict[str, Any]
 
 MAX_VALUE = 1 << 20  # never build a folded string larger than this (a megabyte)
 
@@ -224,7 +224,7 @@ class Folder:
         return items
 
     def _parenthesized(self, node: Node, depth: int) -> Value | None:
-        inner = [c for c in node.named_children]
+        inner = list(node.named_children)
         if len(inner) != 1:
             return None
         return self.value(inner[0], depth)

@@ -33,7 +33,9 @@ def _parser() -> Parser:
 
 @functools.cache
 def _query() -> Query:
-    return Query(_language(), "(assignment_expression) @assign (command) @command (invokation_expression) @call")
+    return Query(
+        _language(), "(assignment_expression) @assign (command) @command (invokation_expression) @call"
+    )
 
 
 _ORDER = {"assign": 0, "command": 1, "call": 2}
@@ -239,7 +241,9 @@ def _read_loosely(text: str, reading: Reading, depth: int, via: str) -> None:
         reading.add(Command(program, tuple(words[1:]), "powershell", reading.next_pipeline(), depth, via))
 
 
-_RUNS_STRINGS = frozenset({"invoke-expression", "invoke-command", "powershell", "pwsh", "cmd", "start-process"})
+_RUNS_STRINGS = frozenset(
+    {"invoke-expression", "invoke-command", "powershell", "pwsh", "cmd", "start-process"}
+)
 
 
 def _built(node: Node) -> bool:

@@ -19,8 +19,18 @@ from ssm_warden.shells import Shell
 MAX_TEXT = 64 * 1024  # longer texts are read this far (and the cut is a fact rules can see)
 
 # powershell.exe parameters that take a value (their unambiguous prefixes are accepted too).
-_VALUED = ("executionpolicy", "windowstyle", "version", "configurationname", "inputformat",
-           "outputformat", "workingdirectory", "psconsolefile", "settingsfile", "custompipename")
+_VALUED = (
+    "executionpolicy",
+    "windowstyle",
+    "version",
+    "configurationname",
+    "inputformat",
+    "outputformat",
+    "workingdirectory",
+    "psconsolefile",
+    "settingsfile",
+    "custompipename",
+)
 _DASHES = "-/\u2013\u2014\u2015"
 _DYNAMIC_HOSTS = ("invoke-expression",)
 
@@ -74,7 +84,7 @@ def host_payload(args: tuple[str, ...]) -> tuple[str | None, str | None]:
                 return None, value
             if name and "command".startswith(name):
                 return " ".join(args[i + 1 :]), None
-            if name and ("file".startswith(name) and name != "f" or name == "f"):
+            if name and "file".startswith(name):
                 rest = args[i + 1 :]
                 return (" ".join(("&", *rest)) if rest else None), None
             if name in ("ep", "ex", "w", "win", "v") or any(
