@@ -257,6 +257,11 @@ def timing(detector: WindowsDetector, items: list[Item]) -> Iterator[dict[str, A
         "cmd_carets": ("^a" * (size // 2))[:size],
         "ps_nested_parens": "(" * 5000 + "1" + ")" * 5000,
         "ps_encoded_blob": "powershell -enc " + "QQBBAEEA" * (size // 8),
+        "ps_open_parens": "(" * size,
+        "cmd_open_parens": "(" * size,
+        "cmd_at_braces": "@{" * (size // 2),
+        "ps_many_commands": "Get-Date; " * (size // 10),
+        "cmd_many_lines": "echo a & echo b\n" * (size // 16),
     }
     for shape, text in shapes.items():
         shell: Shell = "cmd" if shape.startswith("cmd") else "powershell"

@@ -33,6 +33,10 @@ _EXTRA_ENV = {
 }
 
 
+MAX_LINE = 8191  # cmd.exe's own limit on a command line
+MAX_GROUPING = 256  # "(" and "@" in one line beyond which it is read word by word
+_OPERATOR = re.compile(r'''(?:"[^"]*"|[^&|"])+''')
+_WORDS = re.compile(r'''(?:"[^"]*"|[^\s"])+''')
 _CARET_IN_WORD = re.compile(r"[A-Za-z0-9]\^[A-Za-z0-9]")
 _ENV_SUBSTRING = re.compile(r"%[A-Za-z_]+:~-?\d+(?:,-?\d+)?%")
 
@@ -117,6 +121,14 @@ def read_cmd(text: str, reading: Reading, depth: int = 0, via: str = "typed") ->
         reading.texts.append(line.lower())
         if not line.strip():
             continue
+        if len(line) > MAX_LINE:
+            line = line[:MAX_LINE]  # cmd.exe itself reads no more of a line
+            reading.truncated = True
+        if line.count("(") + line.count("@") > MAX_GROUPING:
+            # tree-sitter-batch takes quadratic time on runs of "(" or "@"; read word by word
+            reading.obfuscation.append("deep-nesting")
+            _read_loosely(line, reading, depth, via)
+            continue
         # The grammar wants a line end after the last command (a bare "whoami" is an error without).
         root = _parser().parse((line + "\n").encode("utf-8", "replace")).root_node
         _walk(root, reading, depth, via, env)
@@ -141,6 +153,17 @@ def _walk(root: Node, reading: Reading, depth: int, via: str, env: dict[str, str
             continue
         if node.child_count and kind not in ("string", "comment"):
             stack.extend((c, pipeline) for c in reversed(node.children))
+
+
+def _read_loosely(line: str, reading: Reading, depth: int, via: str) -> None:
+    """Split on cmd's operators outside quotes and read words: for lines the grammar cannot take."""
+    for part in _OPERATOR.findall(line):
+        words = [_unquote(w) for w in _WORDS.findall(part)]
+        if words:
+            name = words[0].lstrip("@(")
+            reading.add(
+                Command(canonical_program(name, "cmd"), tuple(words[1:]), "cmd", reading.next_pipeline(), depth, via)
+            )
 
 
 def _assign(node: Node, env: dict[str, str]) -> None:

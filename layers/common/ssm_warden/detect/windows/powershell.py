@@ -19,6 +19,22 @@ from ssm_warden.detect.windows.programs import canonical_program
 from ssm_warden.detect.windows.reading import Command, Reading
 
 _MAX_NODES = 200_000  # a pathological tree is read this far, never further
+MAX_NESTING = 200  # brackets open at once beyond which a text is read word by word
+_BRACKETS = re.compile(r"[(){}\[\]]")
+
+
+def nesting_depth(text: str) -> int:
+    """The most brackets open at once (quotes ignored: a bracket in a string only over-counts)."""
+    if "(" not in text and "{" not in text and "[" not in text:
+        return 0
+    depth = deepest = 0
+    for m in _BRACKETS.finditer(text):
+        if m.group() in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
 
 
 @functools.cache
@@ -47,11 +63,17 @@ def parse(text: str) -> Node:
 
 def read_powershell(text: str, reading: Reading, depth: int = 0, via: str = "typed") -> Folder:
     """Add what ``text`` runs, read as PowerShell, to ``reading``; return the folder (variables)."""
-    root = parse(text)
     folder = Folder()
-    _Walker(reading, folder, depth, via).walk(root)
-    if root.has_error:
+    if nesting_depth(text) > MAX_NESTING:
+        # Error trees of thousands of open brackets cost the grammar quadratic time; no real
+        # command nests this deep, so it is read word by word and the fact is kept.
+        reading.obfuscation.append("deep-nesting")
         _read_loosely(text, reading, depth, via)
+    else:
+        root = parse(text)
+        _Walker(reading, folder, depth, via).walk(root)
+        if root.has_error:
+            _read_loosely(text, reading, depth, via)
     reading.texts.append(strip_backticks(text).lower())
     reading.texts.extend(t.lower() for t in folder.folded if t)
     return folder
