@@ -35,8 +35,9 @@ _EXTRA_ENV = {
 
 MAX_LINE = 8191  # cmd.exe's own limit on a command line
 MAX_GROUPING = 256  # "(" and "@" in one line beyond which it is read word by word
-_OPERATOR = re.compile(r'''(?:"[^"]*"|[^&|"])+''')
-_WORDS = re.compile(r'''(?:"[^"]*"|[^\s"])+''')
+_OPERATOR = re.compile(r"""(?:"[^"]*"|[^&|"])+""")
+_WORDS = re.compile(r"""(?:"[^"]*"|[^\s"])+""")
+_FIRST_WORD = re.compile(rb"""(?:"[^"]*"|[^\s"&|<>])+""")
 _CARET_IN_WORD = re.compile(r"[A-Za-z0-9]\^[A-Za-z0-9]")
 _ENV_SUBSTRING = re.compile(r"%[A-Za-z_]+:~-?\d+(?:,-?\d+)?%")
 
@@ -144,6 +145,9 @@ def _walk(root: Node, reading: Reading, depth: int, via: str, env: dict[str, str
         if kind == "cmd":
             reading.add(_command(node, pipeline, depth, via))
             continue
+        if kind == "redirect_stmt":
+            _redirected(node, reading, pipeline or reading.next_pipeline(), depth, via)
+            continue
         if kind == "variable_assignment":
             _assign(node, env)
             reading.add(Command("set", (text_of(node)[3:].strip(),), "cmd", pipeline, depth, via))
@@ -162,8 +166,26 @@ def _read_loosely(line: str, reading: Reading, depth: int, via: str) -> None:
         if words:
             name = words[0].lstrip("@(")
             reading.add(
-                Command(canonical_program(name, "cmd"), tuple(words[1:]), "cmd", reading.next_pipeline(), depth, via)
+                Command(
+                    canonical_program(name, "cmd"),
+                    tuple(words[1:]),
+                    "cmd",
+                    reading.next_pipeline(),
+                    depth,
+                    via,
+                )
             )
+
+
+def _redirected(node: Node, reading: Reading, pipeline: int, depth: int, via: str) -> None:
+    """``echo x > C:\\…\\Startup\\a.bat``: the target is an argument of what writes it."""
+    targets = [text_of(c) for c in node.named_children if c.type == "redirection"]
+    for child in node.named_children:
+        if child.type == "cmd":
+            command = _command(child, pipeline, depth, via)
+            reading.add(Command(command.program, (*command.args, *targets), "cmd", pipeline, depth, via))
+        elif child.type != "redirection":
+            _walk(child, reading, depth, via, {})
 
 
 def _assign(node: Node, env: dict[str, str]) -> None:
@@ -177,18 +199,20 @@ def _assign(node: Node, env: dict[str, str]) -> None:
 
 
 def _command(node: Node, pipeline: int, depth: int, via: str) -> Command:
-    name = ""
+    # The program is the first word as cmd reads it (quotes kept together): the grammar cuts
+    # "C:\Windows\x.exe" at the colon and a quoted "C:\Program Files\…" at the space.
+    raw = node.text or b""
+    stripped = raw.lstrip()
+    m = _FIRST_WORD.match(stripped)
+    word = m.group(0) if m else b""
+    name_end = node.start_byte + (len(raw) - len(stripped)) + len(word)
     args: list[str] = []
     for child in node.named_children:
-        if child.type in ("command_name", "variable_reference") and not name:
-            name = text_of(child)
-        elif child.type == "argument_list":
-            args.extend(_unquote(text_of(a)) for a in child.named_children)
-        else:
-            args.append(_unquote(text_of(child)))
-    if not name:
-        text = text_of(node).split()
-        name, args = (text[0], text[1:]) if text else ("", [])
+        parts = child.named_children if child.type == "argument_list" else [child]
+        for part in parts:
+            if part.start_byte >= name_end:
+                args.append(_unquote(text_of(part)))
+    name = _unquote(word.decode("utf-8", "replace"))
     # "cmd/c" and "certutil.exe/urlcache" are one word to the parser but two to cmd.
     if "/" in name and not name.startswith(("/", "\\\\")) and ":" not in name[:3]:
         head, _, rest = name.partition("/")

@@ -31,6 +31,8 @@ _HIVES = (
 )
 _PATHLIKE = re.compile(r"^(?:[a-z]:|\\\\|\.{0,2}\\|%|\$env:|hk|registry::)", re.I)
 _URL = re.compile(r"(?:https?|ftp)s?://[^\s'\"<>)]+|\\\\[a-z0-9_.\-$]+\\[^\s'\"]*", re.I)
+# Zero-width and bidirectional-override characters: names that read differently than they run.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 
 
@@ -84,6 +86,8 @@ def facts_of(reading: Reading) -> Facts:
         behavior.append(f"nested:{reading.nesting}")
     if reading.truncated:
         behavior.append("truncated")
+    if any(_INVISIBLE.search(t) for t in texts):
+        reading.obfuscation.append("invisible-char")
     behavior.extend(f"obfuscated:{kind}" for kind in dict.fromkeys(reading.obfuscation))
     if _fetched_then_run(commands, texts):
         behavior.append("fetched-then-run")

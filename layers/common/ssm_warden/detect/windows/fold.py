@@ -34,6 +34,14 @@ _ENV = {
     "systemdrive": "C:",
     "pathext": ".COM;.EXE;.BAT;.CMD;.VBS;.VBE;.JS;.JSE;.WSF;.WSH;.MSC",
     "psmodulepath": "C:\\Windows\\system32\\WindowsPowerShell\\v1.0\\Modules",
+    # The session's own user (the agent runs as ssm-user unless run-as is configured).
+    "username": "ssm-user",
+    "userprofile": "C:\\Users\\ssm-user",
+    "appdata": "C:\\Users\\ssm-user\\AppData\\Roaming",
+    "localappdata": "C:\\Users\\ssm-user\\AppData\\Local",
+    "temp": "C:\\Users\\ssm-user\\AppData\\Local\\Temp",
+    "tmp": "C:\\Users\\ssm-user\\AppData\\Local\\Temp",
+    "homedrive": "C:",
 }
 ENVIRONMENT = _ENV
 

@@ -100,6 +100,8 @@ def host_payload(args: tuple[str, ...]) -> tuple[str | None, str | None]:
 
 def _powershell_host(args: tuple[str, ...], reading: Reading, depth: int) -> None:
     script, encoded = host_payload(args)
+    if encoded is not None:
+        reading.obfuscation.append("encoded")  # even when what follows cannot be decoded here
     if encoded:
         data = decode_base64(encoded)
         if data:
