@@ -126,13 +126,14 @@ class WindowsDetector:
         findings: list[Finding] = []
         for r_index in sorted({k[0] for k in satisfied}):
             rule = self.rules[r_index]
-            if any((r_index, -1 - e) in satisfied for e in range(len(rule.exceptions))):
+            if rule.exceptions and any((r_index, -1 - e) in satisfied for e in range(len(rule.exceptions))):
                 continue
             hits = [satisfied.get((r_index, c)) for c in range(len(rule.conditions))]
             present = [(c, h) for c, h in enumerate(hits) if h is not None]
             if not present or (rule.combine == "all" and len(present) != len(hits)):
                 continue
-            excerpts = [_excerpt(rule.conditions[c], h) for c, h in present]
+            # One redaction per finding, over the quoted fact values joined.
+            excerpts = redact(" … ".join(_excerpt(rule.conditions[c], h) for c, h in present))
             findings.append(
                 Finding(
                     rule=rule.id,
@@ -140,7 +141,7 @@ class WindowsDetector:
                     severity=rule.severity,
                     category=rule.category,
                     attack=rule.attack,
-                    reason=f"{rule.title}: " + " … ".join(excerpts),
+                    reason=f"{rule.title}: {excerpts}",
                     pack=rule.pack,
                     command=original,
                 )
@@ -156,8 +157,8 @@ def _excerpt(cond: Condition, text: str) -> str:
             lo = max(0, start - 30)
             hi = min(len(text), max(end, start + 1) + 30, lo + _EXCERPT)
             snippet = ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
-            return "`" + redact(snippet).replace("`", "'") + "`"
-    return "`" + redact(text[:_EXCERPT]).replace("`", "'") + "`"
+            return "`" + snippet.replace("`", "'") + "`"
+    return "`" + text[:_EXCERPT].replace("`", "'") + "`"
 
 
 @functools.lru_cache(maxsize=1024)

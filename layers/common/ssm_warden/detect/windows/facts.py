@@ -11,7 +11,11 @@ Each fact field is a list of short lower-case strings, one per thing observed:
   (``hklm\\sam``, ``hkcu\\software\\microsoft\\windows\\currentversion\\run``);
 - ``url``: each network destination (``http://…``, ``\\\\host\\share``, bare IPv4 addresses);
 - ``service_stopped``: each service a command stops, disables or deletes;
-- ``behavior``: what the reading itself shows: ``encoded-command``, ``nested:<n>``, ``truncated``.
+- ``behavior``: what the reading itself shows: ``encoded-command``, ``nested:<n>``, ``truncated``,
+  ``fetched-then-run``, ``obfuscated:<how>`` (one line each, in one value).
+
+``script`` and ``behavior`` are one value each (lines joined), so a rule reads them in one pass;
+an ``unless`` on them therefore holds anywhere in the text.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ def facts_of(reading: Reading) -> Facts:
         behavior.append(f"nested:{reading.nesting}")
     if reading.truncated:
         behavior.append("truncated")
-    if any(_INVISIBLE.search(t) for t in texts):
+    if any(not t.isascii() and _INVISIBLE.search(t) for t in texts):
         reading.obfuscation.append("invisible-char")
     behavior.extend(f"obfuscated:{kind}" for kind in dict.fromkeys(reading.obfuscation))
     if _fetched_then_run(commands, texts):
@@ -95,11 +99,12 @@ def facts_of(reading: Reading) -> Facts:
         command=tuple(dict.fromkeys(line_of)),
         program=tuple(dict.fromkeys(c.program for c in commands)),
         pipeline=tuple(dict.fromkeys(" | ".join(p) for p in pipelines.values() if len(p) > 1)),
-        script=tuple(dict.fromkeys((*texts, *reading.calls))),
+        # One text: script patterns may span statements, and one RE2 pass reads it all.
+        script=("\n".join(dict.fromkeys((*texts, *reading.calls))),),
         path=tuple(dict.fromkeys(paths)),
         url=tuple(dict.fromkeys(urls)),
         service_stopped=tuple(dict.fromkeys(s for c in commands for s in _stopped_services(c))),
-        behavior=tuple(behavior),
+        behavior=("\n".join(behavior),) if behavior else (),
     )
 
 

@@ -195,7 +195,8 @@ class _Walker:
         return args
 
     def _arguments_of(self, child: Node) -> list[str]:
-        if child.type in ("command_parameter", "redirection"):
+        kind = child.type
+        if kind in ("command_parameter", "redirection", "generic_token"):  # the common case: a word
             return [strip_backticks(text_of(child))]
         inner = unwrap(child)
         if inner.type == "variable" and text_of(inner).startswith("@"):

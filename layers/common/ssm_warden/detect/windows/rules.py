@@ -226,7 +226,7 @@ def load_windows_rules(packs: tuple[str, ...]) -> list[WindowsRule]:
 
 def _condition(spec: ConditionSpec, expand: Any) -> Condition:
     # A script is many lines: there ``.`` crosses line ends, so a pattern can join two statements.
-    flags = "(?is)" if spec.field == "script" else "(?i)"
+    flags = {"script": "(?is)", "behavior": "(?im)"}.get(spec.field, "(?i)")
     return Condition(
         spec.field,
         tuple(flags + expand(p) for p in spec.match),
