@@ -250,6 +250,20 @@ def timing(detector: WindowsDetector, items: list[Item]) -> Iterator[dict[str, A
             lambda: [linux.judge_command(c) for c in linux_commands], len(linux_commands)
         )
     yield row
+    for label in ("benign", "risky"):
+        subset = [(i.command, i.shell) for i in items if i.label == label]
+        if subset:
+            yield {
+                "figure": "windows_timing_by_label",
+                "label": label,
+                "commands": len(subset),
+                "windows_commands_per_second": _rate(
+                    lambda s=subset: [detector.judge_command(c, sh) for c, sh in s], len(subset)
+                ),
+                "linux_detector_same_commands_per_second": _rate(
+                    lambda s=subset: [linux.judge_command(c) for c, _ in s], len(subset)
+                ),
+            }
     size = 1 << 20
     shapes = {
         "ps_concat_chain": ("'a'+" * (size // 4))[: size - 3] + "'a'",

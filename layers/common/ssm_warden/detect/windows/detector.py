@@ -101,6 +101,17 @@ class WindowsDetector:
         facts = facts_of(read(command, shell))
         return self._evaluate(facts, command)
 
+    @staticmethod
+    def _settle(slots: list[_Slot], value: str, satisfied: dict[tuple[int, int], str]) -> None:
+        """A condition holds on ``value`` when one of its patterns matched and none of its unless."""
+        if not slots:
+            return
+        negative = {(s.rule, s.condition) for s in slots if s.negative}
+        for s in slots:
+            key = (s.rule, s.condition)
+            if not s.negative and key not in negative:
+                satisfied.setdefault(key, value)
+
     def facts(self, command: str, shell: Shell) -> Facts:
         return facts_of(read(command, shell))
 
@@ -113,16 +124,20 @@ class WindowsDetector:
         # (rule, condition) → the first fact value satisfying it
         satisfied: dict[tuple[int, int], str] = {}
         for field, matcher in self._fields.items():
-            if matcher.set is None:
+            values = facts.field(field)
+            if matcher.set is None or not values:
                 continue
-            for value in facts.field(field):
-                slots = matcher.match(value)
-                if not slots:
-                    continue
-                positive = {(s.rule, s.condition) for s in slots if not s.negative}
-                negative = {(s.rule, s.condition) for s in slots if s.negative}
-                for key in positive - negative:
-                    satisfied.setdefault(key, value)
+            if len(values) == 1:
+                self._settle(matcher.match(values[0]), values[0], satisfied)
+                continue
+            # Several values: one pass over them joined finds the candidates (``\s`` or ``[^x]``
+            # may run from one value into the next there), then each is settled value by value.
+            candidates = matcher.match("\n".join(values))
+            if candidates:
+                wanted = {(s.rule, s.condition) for s in candidates if not s.negative}
+                for value in values:
+                    found = [s for s in matcher.match(value) if (s.rule, s.condition) in wanted]
+                    self._settle(found, value, satisfied)
         findings: list[Finding] = []
         for r_index in sorted({k[0] for k in satisfied}):
             rule = self.rules[r_index]

@@ -75,7 +75,7 @@ def facts_of(reading: Reading) -> Facts:
                 continue
             for piece in _split_value(arg):
                 if _PATHLIKE.match(piece):
-                    paths.append(normalise_path(piece).lower())
+                    paths.append(normalise_path(piece).lower().replace("\n", " "))
     texts = (*reading.texts, *reading.decoded)
     urls: list[str] = []
     for text in texts:
@@ -97,13 +97,15 @@ def facts_of(reading: Reading) -> Facts:
         behavior.append("fetched-then-run")
     return Facts(
         command=tuple(dict.fromkeys(line_of)),
-        program=tuple(dict.fromkeys(c.program for c in commands)),
+        program=tuple(dict.fromkeys(c.program.replace("\n", " ") for c in commands)),
         pipeline=tuple(dict.fromkeys(" | ".join(p) for p in pipelines.values() if len(p) > 1)),
         # One text: script patterns may span statements, and one RE2 pass reads it all.
         script=("\n".join(dict.fromkeys((*texts, *reading.calls))),),
         path=tuple(dict.fromkeys(paths)),
         url=tuple(dict.fromkeys(urls)),
-        service_stopped=tuple(dict.fromkeys(s for c in commands for s in _stopped_services(c))),
+        service_stopped=tuple(
+            dict.fromkeys(s.replace("\n", " ") for c in commands for s in _stopped_services(c))
+        ),
         behavior=("\n".join(behavior),) if behavior else (),
     )
 
@@ -122,7 +124,9 @@ def _arg_view(arg: str) -> str:
 
 
 def _line(command: Command) -> str:
-    return " ".join((command.program, *(_arg_view(a) for a in command.args))).lower()
+    # One line per value (a multi-line argument reads as the terminal shows it, spaces between).
+    line = " ".join((command.program, *(_arg_view(a) for a in command.args))).lower()
+    return line.replace("\n", " ") if "\n" in line else line
 
 
 def _split_value(arg: str) -> list[str]:

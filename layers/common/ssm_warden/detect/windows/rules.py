@@ -226,7 +226,8 @@ def load_windows_rules(packs: tuple[str, ...]) -> list[WindowsRule]:
 
 def _condition(spec: ConditionSpec, expand: Any) -> Condition:
     # A script is many lines: there ``.`` crosses line ends, so a pattern can join two statements.
-    flags = {"script": "(?is)", "behavior": "(?im)"}.get(spec.field, "(?i)")
+    # Other fields hold one line per value; several values are matched joined by line ends (m).
+    flags = "(?is)" if spec.field == "script" else "(?im)"
     return Condition(
         spec.field,
         tuple(flags + expand(p) for p in spec.match),
