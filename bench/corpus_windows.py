@@ -15,6 +15,7 @@ corpus, in the same run (each warmed up, best of three).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ssm_warden.detect import verdict_for
-from ssm_warden.detect.detector import get_detector, max_severity
+from ssm_warden.detect.detector import Detector, get_detector, max_severity
 from ssm_warden.detect.windows import WindowsDetector, windows_detector
 from ssm_warden.models.findings import Finding, Severity
 from ssm_warden.policy.evaluate import strictest_settings
@@ -228,6 +229,16 @@ def _rate(fn: Callable[[], object], count: int) -> float:
     return round(count / max(best, 1e-9))
 
 
+def _judge_windows(detector: WindowsDetector, commands: list[tuple[str, Shell]]) -> None:
+    for command, shell in commands:
+        detector.judge_command(command, shell)
+
+
+def _judge_linux(detector: Detector, commands: list[tuple[str, Shell]]) -> None:
+    for command, _ in commands:
+        detector.judge_command(command)
+
+
 def timing(detector: WindowsDetector, items: list[Item]) -> Iterator[dict[str, Any]]:
     linux = get_detector()
     commands = [(i.command, i.shell) for i in items]
@@ -258,10 +269,10 @@ def timing(detector: WindowsDetector, items: list[Item]) -> Iterator[dict[str, A
                 "label": label,
                 "commands": len(subset),
                 "windows_commands_per_second": _rate(
-                    lambda s=subset: [detector.judge_command(c, sh) for c, sh in s], len(subset)
+                    functools.partial(_judge_windows, detector, subset), len(subset)
                 ),
                 "linux_detector_same_commands_per_second": _rate(
-                    lambda s=subset: [linux.judge_command(c) for c, _ in s], len(subset)
+                    functools.partial(_judge_linux, linux, subset), len(subset)
                 ),
             }
     size = 1 << 20
