@@ -9,17 +9,38 @@ PowerShell would, and gives up (``None``) on anything else. It never runs code.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Callable
 from typing import Any
 
 from tree_sitter import Node
 
-# A folded value: a string, an integer, a byte string (from FromBase64String), a list of those
-# (array literals, [char[]] casts), or a hashtable (splatting).
-Value = str | int | bytes | list[Any] | dict[str, Any]
+from ssm_warden.detect.windows.values import (
+    Value,
+    add_values,
+    as_text,
+    bytes_of,
+    bytes_to_text,
+    char_of,
+    decode_base64,
+    format_values,
+    join_values,
+    replace_values,
+    string_method,
+    strip_backticks,
+)
+
+__all__ = [
+    "ENVIRONMENT",
+    "Folder",
+    "Value",
+    "as_text",
+    "bytes_to_text",
+    "decode_base64",
+    "strip_backticks",
+    "text_of",
+    "unwrap",
+]
+
 
 MAX_VALUE = 1 << 20  # never build a folded string larger than this (a megabyte)
 
@@ -45,8 +66,6 @@ _ENV = {
 }
 ENVIRONMENT = _ENV
 
-# Backtick escapes inside double-quoted strings (about_Special_Characters).
-_BACKTICK = {"0": "\0", "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 _WRAPPERS = frozenset(
     {
         "pipeline",
@@ -74,8 +93,6 @@ _WRAPPERS = frozenset(
         "path_command_name",
     }
 )
-_BACKTICK_ESCAPE = re.compile(r"`(.)", re.DOTALL)
-_SUBEXPR_VAR = re.compile(r"\$\{?(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 
 def text_of(node: Node) -> str:
@@ -87,57 +104,6 @@ def unwrap(node: Node) -> Node:
     while node.type in _WRAPPERS and node.named_child_count == 1 and node.child_count == 1:
         node = node.named_children[0]
     return node
-
-
-def strip_backticks(text: str) -> str:
-    """What a bare word means once PowerShell drops its escape characters: ``i`e`x`` is ``iex``."""
-    if "`" not in text:
-        return text
-    return _BACKTICK_ESCAPE.sub(lambda m: _BACKTICK.get(m.group(1), m.group(1)), text)
-
-
-def as_text(value: Value | None) -> str | None:
-    """A folded value as PowerShell would turn it into a string (arrays joined by spaces)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, bytes):
-        return None
-    if isinstance(value, list):
-        parts = [as_text(v) for v in value]
-        if any(p is None for p in parts):
-            return None
-        return " ".join(p for p in parts if p is not None)
-    return None
-
-
-def decode_base64(text: str) -> bytes | None:
-    cleaned = re.sub(r"\s+", "", text)
-    if not cleaned:
-        return None
-    try:
-        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=False)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def bytes_to_text(data: bytes, encoding: str) -> str:
-    """Decode like [Text.Encoding]::<encoding>.GetString; errors are replaced, never raised."""
-    codec = {
-        "unicode": "utf-16-le",
-        "bigendianunicode": "utf-16-be",
-        "utf8": "utf-8",
-        "ascii": "ascii",
-        "default": "utf-8",
-        "utf32": "utf-32-le",
-        "utf7": "utf-7",
-    }.get(encoding.lower(), "utf-8")
-    return data.decode(codec, "replace")
 
 
 class Folder:
@@ -287,13 +253,13 @@ class Folder:
         right = self.value(right_node, depth)
         result: Value | None = None
         if op == "+":
-            result = _add(left, right)
+            result = add_values(left, right)
         elif op == "-f":
-            result = _format(left, right)
+            result = format_values(left, right)
         elif op == "-join":
-            result = _join(left, right)
+            result = join_values(left, right)
         elif op in ("-replace", "-ireplace", "-creplace"):
-            result = _replace(left, right, op)
+            result = replace_values(left, right, op)
         elif op == "*" and isinstance(left, str) and isinstance(right, int) and 0 <= right <= 64:
             result = left * right
         elif op in ("-bxor",) and isinstance(left, int) and isinstance(right, int):
@@ -322,11 +288,11 @@ class Folder:
         if value is None:
             return None
         if type_name == "char" and isinstance(value, int):
-            return _char(value)
+            return char_of(value)
         if type_name == "char" and isinstance(value, list):  # [char]65,66 casts only the first
             return None
         if type_name == "char[]" and isinstance(value, list):
-            chars = [_char(v) if isinstance(v, int) else v for v in value]
+            chars = [char_of(v) if isinstance(v, int) else v for v in value]
             return chars if all(isinstance(c, str) for c in chars) else None
         if type_name in ("char[]",) and isinstance(value, str):
             return list(value)
@@ -370,7 +336,7 @@ class Folder:
         if method == "frombase64string" and len(args) == 1 and isinstance(args[0], str):
             return decode_base64(args[0])
         if method == "getstring" and len(args) >= 1 and isinstance(args[0], (bytes, list)):
-            data = args[0] if isinstance(args[0], bytes) else _bytes(args[0])
+            data = args[0] if isinstance(args[0], bytes) else bytes_of(args[0])
             if data is None:
                 return None
             encoding = target_text.rsplit("::", 1)[-1].rsplit(".", 1)[-1]
@@ -378,11 +344,11 @@ class Folder:
             self.folded.append(text)
             return text
         if method == "join" and "string]" in target_text and len(args) == 2 and isinstance(args[1], list):
-            return _join(args[1], args[0])
+            return join_values(args[1], args[0])
         if method == "create" and "scriptblock" in target_text and args and isinstance(args[0], str):
             return args[0]
         target = self.value(target_node, depth)
-        result = _string_method(target, method, args)
+        result = string_method(target, method, args)
         if result is not None:
             self.remember(result, node)
         return result
@@ -407,100 +373,6 @@ class Folder:
     def _script_block(self, node: Node, depth: int) -> Value | None:
         text = text_of(node)
         return text[1:-1] if text.startswith("{") and text.endswith("}") else None
-
-
-def _char(code: int) -> str | None:
-    return chr(code) if 0 <= code < 0x110000 else None
-
-
-def _bytes(values: list[Any]) -> bytes | None:
-    if all(isinstance(v, int) and 0 <= v < 256 for v in values):
-        return bytes(values)
-    return None
-
-
-def _add(left: Value, right: Value | None) -> Value | None:
-    if right is None:
-        return None
-    if isinstance(left, str):
-        text = as_text(right)
-        return None if text is None else left + text
-    if isinstance(left, list):
-        return left + (right if isinstance(right, list) else [right])
-    if isinstance(left, int) and isinstance(right, int):
-        return left + right
-    return None
-
-
-_FORMAT_FIELD = re.compile(r"\{(\d+)(?:,[^}:]*)?(?::[^}]*)?\}")
-
-
-def _format(template: Value, args: Value | None) -> Value | None:
-    if not isinstance(template, str) or args is None:
-        return None
-    values = args if isinstance(args, list) else [args]
-    texts = [as_text(v) for v in values]
-
-    def field(m: re.Match[str]) -> str:
-        i = int(m.group(1))
-        if i >= len(texts) or texts[i] is None:
-            raise IndexError(i)
-        return texts[i] or ""
-
-    try:
-        return _FORMAT_FIELD.sub(field, template).replace("{{", "{").replace("}}", "}")
-    except IndexError:
-        return None
-
-
-def _join(left: Value, right: Value | None) -> Value | None:
-    sep = as_text(right) if right is not None else ""
-    if sep is None:
-        return None
-    items = left if isinstance(left, list) else [left]
-    parts = [as_text(v) for v in items]
-    if any(p is None for p in parts):
-        return None
-    return sep.join(p or "" for p in parts)
-
-
-def _replace(left: Value, right: Value | None, op: str) -> Value | None:
-    if not isinstance(left, str):
-        return None
-    pair = right if isinstance(right, list) else [right, ""]
-    if len(pair) == 1:
-        pair = [pair[0], ""]
-    pattern, replacement = as_text(pair[0]), as_text(pair[1])
-    if pattern is None or replacement is None:
-        return None
-    flags = 0 if op == "-creplace" else re.IGNORECASE
-    try:
-        return re.sub(pattern, replacement.replace("$", "\\"), left, flags=flags)
-    except (re.error, IndexError):
-        return left.replace(pattern, replacement)
-
-
-def _string_method(target: Value | None, method: str, args: list[Value]) -> Value | None:
-    if not isinstance(target, str):
-        return None
-    texts = [as_text(a) for a in args]
-    if method == "replace" and len(texts) == 2 and texts[0] is not None and texts[1] is not None:
-        return target.replace(texts[0], texts[1])
-    if method in ("tolower", "tolowerinvariant"):
-        return target.lower()
-    if method in ("toupper", "toupperinvariant"):
-        return target.upper()
-    if method == "trim" and not args:
-        return target.strip()
-    if method == "substring" and args and all(isinstance(a, int) for a in args):
-        start = int(args[0])  # type: ignore[arg-type]
-        end = start + int(args[1]) if len(args) > 1 else None  # type: ignore[arg-type]
-        return target[start:end]
-    if method == "split" and len(texts) == 1 and texts[0]:
-        return target.split(texts[0])
-    if method == "tochararray" and not args:
-        return list(target)
-    return None
 
 
 _HANDLERS: dict[str, Callable[[Folder, Node, int], Value | None]] = {
