@@ -17,7 +17,12 @@ def test_default_brings_every_windows_pack() -> None:
 
 def test_a_linux_pack_name_brings_its_windows_twin_only() -> None:
     assert expand_windows_packs(("credential-access",)) == ("windows-credential-access",)
-    assert expand_windows_packs(("reverse-shell", "output-secrets")) == ("windows-reverse-shell",)
+    assert expand_windows_packs(("output-secrets",)) == ()
+    assert expand_windows_packs(("reverse-shell",)) == ("windows-reverse-shell", "windows-lateral-movement")
+
+
+def test_defense_evasion_brings_the_ssm_agent_blind_spots() -> None:
+    assert "windows-ssm-agent" in expand_windows_packs(("defense-evasion",))
     assert expand_windows_packs(("windows-ssm-agent", "windows-ssm-agent")) == ("windows-ssm-agent",)
 
 

@@ -149,12 +149,22 @@ def available_windows_packs() -> list[str]:
     )
 
 
+# Windows packs with no Linux namesake, brought by the Linux pack whose concern they share: the
+# SSM agent's blind spots are defence evasion; what a remote party reaches next is lateral movement.
+_ALSO_BROUGHT: dict[str, tuple[str, ...]] = {
+    "defense-evasion": ("windows-ssm-agent",),
+    "reverse-shell": ("windows-lateral-movement",),
+    "exfiltration": ("windows-collection",),
+}
+
+
 def expand_windows_packs(packs: tuple[str, ...]) -> tuple[str, ...]:
     """The Windows packs a policy's pack list stands for.
 
     ``default`` (or an empty list) is every ``windows-*`` pack; a ``windows-*`` name is itself; a
     Linux pack name ``X`` brings ``windows-X`` when one exists (``credential-access`` judges Windows
-    credential theft too), so a policy written before Windows support keeps its meaning.
+    credential theft too), and ``defense-evasion`` also brings ``windows-ssm-agent`` (see
+    ``_ALSO_BROUGHT``), so a policy written before Windows support keeps its meaning.
     """
     shipped = available_windows_packs()
     if not packs:
@@ -168,7 +178,8 @@ def expand_windows_packs(packs: tuple[str, ...]) -> tuple[str, ...]:
                 raise RulePackError(f"unknown rule pack {name!r} (Windows packs: {', '.join(shipped)})")
             candidates = [name]
         else:
-            candidates = [f"windows-{name}"] if f"windows-{name}" in shipped else []
+            twins = [f"windows-{name}", *_ALSO_BROUGHT.get(name, ())]
+            candidates = [t for t in twins if t in shipped]
         out.extend(c for c in candidates if c not in out)
     return tuple(out)
 
