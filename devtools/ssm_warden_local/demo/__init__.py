@@ -45,6 +45,9 @@ def run_demo(*, html: Path, log: Path, out: TextIO) -> DemoResult:
     from ssm_warden_local.demo.play import World, play
     from ssm_warden_local.demo.report import Timeline, check, print_results
     from ssm_warden_local.demo.scenarios import END, HOSTS, MORNING, SCENARIOS
+    from ssm_warden_local.demo.windows_scenarios import with_windows
+
+    hosts, morning, scenarios, left_out = with_windows(HOSTS, MORNING, SCENARIOS)
 
     began = time.monotonic()
     warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -61,14 +64,16 @@ def run_demo(*, html: Path, log: Path, out: TextIO) -> DemoResult:
             f"Policy: the bundled default (prod strict, dev relaxed). Function logs: {log}\n\n"
             "The morning (simulated time; the sweeper runs every minute):\n"
         )
+        if left_out:
+            out.write(f"({left_out})\n")
         clock = SimClock(morning_start())
         timeline = Timeline(out)
         pipeline = Pipeline(stack, clock, observe=timeline, function_output=function_log)
         world = World(pipeline)
         with clock_set_to(clock):
-            world.create_hosts({**HOSTS, **beyond.HOSTS})
-            play(world, sorted([*MORNING, *beyond.MORNING], key=lambda step: step.seconds), END)
-            results = [check(scenario, world, stack) for scenario in SCENARIOS]
+            world.create_hosts({**hosts, **beyond.HOSTS})
+            play(world, sorted([*morning, *beyond.MORNING], key=lambda step: step.seconds), END)
+            results = [check(scenario, world, stack) for scenario in scenarios]
             results += [beyond.check_beyond(scenario, world, stack) for scenario in beyond.SCENARIOS]
         print_results(results, out)
         stack.sink.render_html(html, title="ssm-warden demo: the morning in Slack")

@@ -1,0 +1,198 @@
+"""The Windows detector: read the command in its shell, derive facts, evaluate rules over them.
+
+Every pattern of every rule goes into one RE2 set per fact field, so each fact value is matched
+once whatever the number of rules (linear time, no backtracking); only rules whose patterns hit
+are then evaluated and quoted.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import re2
+
+from ssm_warden.detect.detector import max_severity
+from ssm_warden.detect.windows.facts import FIELDS, Facts, facts_of
+from ssm_warden.detect.windows.reader import read
+from ssm_warden.detect.windows.rules import Condition, WindowsRule, expand_windows_packs, load_windows_rules
+from ssm_warden.models.findings import Finding
+from ssm_warden.shells import Shell
+from ssm_warden.slack.redact import redact
+
+_EXCERPT = 160
+_RE2_MAX_MEM = 256 << 20
+
+__all__ = ["WindowsDetector", "max_severity", "windows_detector"]
+
+
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.max_mem = _RE2_MAX_MEM
+    return options
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    rule: int
+    condition: int  # index into conditions, or -1 - index into exceptions
+    negative: bool
+
+
+class _FieldMatcher:
+    def __init__(self) -> None:
+        self.patterns: list[str] = []
+        self.slots: list[_Slot] = []
+        self.set: re2.Set | None = None
+
+    def add(self, pattern: str, slot: _Slot, rule_id: str) -> None:
+        try:
+            re2.compile(pattern, _options())
+        except re2.error as exc:
+            from ssm_warden.detect.rules import RulePackError
+
+            raise RulePackError(f"rule {rule_id}: pattern {pattern!r} is not valid RE2: {exc}") from exc
+        self.patterns.append(pattern)
+        self.slots.append(slot)
+
+    def compile(self) -> None:
+        if self.patterns:
+            rset = re2.Set.SearchSet(_options())
+            for p in self.patterns:
+                rset.Add(p)
+            rset.Compile()
+            self.set = rset
+
+    def match(self, text: str) -> list[_Slot]:
+        if self.set is None:
+            return []
+        return [self.slots[i] for i in self.set.Match(text) or ()]
+
+
+class WindowsDetector:
+    """Judges PowerShell and cmd.exe commands against the Windows rule packs."""
+
+    def __init__(self, rules: Sequence[WindowsRule]) -> None:
+        self.rules = tuple(rules)
+        self._fields = {f: _FieldMatcher() for f in FIELDS}
+        for r_index, rule in enumerate(self.rules):
+            for c_index, cond in enumerate(rule.conditions):
+                self._add(cond, r_index, c_index, rule.id)
+            for e_index, cond in enumerate(rule.exceptions):
+                self._add(cond, r_index, -1 - e_index, rule.id)
+        for matcher in self._fields.values():
+            matcher.compile()
+
+    def _add(self, cond: Condition, r_index: int, c_index: int, rule_id: str) -> None:
+        matcher = self._fields[cond.field]
+        for p in cond.match:
+            matcher.add(p, _Slot(r_index, c_index, False), rule_id)
+        for p in cond.unless:
+            matcher.add(p, _Slot(r_index, c_index, True), rule_id)
+
+    # -- public -------------------------------------------------------------------------------------
+    def judge_command(self, command: str, shell: Shell) -> list[Finding]:
+        """Findings for one command (or a pasted snippet) typed at a ``shell`` prompt.
+
+        ``posix`` is read as PowerShell (a Linux shell never reaches here on purpose; reading it as
+        PowerShell is the stricter choice). A snippet is read whole, as the shell would run it.
+        """
+        facts = facts_of(read(command, shell))
+        return self._evaluate(facts, command)
+
+    @staticmethod
+    def _settle(slots: list[_Slot], value: str, satisfied: dict[tuple[int, int], str]) -> None:
+        """A condition holds on ``value`` when one of its patterns matched and none of its unless."""
+        if not slots:
+            return
+        negative = {(s.rule, s.condition) for s in slots if s.negative}
+        for s in slots:
+            key = (s.rule, s.condition)
+            if not s.negative and key not in negative:
+                satisfied.setdefault(key, value)
+
+    def facts(self, command: str, shell: Shell) -> Facts:
+        return facts_of(read(command, shell))
+
+    def judge_output(self, line: str) -> list[Finding]:
+        """No output rule is Windows-only: output is judged by the shared output-secrets pack."""
+        return []
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _evaluate(self, facts: Facts, original: str) -> list[Finding]:
+        # (rule, condition) → the first fact value satisfying it
+        satisfied: dict[tuple[int, int], str] = {}
+        for field, matcher in self._fields.items():
+            values = facts.field(field)
+            if matcher.set is None or not values:
+                continue
+            if len(values) == 1:
+                self._settle(matcher.match(values[0]), values[0], satisfied)
+                continue
+            # Several values: one pass over them joined finds the candidates (``\s`` or ``[^x]``
+            # may run from one value into the next there), then each is settled value by value.
+            candidates = matcher.match("\n".join(values))
+            if candidates:
+                wanted = {(s.rule, s.condition) for s in candidates if not s.negative}
+                for value in values:
+                    found = [s for s in matcher.match(value) if (s.rule, s.condition) in wanted]
+                    self._settle(found, value, satisfied)
+        findings: list[Finding] = []
+        for r_index in sorted({k[0] for k in satisfied}):
+            rule = self.rules[r_index]
+            if rule.exceptions and any((r_index, -1 - e) in satisfied for e in range(len(rule.exceptions))):
+                continue
+            hits = [satisfied.get((r_index, c)) for c in range(len(rule.conditions))]
+            present = [(c, h) for c, h in enumerate(hits) if h is not None]
+            if not present or (rule.combine == "all" and len(present) != len(hits)):
+                continue
+            # One redaction per finding, over the quoted fact values joined.
+            excerpts = redact(" … ".join(_excerpt(rule.conditions[c], h) for c, h in present))
+            findings.append(
+                Finding(
+                    rule=rule.id,
+                    title=rule.title,
+                    severity=rule.severity,
+                    category=rule.category,
+                    attack=rule.attack,
+                    reason=f"{rule.title}: {excerpts}",
+                    pack=rule.pack,
+                    command=original,
+                )
+            )
+        return sorted(findings, key=lambda f: (-f.severity.rank, f.rule))
+
+
+def _excerpt(cond: Condition, text: str) -> str:
+    for pattern in cond.match:
+        m = _compiled(pattern).search(text)
+        if m is not None:
+            start, end = m.span()
+            lo = max(0, start - 30)
+            hi = min(len(text), max(end, start + 1) + 30, lo + _EXCERPT)
+            snippet = ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
+            return "`" + snippet.replace("`", "'") + "`"
+    return "`" + text[:_EXCERPT].replace("`", "'") + "`"
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re2._Regexp:
+    return re2.compile(pattern, _options())
+
+
+@functools.lru_cache(maxsize=16)
+def _detector_for(packs: tuple[str, ...]) -> WindowsDetector:
+    return WindowsDetector(load_windows_rules(packs))
+
+
+def windows_detector(packs: tuple[str, ...]) -> WindowsDetector:
+    """The Windows detector for a policy's rule packs, compiled once per process and packs tuple.
+
+    See ``rules.expand_windows_packs`` for what ``default`` and Linux pack names bring.
+    """
+    return _detector_for(expand_windows_packs(tuple(packs)))
+
+
+def severities(findings: Iterable[Finding]) -> list[str]:
+    return [f.severity.value for f in findings]

@@ -1,0 +1,261 @@
+"""Facts about what a Windows command does, derived from its reading; rules are conditions on these.
+
+Each fact field is a list of short lower-case strings, one per thing observed:
+
+- ``command``: each command run, ``program arg arg`` (``reg save hklm\\sam c:\\t\\s``);
+- ``program``: each program or cmdlet name (canonical);
+- ``pipeline``: each pipeline's commands joined by `` | ``;
+- ``script``: every text read (as typed, each payload decoded, each string folding built) and each
+  .NET call (``net.webclient.downloadstring``) — for what only shows in the whole;
+- ``path``: each file or registry path an argument names, registry hives spelled one way
+  (``hklm\\sam``, ``hkcu\\software\\microsoft\\windows\\currentversion\\run``);
+- ``url``: each network destination (``http://…``, ``\\\\host\\share``, bare IPv4 addresses);
+- ``service_stopped``: each service a command stops, disables or deletes;
+- ``behavior``: what the reading itself shows: ``encoded-command``, ``nested:<n>``, ``truncated``,
+  ``fetched-then-run``, ``obfuscated:<how>`` (one line each, in one value).
+
+``script`` and ``behavior`` are one value each (lines joined), so a rule reads them in one pass;
+an ``unless`` on them therefore holds anywhere in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ssm_warden.detect.windows.reading import Command, Reading
+
+FIELDS = ("command", "program", "pipeline", "script", "path", "url", "service_stopped", "behavior")
+
+_HIVES = (
+    (re.compile(r"^(?:registry::)?(?:hkey_local_machine|hklm:?)(?=\\|$)", re.I), "hklm"),
+    (re.compile(r"^(?:registry::)?(?:hkey_current_user|hkcu:?)(?=\\|$)", re.I), "hkcu"),
+    (re.compile(r"^(?:registry::)?(?:hkey_users|hku:?)(?=\\|$)", re.I), "hku"),
+    (re.compile(r"^(?:registry::)?(?:hkey_classes_root|hkcr:?)(?=\\|$)", re.I), "hkcr"),
+)
+_PATHLIKE = re.compile(r"^(?:[a-z]:|\\\\|\.{0,2}\\|%|\$env:|hk|registry::)", re.I)
+_URL = re.compile(r"(?:https?|ftp)s?://[^\s'\"<>)]+|\\\\[a-z0-9_.\-$]+\\[^\s'\"]*", re.I)
+# Zero-width and bidirectional-override characters: names that read differently than they run.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    command: tuple[str, ...]
+    program: tuple[str, ...]
+    pipeline: tuple[str, ...]
+    script: tuple[str, ...]
+    path: tuple[str, ...]
+    url: tuple[str, ...]
+    service_stopped: tuple[str, ...]
+    behavior: tuple[str, ...]
+
+    def field(self, name: str) -> tuple[str, ...]:
+        value: tuple[str, ...] = getattr(self, name)
+        return value
+
+
+def normalise_path(text: str) -> str:
+    path = text.strip().strip("'\"").replace("/", "\\")
+    for pattern, hive in _HIVES:
+        path = pattern.sub(hive, path, count=1)
+    return re.sub(r"\\{2,}", r"\\", path) if not path.startswith("\\\\") else path
+
+
+def facts_of(reading: Reading) -> Facts:
+    commands = reading.commands
+    line_of = [_line(c) for c in commands]
+    pipelines: dict[int, list[str]] = {}
+    paths: list[str] = []
+    for c, line in zip(commands, line_of, strict=True):
+        pipelines.setdefault(c.pipeline, []).append(line)
+        for arg in c.args:
+            if "\\" not in arg and ":" not in arg:
+                continue
+            for piece in _split_value(arg):
+                if _PATHLIKE.match(piece):
+                    paths.append(normalise_path(piece).lower().replace("\n", " "))
+    texts = (*reading.texts, *reading.decoded)
+    urls: list[str] = []
+    for text in texts:
+        if "://" in text or "\\\\" in text:
+            urls.extend(m.group(0).lower() for m in _URL.finditer(text))
+        if "." in text:
+            urls.extend(m.group(0) for m in _IPV4.finditer(text))
+    behavior: list[str] = []
+    if reading.decoded:
+        behavior.append("encoded-command")
+    if reading.nesting:
+        behavior.append(f"nested:{reading.nesting}")
+    if reading.truncated:
+        behavior.append("truncated")
+    if any(not t.isascii() and _INVISIBLE.search(t) for t in texts):
+        reading.obfuscation.append("invisible-char")
+    behavior.extend(f"obfuscated:{kind}" for kind in dict.fromkeys(reading.obfuscation))
+    if _fetched_then_run(commands, texts):
+        behavior.append("fetched-then-run")
+    return Facts(
+        command=tuple(dict.fromkeys(line_of)),
+        program=tuple(dict.fromkeys(c.program.replace("\n", " ") for c in commands)),
+        pipeline=tuple(dict.fromkeys(" | ".join(p) for p in pipelines.values() if len(p) > 1)),
+        # One text: script patterns may span statements, and one RE2 pass reads it all.
+        script=("\n".join(dict.fromkeys((*texts, *reading.calls))),),
+        path=tuple(dict.fromkeys(paths)),
+        url=tuple(dict.fromkeys(urls)),
+        service_stopped=tuple(
+            dict.fromkeys(s.replace("\n", " ") for c in commands for s in _stopped_services(c))
+        ),
+        behavior=("\n".join(behavior),) if behavior else (),
+    )
+
+
+_SLASHED_PATH = re.compile(r"^(?:[a-z]:[\\/]|%\w+%[\\/]|\$env:\w+[\\/]|\\\\)", re.I)
+
+
+def _arg_view(arg: str) -> str:
+    # Registry paths spelled one way inside the command line too ("reg save hklm\sam …"), and
+    # file paths with Windows separators ("C:/Windows/system32/config/SAM" is the same file).
+    if arg[:2].lower() in ("hk", "re"):
+        return normalise_path(arg)
+    if _SLASHED_PATH.match(arg):
+        return arg.replace("/", "\\")
+    return arg
+
+
+def _line(command: Command) -> str:
+    # One line per value (a multi-line argument reads as the terminal shows it, spaces between).
+    line = " ".join((command.program, *(_arg_view(a) for a in command.args))).lower()
+    return line.replace("\n", " ") if "\n" in line else line
+
+
+def _split_value(arg: str) -> list[str]:
+    # -Path:C:\x and name=value arguments carry the path after the separator.
+    if arg.startswith("-") and ":" in arg[2:]:
+        return [arg.split(":", 1)[1]]
+    if "," not in arg and ";" not in arg:
+        return [arg]
+    return [p for p in re.split(r"[,;]", arg) if p] or [arg]
+
+
+_STOPPERS = frozenset(
+    {"stop-service", "remove-service", "set-service", "sc", "net", "taskkill", "stop-process"}
+)
+_DOWNLOADERS = frozenset(
+    {"invoke-webrequest", "invoke-restmethod", "start-bitstransfer", "curl", "wget", "certutil", "bitsadmin"}
+)
+
+
+def _stopped_services(command: Command) -> list[str]:
+    program = command.program
+    if program not in _STOPPERS:
+        return []
+    args = [a.lower() for a in command.args]
+    if program in ("stop-service", "remove-service"):
+        return [a for a in args if not a.startswith("-")] or ["?"]
+    if program == "set-service":
+        if any(a in ("disabled", "stopped") for a in args):
+            return [a for a in args if not a.startswith("-") and a not in ("disabled", "stopped")]
+        return []
+    if program == "sc" and len(args) >= 2 and args[0] in ("stop", "delete", "config", "pause"):
+        if args[0] == "config" and not any("disabled" in a for a in args):
+            return []
+        return [args[1]]
+    if program == "net" and len(args) >= 2 and args[0] == "stop":
+        return [" ".join(args[1:])]
+    if program in ("taskkill", "stop-process"):
+        return [a for a in args if not a.startswith(("-", "/"))]
+    return []
+
+
+_DOWNLOAD_FILE_CALL = re.compile(r"downloadfile(?:async|taskasync)?\(\s*['\"]?[^,]+,\s*['\"]?([^'\")]+)")
+_INSPECTORS = frozenset(
+    {
+        "get-filehash",
+        "get-item",
+        "get-itemproperty",
+        "test-path",
+        "get-authenticodesignature",
+        "unblock-file",
+        "remove-item",
+        "copy-item",
+        "move-item",
+        "rename-item",
+        "get-content",
+        "get-childitem",
+        "certutil",
+        "write-output",
+        "write-host",
+        "del",
+        "dir",
+        "echo",
+        "type",
+        "expand-archive",
+        "set-content",
+        "out-file",
+        "get-acl",
+        "icacls",
+    }
+)
+
+
+def _basename(path: str) -> str:
+    return path.strip().strip("'\"").replace("/", "\\").rsplit("\\", 1)[-1].lower()
+
+
+def _download_targets(command: Command) -> list[str]:
+    """Files a download command writes: -OutFile, -Destination, certutil/bitsadmin's last argument."""
+    if command.program not in _DOWNLOADERS:
+        return []
+    args = list(command.args)
+    low = [a.lower() for a in args]
+    program = command.program
+    targets: list[str] = []
+    if program in ("invoke-webrequest", "invoke-restmethod", "start-bitstransfer", "curl", "wget"):
+        for i, a in enumerate(low):
+            if i + 1 < len(args) and (
+                (a.startswith("-o") and "-outfile".startswith(a.split(":")[0]))
+                or (a.startswith("-d") and "-destination".startswith(a))
+                or a in ("--output", "-o")
+            ):
+                targets.append(args[i + 1])
+        if program == "start-bitstransfer":
+            positional = [a for a in args if not a.startswith("-")]
+            targets.extend(positional[1:2])
+    elif program == "certutil" and any(a.lstrip("-/") in ("urlcache", "verifyctl") for a in low):
+        positional = [a for a in args if not a.startswith(("-", "/"))]
+        if len(positional) >= 2 and "://" in positional[-2]:
+            targets.append(positional[-1])
+    elif program == "bitsadmin" and any(a in ("/transfer", "/addfile") for a in low):
+        positional = [a for a in args if not a.startswith("/")]
+        if positional:
+            targets.append(positional[-1])
+    return [_basename(t) for t in targets if t.strip()]
+
+
+def _fetched_then_run(commands: list[Command], texts: tuple[str, ...]) -> bool:
+    downloaded: set[str] = set()
+    first_download = len(commands)
+    for index, command in enumerate(commands):
+        names = _download_targets(command)
+        if names:
+            downloaded.update(names)
+            first_download = min(first_download, index)
+    for text in texts:
+        if "downloadfile" not in text:
+            continue
+        for m in _DOWNLOAD_FILE_CALL.finditer(text):
+            downloaded.add(_basename(m.group(1)))
+            first_download = 0
+    downloaded.discard("")
+    if not downloaded:
+        return False
+    stems = {n.rsplit(".", 1)[0] for n in downloaded if "." in n}
+    for command in commands[first_download + 1 :] if first_download < len(commands) else commands:
+        if command.program in _INSPECTORS or _download_targets(command):
+            continue
+        if command.program in stems or command.program in downloaded:
+            return True
+        if any(_basename(a) in downloaded for a in command.args):
+            return True
+    return False
