@@ -12,12 +12,17 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import re2
 
+from ssm_warden.detect.context import inert
+from ssm_warden.detect.facts import NO_OWN_NETWORK, OwnNetwork, derive
 from ssm_warden.detect.normalize import FULL_PARSE_LIMIT, Normalized, normalize
 from ssm_warden.detect.rules import Rule, RulePackError, Scope, expand_pack_names, load_rules
 from ssm_warden.models.findings import Finding, Severity
+from ssm_warden.shells import Shell
+from ssm_warden.slack.redact import redact
 
 _RE2_MAX_MEM = 256 << 20
 _EXCERPT = 160
@@ -80,8 +85,11 @@ class _ScopeMatcher:
 class Detector:
     """Judges commands (and output lines) against a fixed list of rules."""
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+    def __init__(self, rules: Sequence[Rule], own: OwnNetwork = NO_OWN_NETWORK) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self.own = own
+        self.packs: tuple[str, ...] = tuple(dict.fromkeys(r.pack for r in self.rules))
+        self.fact_rules = tuple((i, r) for i, r in enumerate(self.rules) if r.is_facts)
         self._scopes: dict[Scope, _ScopeMatcher] = {
             s: _ScopeMatcher() for s in ("segment", "pipeline", "snippet", "raw", "output")
         }
@@ -98,11 +106,17 @@ class Detector:
         self.output_rules = tuple(r for r in self.rules if r.is_output)
 
     # -- public -------------------------------------------------------------------------------------
-    def judge_command(self, command: str) -> list[Finding]:
+    def judge_command(self, command: str, shell: Shell = "posix") -> list[Finding]:
         """Findings for one command line or a pasted multi-line snippet (one per rule at most).
 
         A snippet is judged as a whole and line by line; a rule that fires either way is reported.
+        ``shell`` is the shell the command was typed in: PowerShell and cmd commands go to the
+        Windows detector when it is installed, else they are judged with these rules.
         """
+        if shell != "posix":
+            windows = self._windows()
+            if windows is not None:
+                return list(windows.judge_command(command, shell))
         texts = [command]
         lines = [line for line in command.splitlines() if line.strip()]
         if len(lines) > 1 and len(command) <= FULL_PARSE_LIMIT:
@@ -114,6 +128,13 @@ class Detector:
                 if current is None or finding.severity.rank > current.severity.rank:
                     best[finding.rule] = finding
         return _ordered(best.values())
+
+    def _windows(self) -> Any:
+        try:
+            from ssm_warden.detect.windows import windows_detector  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            return None
+        return windows_detector(self.packs)
 
     def judge_output(self, line: str) -> list[Finding]:
         """Findings of the output rules (secrets shown on screen) for one line a terminal printed."""
@@ -129,7 +150,41 @@ class Detector:
             "snippet": [_Unit(views.snippet, views.privileged)] if views.snippet_parts else [],
             "raw": [_Unit(text, views.privileged)],
         }
-        return self._evaluate(units, views.privileged, original, output=False)
+        findings = self._evaluate(units, views.privileged, original, output=False)
+        if self.fact_rules and views.execs:
+            findings.extend(self._judge_facts(views, original, {f.rule for f in findings}))
+        if findings and inert(views):
+            # Every program in the text only prints, or runs with a dry-run or help flag:
+            # nothing in it acts, whatever the words it prints look like.
+            return []
+        return findings
+
+    def _judge_facts(self, views: Normalized, original: str, already: set[str]) -> list[Finding]:
+        execs, text = derive(views.execs, self.own)
+        findings: list[Finding] = []
+        for _index, rule in self.fact_rules:
+            if rule.id in already or rule.predicate is None:
+                continue
+            hit = next((e for e in execs if rule.predicate(e, text)), None)
+            if hit is None:
+                continue
+            severity = rule.severity
+            if (hit.sudo or views.privileged) and rule.severity_if_privileged is not None:
+                severity = rule.severity_if_privileged
+            excerpt = _cut(redact(hit.cmdline), 0, 0)
+            findings.append(
+                Finding(
+                    rule=rule.id,
+                    title=rule.title,
+                    severity=severity,
+                    category=rule.category,
+                    attack=rule.attack,
+                    reason=f"{rule.title}: {excerpt}",
+                    pack=rule.pack,
+                    command=original,
+                )
+            )
+        return findings
 
     def _evaluate(
         self, units: dict[str, list[_Unit]], privileged: bool, original: str, output: bool
@@ -192,19 +247,27 @@ class Detector:
 
 
 def _excerpt(rule: Rule, clause_index: int, text: str) -> str:
+    """The text around what the clause matched, masked BEFORE it is cut: a cut never shows the
+    beginning of a secret that redaction would have recognised whole."""
     clause = rule.clauses[clause_index]
+    masked = redact(text)
     for pattern in clause.match:
-        m = _compiled(pattern).search(text)
+        m = _compiled(pattern).search(masked)
         if m is not None:
-            start, end = m.span()
-            lo = max(0, start - 30)
-            hi = min(len(text), max(end, start + 1) + 30)
-            if hi - lo > _EXCERPT:
-                hi = lo + _EXCERPT
-            prefix = "…" if lo > 0 else ""
-            suffix = "…" if hi < len(text) else ""
-            return f"`{prefix}{text[lo:hi]}{suffix}`"
-    return f"`{text[:_EXCERPT]}`"
+            return _cut(masked, *m.span())
+    return _cut(masked, 0, 0)
+
+
+def _cut(text: str, start: int, end: int) -> str:
+    lo = max(0, start - 30)
+    hi = min(len(text), max(end, start + 1) + 30)
+    if start == 0 and end == 0:
+        lo, hi = 0, min(len(text), _EXCERPT)
+    if hi - lo > _EXCERPT:
+        hi = lo + _EXCERPT
+    prefix = "…" if lo > 0 else ""
+    suffix = "…" if hi < len(text) else ""
+    return f"`{prefix}{text[lo:hi]}{suffix}`"
 
 
 @functools.lru_cache(maxsize=2048)
@@ -217,16 +280,18 @@ def _ordered(findings: Iterable[Finding]) -> list[Finding]:
 
 
 @functools.lru_cache(maxsize=16)
-def _detector_for(packs: tuple[str, ...]) -> Detector:
-    return Detector(load_rules(packs))
+def _detector_for(packs: tuple[str, ...], own: OwnNetwork) -> Detector:
+    return Detector(load_rules(packs), own)
 
 
-def get_detector(packs: tuple[str, ...] | None = None) -> Detector:
+def get_detector(packs: tuple[str, ...] | None = None, own: OwnNetwork | None = None) -> Detector:
     """The detector for these packs (``None`` or ``("default",)``: every shipped pack).
 
-    Rules are loaded and compiled once per process (a Lambda container) and per packs tuple.
+    ``own`` says which buckets and domains are the account's own (from the policy); private
+    address ranges are always ours. Rules are loaded and compiled once per process (a Lambda
+    container) and per packs tuple.
     """
-    return _detector_for(expand_pack_names(packs))
+    return _detector_for(expand_pack_names(packs), own or NO_OWN_NETWORK)
 
 
 def max_severity(findings: Iterable[Finding]) -> Severity | None:

@@ -34,14 +34,16 @@ terminal printed (output rules only).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ssm_warden.detect.conditions import ConditionError, Predicate, compile_condition
 from ssm_warden.errors import WardenError
 from ssm_warden.models.findings import Severity
 
@@ -93,6 +95,7 @@ class RuleSpec(BaseModel):
     privileged: bool = False
     clauses: list[ClauseSpec] = Field(default_factory=list)
     case_sensitive: bool = False
+    condition: str | None = None  # kind facts: a condition over facts (see detect.conditions)
     examples: Examples
 
     @field_validator("attack")
@@ -108,6 +111,8 @@ class PackSpec(BaseModel):
 
     pack: str
     description: str
+    lists: dict[str, list[str]] = Field(default_factory=dict)
+    macros: dict[str, str] = Field(default_factory=dict)
     rules: list[RuleSpec]
 
 
@@ -138,10 +143,16 @@ class Rule:
     pack: str
     must_match: tuple[str, ...]
     must_not_match: tuple[str, ...]
+    condition: str | None = None
+    predicate: Predicate | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_output(self) -> bool:
-        return all(c.scope == "output" for c in self.clauses)
+        return self.predicate is None and all(c.scope == "output" for c in self.clauses)
+
+    @property
+    def is_facts(self) -> bool:
+        return self.predicate is not None
 
 
 def _flags(spec: RuleSpec, pattern: str) -> str:
@@ -174,6 +185,12 @@ def _clauses(spec: RuleSpec) -> tuple[Clause, ...]:
     )
 
 
+def _facts_kind(spec: RuleSpec) -> tuple[Literal["all", "any"], tuple[Clause, ...]]:
+    if not spec.condition:
+        raise ValueError(f"rule {spec.id}: kind facts needs a condition")
+    return "any", ()
+
+
 def _all_of_kind(spec: RuleSpec) -> tuple[Literal["all", "any"], tuple[Clause, ...]]:
     return "all", _clauses(spec)
 
@@ -187,10 +204,16 @@ RULE_KINDS: dict[str, Callable[[RuleSpec], tuple[Literal["all", "any"], tuple[Cl
     "regex": _regex_kind,
     "all_of": _all_of_kind,
     "any_of": _any_of_kind,
+    "facts": _facts_kind,
 }
 
 
-def build_rule(spec: RuleSpec, pack: str) -> Rule:
+def build_rule(
+    spec: RuleSpec,
+    pack: str,
+    lists: dict[str, tuple[str, ...]] | None = None,
+    macros: dict[str, str] | None = None,
+) -> Rule:
     kind = RULE_KINDS.get(spec.kind)
     if kind is None:
         raise RulePackError(f"rule {spec.id}: unknown kind {spec.kind!r} (known: {sorted(RULE_KINDS)})")
@@ -198,6 +221,12 @@ def build_rule(spec: RuleSpec, pack: str) -> Rule:
         combine, clauses = kind(spec)
     except ValueError as exc:
         raise RulePackError(str(exc)) from exc
+    predicate = None
+    if spec.condition is not None:
+        try:
+            predicate = compile_condition(spec.condition, lists or {}, macros or {})
+        except ConditionError as exc:
+            raise RulePackError(f"rule {spec.id}: {exc}") from exc
     return Rule(
         id=spec.id,
         title=spec.title,
@@ -212,6 +241,8 @@ def build_rule(spec: RuleSpec, pack: str) -> Rule:
         pack=pack,
         must_match=tuple(spec.examples.must_match),
         must_not_match=tuple(spec.examples.must_not_match),
+        condition=spec.condition,
+        predicate=predicate,
     )
 
 
@@ -250,7 +281,43 @@ def load_pack_text(text: str, source: str) -> list[Rule]:
         spec = PackSpec.model_validate(data)
     except (yaml.YAMLError, ValidationError) as exc:
         raise RulePackError(f"rule pack {source}: {exc}") from exc
-    return [build_rule(r, spec.pack) for r in spec.rules]
+    lists, macros = shared_lists_and_macros()
+    lists = {**lists, **{k: tuple(v) for k, v in spec.lists.items()}}
+    macros = {**macros, **spec.macros}
+    return [build_rule(r, spec.pack, lists, macros) for r in spec.rules]
+
+
+class _ListSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    list: str
+    items: list[str]
+
+
+class _MacroSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    macro: str
+    condition: str
+
+
+@functools.cache
+def shared_lists_and_macros() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """The lists and macros of ``detect/lists.yaml`` (Falco-shaped: ``- list:`` / ``- macro:``)."""
+    text = resources.files("ssm_warden.detect").joinpath("lists.yaml").read_text(encoding="utf-8")
+    lists: dict[str, tuple[str, ...]] = {}
+    macros: dict[str, str] = {}
+    try:
+        for entry in yaml.safe_load(text) or []:
+            if "list" in entry:
+                item = _ListSpec.model_validate(entry)
+                lists[item.list] = tuple(item.items)
+            else:
+                macro = _MacroSpec.model_validate(entry)
+                macros[macro.macro] = " ".join(macro.condition.split())
+    except (yaml.YAMLError, ValidationError, TypeError) as exc:
+        raise RulePackError(f"lists.yaml: {exc}") from exc
+    return lists, macros
 
 
 def load_pack(name: str) -> list[Rule]:

@@ -35,7 +35,7 @@ from ssm_warden.detect.shell.decode import (
 )
 from ssm_warden.detect.shell.syntax import Command, Pipeline, Redir, Word
 from ssm_warden.detect.shell.tree import parse
-from ssm_warden.detect.shell.views import Normalized, Segment
+from ssm_warden.detect.shell.views import Exec, Normalized, Segment
 from ssm_warden.detect.shell.words import (
     SYSTEM_BIN_DIRS,
     canonical_hosts,
@@ -97,6 +97,7 @@ class Expander:
         self.decoded_bytes = 0
         self.seen_payloads: set[str] = set()
         self.expansion_budget = 0
+        self.stage = 0
 
     # -- public -------------------------------------------------------------------------------------
     def run(self, text: str, depth: int = 0, privileged: bool = False) -> None:
@@ -129,8 +130,11 @@ class Expander:
     def _pipeline(self, pipeline: Pipeline, depth: int, privileged: bool) -> None:
         texts: list[str] = []
         argvs: list[list[str]] = []
+        self.out.pipeline_count += 1
+        self.stage = 0
         for command in pipeline:
             argv, seg_priv = self._command(command, depth, privileged)
+            self.stage += 1
             if argv:
                 text = " ".join(argv)
                 texts.append(text)
@@ -186,6 +190,17 @@ class Expander:
             self._emit_assignment(name, value, depth, privileged, set_var=not rest)
         if not rest:
             if redirs:  # e.g. "exec 3<>/dev/tcp/…" reduced to its redirections, or "> file"
+                self.out.execs.append(
+                    Exec(
+                        (":",),
+                        ":",
+                        tuple(_split_redir(r) for r in redirs),
+                        privileged,
+                        depth,
+                        self.out.pipeline_count,
+                        self.stage,
+                    )
+                )
                 return [":", *redirs], privileged
             return [], privileged
         argv, seg_priv = self._strip(rest, depth, privileged)
@@ -211,6 +226,17 @@ class Expander:
         if argv[0] != path and not path.startswith(SYSTEM_BIN_DIRS):
             # Keep the path too: running something from /tmp or ./ is itself worth a rule.
             self.out.segments.append(Segment(" ".join([path, *argv[1:], *redirs]), seg_priv, depth))
+        self.out.execs.append(
+            Exec(
+                tuple(argv),
+                path,
+                tuple(_split_redir(r) for r in redirs),
+                seg_priv,
+                depth,
+                self.out.pipeline_count,
+                self.stage,
+            )
+        )
         self._recurse(argv, depth, seg_priv)
         return argv + redirs, seg_priv
 
@@ -551,3 +577,8 @@ def located_program(pipelines: list[Pipeline]) -> str | None:
     ):
         return command_name(words[-1])
     return None
+
+
+def _split_redir(text: str) -> tuple[str, str]:
+    op, _, target = text.partition(" ")
+    return op, target
