@@ -127,6 +127,24 @@ _DELETERS = frozenset({"rm", "shred", "unlink", "wipe", "srm", "rmdir"})
 _EDITORS = frozenset({"sed", "perl", "vi", "vim", "nano", "ed", "ex", "truncate", "touch"})
 
 
+_OUR_RANGES = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",  # carrier-grade NAT, VPC peering
+        "127.0.0.0/8",
+        "169.254.0.0/16",  # link-local: the metadata service, judged by its own rules
+        "0.0.0.0/32",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
+_RCLONE_REMOTE = re.compile(r"^[A-Za-z][\w-]*:")
+
+
 @dataclass(frozen=True, slots=True)
 class OwnNetwork:
     """What counts as ours: the account's own buckets and domains, from the policy."""
@@ -142,9 +160,8 @@ class OwnNetwork:
             address = ipaddress.ip_address(host)
         except ValueError:
             return any(host == d or host.endswith("." + d) for d in self.domains)
-        if address.is_link_local:  # 169.254.x: the metadata service, judged by its own rules
-            return True
-        return address.is_private or address.is_loopback
+        # Not ``is_private``: that includes the documentation ranges, where nothing of ours lives.
+        return any(address in net for net in _OUR_RANGES if net.version == address.version)
 
     def bucket_is_ours(self, bucket: str) -> bool:
         return bucket.lower() in self.buckets
@@ -237,9 +254,9 @@ def exec_facts(e: Exec, own: OwnNetwork) -> ExecFacts:
     paths = _paths(operands)
     if name in _DELETERS:
         facts.deletes.update(paths)
-    elif name in _COPIERS and len(paths) >= 2:
-        facts.reads.update(paths[:-1])
-        facts.writes.add(paths[-1])
+    elif name in _COPIERS and len(operands) >= 2:
+        facts.reads.update(operands[:-1])
+        facts.writes.add(operands[-1])
     elif name == "tee":
         (facts.appends if {"-a", "--append"} & flags else facts.writes).update(paths)
     elif name == "dd":
@@ -266,6 +283,8 @@ def exec_facts(e: Exec, own: OwnNetwork) -> ExecFacts:
     for word in operands:
         for kind, host in destinations(word):
             _add_dest(facts, kind, host, own)
+        if name == "rclone" and _RCLONE_REMOTE.match(word) and "://" not in word:
+            _add_dest(facts, "bucket", word.split(":", 1)[0], own)  # a remote configured elsewhere
     facts.dry_run = bool(flags & _DRY_RUN) or (name in _DASH_N_DRY and _has_short(flags, "n"))
     facts.dry_run = facts.dry_run or any(a.startswith("--dry-run") for a in e.argv[1:])
     facts.help = bool(flags & _HELP) or (len(e.argv) > 1 and e.argv[1] in ("help", "--help"))
