@@ -19,11 +19,79 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ssm_warden.detect.facts import ExecFacts, TextFacts
 
 Predicate = Callable[[ExecFacts, TextFacts], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """What a program must have for a condition to be able to hold: one of ``names`` (None: any
+    program) and a non-empty value in each of ``needs``. Checked before the condition itself, so
+    most rules cost a set lookup for most programs. ``alternatives`` (when set) are the gates of
+    the branches of an ``or``: the condition can hold when one of them does."""
+
+    names: frozenset[str] | None = None
+    needs: frozenset[str] = frozenset()
+    alternatives: tuple[Gate, ...] = ()
+
+    def branches(self) -> tuple[Gate, ...]:
+        return self.alternatives or (self,)
+
+
+_ANY = Gate()
+_MAX_BRANCHES = 16
+_SET_FIELDS = frozenset(
+    {
+        "fd.read",
+        "fd.write",
+        "fd.append",
+        "fd.delete",
+        "fd.any",
+        "net.dest",
+        "net.unknown",
+        "pipe.from",
+        "pipe.to",
+        "proc.flags",
+        "proc.operands",
+    }
+)
+
+
+def _and_two(a: Gate, b: Gate) -> Gate:
+    if a.names is None:
+        names = b.names
+    else:
+        names = a.names if b.names is None else a.names & b.names
+    return Gate(names, a.needs | b.needs)
+
+
+def _and_gate(gates: list[Gate]) -> Gate:
+    branches: tuple[Gate, ...] = (_ANY,)
+    for g in gates:
+        branches = tuple(_and_two(x, y) for x in branches for y in g.branches())
+        if len(branches) > _MAX_BRANCHES:
+            return _ANY
+    return _from_branches(branches)
+
+
+def _or_gate(gates: list[Gate]) -> Gate:
+    branches = tuple(b for g in gates for b in g.branches())
+    if len(branches) > _MAX_BRANCHES or any(b.names is None and not b.needs for b in branches):
+        return _ANY
+    return _from_branches(branches)
+
+
+def _from_branches(branches: tuple[Gate, ...]) -> Gate:
+    if len(branches) == 1:
+        return branches[0]
+    names: frozenset[str] | None = frozenset()
+    for b in branches:
+        names = None if b.names is None or names is None else names | b.names
+    return Gate(names, frozenset(), branches)
 
 
 class ConditionError(ValueError):
@@ -47,6 +115,17 @@ def _paths(values: Any) -> list[str]:
     return [p for v in values for p in _home(v)]
 
 
+def _memo(name: str, fn: Callable[[ExecFacts, TextFacts], Any]) -> Callable[[ExecFacts, TextFacts], Any]:
+    def get(e: ExecFacts, t: TextFacts) -> Any:
+        try:
+            return e.memo[name]
+        except KeyError:
+            value = e.memo[name] = fn(e, t)
+            return value
+
+    return get
+
+
 FIELDS: dict[str, Callable[[ExecFacts, TextFacts], Any]] = {
     "proc.name": lambda e, t: e.name,
     "proc.path": lambda e, t: e.path,
@@ -58,17 +137,19 @@ FIELDS: dict[str, Callable[[ExecFacts, TextFacts], Any]] = {
     "proc.nested": lambda e, t: e.depth > 0,
     "proc.dry_run": lambda e, t: e.dry_run,
     "proc.help": lambda e, t: e.help,
-    "fd.read": lambda e, t: _paths(e.reads),
-    "fd.write": lambda e, t: _paths(e.writes | e.appends),
-    "fd.append": lambda e, t: _paths(e.appends),
-    "fd.delete": lambda e, t: _paths(e.deletes),
-    "fd.any": lambda e, t: _paths(e.reads | e.writes | e.appends | e.deletes | set(e.operands)),
+    "fd.read": _memo("fd.read", lambda e, t: _paths(e.reads)),
+    "fd.write": _memo("fd.write", lambda e, t: _paths(e.writes | e.appends)),
+    "fd.append": _memo("fd.append", lambda e, t: _paths(e.appends)),
+    "fd.delete": _memo("fd.delete", lambda e, t: _paths(e.deletes)),
+    "fd.any": _memo(
+        "fd.any", lambda e, t: _paths(e.reads | e.writes | e.appends | e.deletes | set(e.operands))
+    ),
     "net.dest": lambda e, t: e.dests,
     "net.unknown": lambda e, t: e.unknown_dests,
     "pipe.from": lambda e, t: e.pipe_from,
     "pipe.to": lambda e, t: e.pipe_to,
     "text.names": lambda e, t: t.names,
-    "text.read": lambda e, t: _paths(t.reads),
+    "text.read": _memo("text.read", lambda e, t: _paths(t.reads)),
     "text.unknown": lambda e, t: t.unknown_dests,
     "text.sudo": lambda e, t: t.sudo,
 }
@@ -128,40 +209,42 @@ class _Compiler:
         self.i += 1
         return tok
 
-    def compile(self) -> Predicate:
-        pred = self.or_()
+    def compile(self) -> tuple[Predicate, Gate]:
+        compiled = self.or_()
         if self.peek() is not None:
             raise ConditionError(f"unexpected {self.peek()} in {self.text!r}")
-        return pred
+        return compiled
 
-    def or_(self) -> Predicate:
+    def or_(self) -> tuple[Predicate, Gate]:
         terms = [self.and_()]
         while self.peek() == ("word", "or"):
             self.take()
             terms.append(self.and_())
         if len(terms) == 1:
             return terms[0]
-        return lambda e, t: any(p(e, t) for p in terms)
+        preds = [p for p, _ in terms]
+        return (lambda e, t: any(p(e, t) for p in preds)), _or_gate([g for _, g in terms])
 
-    def and_(self) -> Predicate:
+    def and_(self) -> tuple[Predicate, Gate]:
         terms = [self.not_()]
         while self.peek() == ("word", "and"):
             self.take()
             terms.append(self.not_())
         if len(terms) == 1:
             return terms[0]
-        return lambda e, t: all(p(e, t) for p in terms)
+        preds = [p for p, _ in terms]
+        return (lambda e, t: all(p(e, t) for p in preds)), _and_gate([g for _, g in terms])
 
-    def not_(self) -> Predicate:
+    def not_(self) -> tuple[Predicate, Gate]:
         tok = self.take()
         if tok == ("word", "not"):
-            inner = self.not_()
-            return lambda e, t: not inner(e, t)
+            inner, _ = self.not_()
+            return (lambda e, t: not inner(e, t)), _ANY
         if tok[0] == "(":
-            inner = self.or_()
+            inner_gate = self.or_()
             if self.take()[0] != ")":
                 raise ConditionError(f"missing ) in {self.text!r}")
-            return inner
+            return inner_gate
         if tok[0] != "word":
             raise ConditionError(f"unexpected {tok[1]!r} in {self.text!r}")
         name = tok[1]
@@ -173,11 +256,15 @@ class _Compiler:
         if getter is None:
             raise ConditionError(f"unknown field or macro {name!r} in {self.text!r}")
         nxt = self.peek()
+        needs = frozenset({name}) if name in _SET_FIELDS else frozenset()
         if nxt is None or nxt[1] not in _OPS:
-            return lambda e, t: bool(getter(e, t))
+            return (lambda e, t: bool(getter(e, t))), Gate(None, needs)
         op = self.take()[1]
         values = self.values()
-        return _comparison(getter, op, values)
+        gate = Gate(frozenset(values) if name == "proc.name" and op in ("=", "in") else None)
+        if op != "!=":
+            gate = Gate(gate.names, needs)
+        return _comparison(getter, op, values), gate
 
     def values(self) -> tuple[str, ...]:
         tok = self.take()
@@ -237,6 +324,6 @@ def _many(value: Any) -> Any:
 
 def compile_condition(
     text: str, lists: Mapping[str, tuple[str, ...]], macros: Mapping[str, str]
-) -> Predicate:
-    """The predicate of ``text``; raises ConditionError on anything it cannot read."""
+) -> tuple[Predicate, Gate]:
+    """The predicate of ``text`` and its gate; raises ConditionError on anything it cannot read."""
     return _Compiler(text, lists, macros, ()).compile()

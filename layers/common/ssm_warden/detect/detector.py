@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import re2
 
+from ssm_warden.detect.conditions import Gate
 from ssm_warden.detect.context import inert
-from ssm_warden.detect.facts import NO_OWN_NETWORK, OwnNetwork, derive
+from ssm_warden.detect.facts import NO_OWN_NETWORK, ExecFacts, OwnNetwork, derive
 from ssm_warden.detect.normalize import FULL_PARSE_LIMIT, Normalized, normalize
 from ssm_warden.detect.rules import Rule, RulePackError, Scope, expand_pack_names, load_rules
 from ssm_warden.models.findings import Finding, Severity
@@ -89,7 +90,17 @@ class Detector:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.own = own
         self.packs: tuple[str, ...] = tuple(dict.fromkeys(r.pack for r in self.rules))
-        self.fact_rules = tuple((i, r) for i, r in enumerate(self.rules) if r.is_facts)
+        self.fact_rules = tuple(r for r in self.rules if r.is_facts)
+        # Fact rules by the program names their condition can hold for (see conditions.Gate).
+        self._facts_by_name: dict[str, list[Rule]] = {}
+        self._facts_any_name: list[Rule] = []
+        self._gate_cache: dict[tuple[str, frozenset[str]], tuple[Rule, ...]] = {}
+        for rule in self.fact_rules:
+            names = rule.gate.names if rule.gate is not None else None
+            if names is None:
+                self._facts_any_name.append(rule)
+            for name in names or ():
+                self._facts_by_name.setdefault(name, []).append(rule)
         self._scopes: dict[Scope, _ScopeMatcher] = {
             s: _ScopeMatcher() for s in ("segment", "pipeline", "snippet", "raw", "output")
         }
@@ -159,15 +170,30 @@ class Detector:
             return []
         return findings
 
+    def _candidates(self, e: ExecFacts) -> tuple[Rule, ...]:
+        """The fact rules whose gate this program passes (remembered by name and shape)."""
+        shape = frozenset(n for n, nonempty in _NONEMPTY.items() if nonempty(e))
+        key = (e.name, shape)
+        found = self._gate_cache.get(key)
+        if found is None:
+            pool = (*self._facts_by_name.get(e.name, ()), *self._facts_any_name)
+            found = tuple(r for r in pool if r.gate is None or _passes(r.gate, e.name, shape))
+            if len(self._gate_cache) > 8192:
+                self._gate_cache.clear()
+            self._gate_cache[key] = found
+        return found
+
     def _judge_facts(self, views: Normalized, original: str, already: set[str]) -> list[Finding]:
         execs, text = derive(views.execs, self.own)
+        hits: dict[str, tuple[Rule, ExecFacts]] = {}
+        for e in execs:
+            for rule in self._candidates(e):
+                if rule.id in hits or rule.id in already or rule.predicate is None:
+                    continue
+                if rule.predicate(e, text):
+                    hits[rule.id] = (rule, e)
         findings: list[Finding] = []
-        for _index, rule in self.fact_rules:
-            if rule.id in already or rule.predicate is None:
-                continue
-            hit = next((e for e in execs if rule.predicate(e, text)), None)
-            if hit is None:
-                continue
+        for rule, hit in hits.values():
             severity = rule.severity
             if (hit.sudo or views.privileged) and rule.severity_if_privileged is not None:
                 severity = rule.severity_if_privileged
@@ -244,6 +270,25 @@ class Detector:
                 )
             )
         return findings
+
+
+_NONEMPTY: dict[str, Callable[[ExecFacts], bool]] = {
+    "fd.read": lambda e: bool(e.reads),
+    "fd.write": lambda e: bool(e.writes or e.appends),
+    "fd.append": lambda e: bool(e.appends),
+    "fd.delete": lambda e: bool(e.deletes),
+    "net.dest": lambda e: bool(e.dests),
+    "net.unknown": lambda e: bool(e.unknown_dests),
+    "pipe.from": lambda e: bool(e.pipe_from),
+    "pipe.to": lambda e: bool(e.pipe_to),
+    "fd.any": lambda e: bool(e.operands or e.reads or e.writes or e.appends or e.deletes),
+    "proc.flags": lambda e: bool(e.flags),
+    "proc.operands": lambda e: bool(e.operands),
+}
+
+
+def _passes(gate: Gate, name: str, shape: frozenset[str]) -> bool:
+    return any((b.names is None or name in b.names) and b.needs <= shape for b in gate.branches())
 
 
 def _excerpt(rule: Rule, clause_index: int, text: str) -> str:

@@ -191,6 +191,7 @@ class ExecFacts:
     pipe_to: tuple[str, ...] = ()
     dry_run: bool = False
     help: bool = False
+    memo: dict[str, object] = field(default_factory=dict)  # field values, computed once per rule set
 
     @property
     def cmdline(self) -> str:
@@ -281,6 +282,8 @@ def exec_facts(e: Exec, own: OwnNetwork) -> ExecFacts:
         for kind, host in destinations(target):
             _add_dest(facts, kind, host, own)
     for word in operands:
+        if "." not in word and ":" not in word:  # no host, URL or address can be in it
+            continue
         for kind, host in destinations(word):
             _add_dest(facts, kind, host, own)
         if name == "rclone" and _RCLONE_REMOTE.match(word) and "://" not in word:

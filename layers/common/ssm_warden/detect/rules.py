@@ -43,7 +43,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ssm_warden.detect.conditions import ConditionError, Predicate, compile_condition
+from ssm_warden.detect.conditions import ConditionError, Gate, Predicate, compile_condition
 from ssm_warden.errors import WardenError
 from ssm_warden.models.findings import Severity
 
@@ -145,6 +145,7 @@ class Rule:
     must_not_match: tuple[str, ...]
     condition: str | None = None
     predicate: Predicate | None = field(default=None, compare=False, repr=False)
+    gate: Gate | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_output(self) -> bool:
@@ -222,9 +223,10 @@ def build_rule(
     except ValueError as exc:
         raise RulePackError(str(exc)) from exc
     predicate = None
+    gate = None
     if spec.condition is not None:
         try:
-            predicate = compile_condition(spec.condition, lists or {}, macros or {})
+            predicate, gate = compile_condition(spec.condition, lists or {}, macros or {})
         except ConditionError as exc:
             raise RulePackError(f"rule {spec.id}: {exc}") from exc
     return Rule(
@@ -243,6 +245,7 @@ def build_rule(
         must_not_match=tuple(spec.examples.must_not_match),
         condition=spec.condition,
         predicate=predicate,
+        gate=gate,
     )
 
 

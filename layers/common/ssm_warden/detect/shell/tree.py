@@ -21,8 +21,14 @@ from tree_sitter import Language, Node, Parser
 from ssm_warden.detect.shell.decode import ansi_c_decode
 from ssm_warden.detect.shell.syntax import Command, Part, Pipeline, Redir, Word
 
-_PLAIN = re.compile(r"[A-Za-z0-9_./:=,@%+~ \t|;&\n-]*\Z")
-_PLAIN_SPLIT = re.compile(r"(\|\||&&|[|;&\n])")
+# Plain text: words of ordinary characters and simple quoted strings (no expansion, escape, comment,
+# subshell or negation inside), list and pipeline operators, and plain file redirections.
+_PLAIN_WORD = r"""(?:[A-Za-z0-9_./:=,@%+~*?\[\]{}^-]|'[^'\n]*+'|"[^"$`\\\n!]*+")++"""
+_PLAIN_REDIR = r"(?:[0-9]?(?:>>|>|<)(?:&[0-9-])?)"
+# Possessive quantifiers: a long text that is not plain fails in linear time.
+_PLAIN = re.compile(rf"(?:[ \t]++|\n|\|\||&&|[|;]|&(?![>&])|{_PLAIN_REDIR}|{_PLAIN_WORD})*+\Z")
+_PLAIN_TOKEN = re.compile(rf"[ \t]+|(\n|\|\||&&|[|;&])|({_PLAIN_REDIR})|({_PLAIN_WORD})")
+_PLAIN_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 _UNQUOTED_ESCAPE = re.compile(r"\\(\n|.)", re.DOTALL)
 _DQUOTE_ESCAPE = re.compile(r"\\([$`\"\\\n])")
 
@@ -81,20 +87,50 @@ def parse(text: str) -> list[Pipeline]:
 def _plain(text: str) -> list[Pipeline]:
     pipelines: list[Pipeline] = []
     current: Pipeline = []
-    for piece in _PLAIN_SPLIT.split(text):
-        if piece == "|":
-            continue
-        if piece in ("||", "&&", ";", "&", "\n"):
-            if current:
+    command = Command()
+    redir: Redir | None = None
+    for m in _PLAIN_TOKEN.finditer(text):
+        operator, redirect, word = m.groups()
+        if operator:
+            if command.items:
+                current.append(command)
+            command = Command()
+            if operator != "|" and current:
                 pipelines.append(current)
-            current = []
-            continue
-        words = piece.split()
-        if words:
-            current.append(Command([Word([Part("lit", w, False)], w) for w in words]))
+                current = []
+        elif redirect:
+            if redirect[-2:-1] == "&":  # 2>&1: a descriptor, no target word
+                command.items.append(Redir(redirect[:-1], _literal_word(redirect[-1])))
+                continue
+            redir = Redir(redirect, None)
+            command.items.append(redir)
+        elif word:
+            parsed = _plain_word(word)
+            if redir is not None and redir.target is None:
+                redir.target = parsed
+                redir = None
+            else:
+                command.items.append(parsed)
+    if command.items:
+        current.append(command)
     if current:
         pipelines.append(current)
     return pipelines
+
+
+def _plain_word(word: str) -> Word:
+    if "'" not in word and '"' not in word:
+        return Word([Part("lit", word, False)], word)
+    parts: list[Part] = []
+    pos = 0
+    for m in _PLAIN_QUOTED.finditer(word):
+        if m.start() > pos:
+            parts.append(Part("lit", word[pos : m.start()], False))
+        parts.append(Part("lit", m.group(1) if m.group(1) is not None else m.group(2), True))
+        pos = m.end()
+    if pos < len(word):
+        parts.append(Part("lit", word[pos:], False))
+    return Word(parts, word)
 
 
 class _Reader:
