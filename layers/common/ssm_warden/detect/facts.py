@@ -26,7 +26,15 @@ _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _HOSTNAME = re.compile(r"^(?=.*[a-z])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}$", re.IGNORECASE)
 _ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
 _DRY_RUN = frozenset({"--dry-run", "--dryrun", "--simulate", "--what-if", "--check", "--noop", "--no-act"})
-_HELP = frozenset({"--help", "-h", "--version", "-V", "help", "--usage"})
+_HELP = frozenset({"--help", "--usage"})
+_HELP_ALONE = frozenset({"-h", "--version", "-V", "help", "version"})  # help only as the sole argument
+# Programs that take a bare host name as an operand (elsewhere "name.tld" is usually a file).
+_HOST_OPERAND = frozenset(
+    {"nc", "ncat", "netcat", "telnet", "ssh", "sftp", "ftp", "tftp", "lftp", "socat", "dig", "nslookup"}
+    | {"host", "ping", "traceroute", "curl", "wget", "http", "mosh", "nmap", "whois", "smbclient"}
+)
+# Words that name an embedded command: a run with such an argument is not made harmless by --dry-run.
+_EMBEDDED_COMMAND = re.compile(r"(?:^|[\s'\"=])(?:/bin/|/usr/bin/)?(?:ba|da|z|k)?sh(?:\s|$)|/bin/")
 # Programs whose -n means "dry run" (rsync -n, make -n, apt-get -s is --simulate).
 _DASH_N_DRY = frozenset({"rsync", "make", "git", "apt-get", "ansible-playbook", "terraform"})
 
@@ -212,7 +220,7 @@ def _paths(operands: Iterable[str]) -> list[str]:
     return [o for o in operands if o.startswith(("/", "~", "./", "../", "$HOME")) or "/" in o]
 
 
-def destinations(word: str) -> list[tuple[str, str]]:
+def destinations(word: str, bare_hosts: bool = True) -> list[tuple[str, str]]:
     """``(kind, host)`` pairs a word names: URL hosts, ``user@host:`` targets, /dev/tcp hosts, IPs."""
     out: list[tuple[str, str]] = []
     m = _URL.match(word)
@@ -230,7 +238,7 @@ def destinations(word: str) -> list[tuple[str, str]]:
         host = word.rsplit("@", 1)[1].split(":", maxsplit=1)[0]
         if _IPV4.match(host) or _HOSTNAME.match(host):
             return [("host", host)]
-    if _IPV4.match(word) or (_HOSTNAME.match(word) and not word.endswith((".sh", ".py", ".txt", ".conf"))):
+    if _IPV4.match(word) or (bare_hosts and _HOSTNAME.match(word)):
         return [("host", word)]
     return out
 
@@ -281,16 +289,20 @@ def exec_facts(e: Exec, own: OwnNetwork) -> ExecFacts:
             facts.reads.add(target)
         for kind, host in destinations(target):
             _add_dest(facts, kind, host, own)
-    for word in operands:
+    # A copier sends to its last operand only; what it copies from a remote host is a download.
+    targets = operands[-1:] if name in _COPIERS else operands
+    for word in targets:
         if "." not in word and ":" not in word:  # no host, URL or address can be in it
             continue
-        for kind, host in destinations(word):
+        for kind, host in destinations(word, bare_hosts=name in _HOST_OPERAND):
             _add_dest(facts, kind, host, own)
         if name == "rclone" and _RCLONE_REMOTE.match(word) and "://" not in word:
             _add_dest(facts, "bucket", word.split(":", 1)[0], own)  # a remote configured elsewhere
     facts.dry_run = bool(flags & _DRY_RUN) or (name in _DASH_N_DRY and _has_short(flags, "n"))
     facts.dry_run = facts.dry_run or any(a.startswith("--dry-run") for a in e.argv[1:])
-    facts.help = bool(flags & _HELP) or (len(e.argv) > 1 and e.argv[1] in ("help", "--help"))
+    facts.help = bool(flags & _HELP) or (len(e.argv) == 2 and e.argv[1] in _HELP_ALONE)
+    if any(_EMBEDDED_COMMAND.search(a) for a in e.argv[1:]):  # certbot --dry-run --pre-hook 'sh …'
+        facts.dry_run = facts.help = False
     return facts
 
 

@@ -293,7 +293,7 @@ def load_pack_text(text: str, source: str) -> list[Rule]:
 class _ListSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    list: str
+    name: str = Field(alias="list")
     items: list[str]
 
 
@@ -314,7 +314,7 @@ def shared_lists_and_macros() -> tuple[dict[str, tuple[str, ...]], dict[str, str
         for entry in yaml.safe_load(text) or []:
             if "list" in entry:
                 item = _ListSpec.model_validate(entry)
-                lists[item.list] = tuple(item.items)
+                lists[item.name] = tuple(item.items)
             else:
                 macro = _MacroSpec.model_validate(entry)
                 macros[macro.macro] = " ".join(macro.condition.split())

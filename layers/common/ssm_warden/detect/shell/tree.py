@@ -29,6 +29,7 @@ _PLAIN_REDIR = r"(?:[0-9]?(?:>>|>|<)(?:&[0-9-])?)"
 _PLAIN = re.compile(rf"(?:[ \t]++|\n|\|\||&&|[|;]|&(?![>&])|{_PLAIN_REDIR}|{_PLAIN_WORD})*+\Z")
 _PLAIN_TOKEN = re.compile(rf"[ \t]+|(\n|\|\||&&|[|;&])|({_PLAIN_REDIR})|({_PLAIN_WORD})")
 _PLAIN_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+_PARAM_NAME = re.compile(r"(?:[A-Za-z_]\w*|[0-9@*#?$!-])\Z")
 _UNQUOTED_ESCAPE = re.compile(r"\\(\n|.)", re.DOTALL)
 _DQUOTE_ESCAPE = re.compile(r"\\([$`\"\\\n])")
 
@@ -253,7 +254,7 @@ class _Reader:
 
     def _redirected(self, node: Node) -> list[Command]:
         commands: list[Command] = []
-        redirs: list[Redir] = []
+        redirs: list[Redir | Word] = []
         tail: list[Command] = []
         children = node.children
         i = 0
@@ -337,7 +338,7 @@ class _Reader:
         return Word(parts, raw)
 
     # -- redirections -----------------------------------------------------------------------------
-    def redirs(self, node: Node, tail: list[Command] | None = None) -> list[Redir]:
+    def redirs(self, node: Node, tail: list[Command] | None = None) -> list[Redir | Word]:
         kind = node.type
         if kind == "herestring_redirect":
             targets = [self.word(c) for c in node.named_children if c.type in _WORDISH]
@@ -346,20 +347,23 @@ class _Reader:
             return self._heredoc(node, tail)
         op = ""
         target: Word | None = None
+        after: list[Word] = []  # "2>/dev/null -exec …": tree-sitter puts later arguments here
         for child in node.children:
             if child.type == "file_descriptor":
                 op = self.text(child) + op
             elif child.type in _WORDISH and target is None:
                 target = self.word(child)
+            elif child.type in _WORDISH:
+                after.append(self.word(child))
             elif not child.is_named or child.type == "ERROR":
                 op += self.text(child).strip()
-        return [Redir(op, target)]
+        return [Redir(op, target), *after]
 
-    def _heredoc(self, node: Node, tail: list[Command] | None) -> list[Redir]:
+    def _heredoc(self, node: Node, tail: list[Command] | None) -> list[Redir | Word]:
         op = "<<"
         delimiter: Word | None = None
         body = ""
-        extra: list[Redir] = []
+        extra: list[Redir | Word] = []
         for child in node.children:
             kind = child.type
             if kind in ("<<", "<<-"):
@@ -393,6 +397,8 @@ class _Reader:
         if kind in ("string", "translated_string"):
             return self._string(node)
         if kind == "simple_expansion":
+            if not _PARAM_NAME.match(text[1:]):  # "$ file": a dollar sign, not an expansion
+                return [Part("lit", text, quoted)]
             return [Part("param", text[1:], quoted)]
         if kind == "expansion":
             return [Part("param", text[2:-1] if text.endswith("}") else text[2:], quoted)]
