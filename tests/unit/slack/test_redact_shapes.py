@@ -89,6 +89,8 @@ def test_findings_never_quote_a_secret(command: str) -> None:
     # Then the findings' reasons quote it masked
     assert findings
     for finding in findings:
-        assert "[REDACTED" in finding.reason or not any(s in finding.reason for s in ("S3cret", "Zq8!", "Hunter2"))
+        assert "[REDACTED" in finding.reason or not any(
+            s in finding.reason for s in ("S3cret", "Zq8!", "Hunter2")
+        )
         for secret in ("S3cretPassw0rd!", "Zq8!kLm2Pw9x", "Hunter2Hunter2"):
             assert _leaks(secret, finding.reason) == []

@@ -62,11 +62,9 @@ _SET_FIELDS = frozenset(
 
 
 def _and_two(a: Gate, b: Gate) -> Gate:
-    if a.names is None:
-        names = b.names
-    else:
-        names = a.names if b.names is None else a.names & b.names
-    return Gate(names, a.needs | b.needs)
+    if a.names is None or b.names is None:
+        return Gate(a.names if b.names is None else b.names, a.needs | b.needs)
+    return Gate(a.names & b.names, a.needs | b.needs)
 
 
 def _and_gate(gates: list[Gate]) -> Gate:
