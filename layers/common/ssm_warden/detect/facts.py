@@ -150,6 +150,7 @@ _OUR_RANGES = tuple(
         "fe80::/10",
     )
 )
+PIPE_REACH = 16  # pipeline stages a program's facts name upstream and downstream
 _RCLONE_REMOTE = re.compile(r"^[A-Za-z][\w-]*:")
 
 
@@ -328,8 +329,9 @@ def derive(execs: Sequence[Exec], own: OwnNetwork = NO_OWN_NETWORK) -> tuple[lis
             continue
         names = [facts[i].name for i in members]
         for position, i in enumerate(members):
-            facts[i].pipe_from = tuple(names[:position])
-            facts[i].pipe_to = tuple(names[position + 1 :])
+            # The nearest stages each way (bounded: a pipeline of thousands stays linear).
+            facts[i].pipe_from = tuple(names[max(0, position - PIPE_REACH) : position])
+            facts[i].pipe_to = tuple(names[position + 1 : position + 1 + PIPE_REACH])
     text = TextFacts()
     for f in facts:
         text.names.add(f.name)

@@ -79,6 +79,7 @@ _WRAPPERS: dict[str, tuple[frozenset[str], int, bool]] = {
     "time": (frozenset({"-f", "-o"}), 0, False),
     "chronic": (frozenset(), 0, False),
     "caffeinate": (frozenset(), 0, False),
+    "busybox": (frozenset(), 0, False),  # busybox APPLET …: the applet is the program
 }
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -238,6 +239,10 @@ class Expander:
             )
         )
         self._recurse(argv, depth, seg_priv)
+        if argv[0] in SHELLS:  # sh <<< 'cmd': the here-string is the script
+            for redir in redirs:
+                if redir.startswith("<<< "):
+                    self.payload(redir[4:], depth, seg_priv)
         return argv + redirs, seg_priv
 
     def _schedule_payload(self, literal: str | None, depth: int, privileged: bool) -> None:

@@ -24,7 +24,7 @@ from ssm_warden.detect.shell.syntax import Command, Part, Pipeline, Redir, Word
 # Plain text: words of ordinary characters and simple quoted strings (no expansion, escape, comment,
 # subshell or negation inside), list and pipeline operators, and plain file redirections.
 _PLAIN_WORD = r"""(?:[A-Za-z0-9_./:=,@%+~*?\[\]{}^-]|'[^'\n]*+'|"[^"$`\\\n!]*+")++"""
-_PLAIN_REDIR = r"(?:[0-9]?(?:>>|>|<)(?:&[0-9-])?)"
+_PLAIN_REDIR = r"(?:[0-9]?(?:>>(?![>|&])|>(?![>|&])|<(?![<>&])|>&[0-9-]|<&[0-9-]))"
 # Possessive quantifiers: a long text that is not plain fails in linear time.
 _PLAIN = re.compile(rf"(?:[ \t]++|\n|\|\||&&|[|;]|&(?![>&])|{_PLAIN_REDIR}|{_PLAIN_WORD})*+\Z")
 _PLAIN_TOKEN = re.compile(rf"[ \t]+|(\n|\|\||&&|[|;&])|({_PLAIN_REDIR})|({_PLAIN_WORD})")
@@ -100,7 +100,7 @@ def _plain(text: str) -> list[Pipeline]:
                 pipelines.append(current)
                 current = []
         elif redirect:
-            if redirect[-2:-1] == "&":  # 2>&1: a descriptor, no target word
+            if "&" in redirect:  # 2>&1: a descriptor, no target word
                 command.items.append(Redir(redirect[:-1], _literal_word(redirect[-1])))
                 continue
             redir = Redir(redirect, None)
