@@ -1,9 +1,10 @@
 """Why the detector reads shell with tree-sitter-bash: both candidate parsers on the same inputs.
 
 For each parser: commands per second on the dev corpus (or a built-in sample), how many inputs it
-rejects (raises on), and the same on a few hundred random texts (shell-ish
-alphabet, seeded; tests/unit/detect/test_parse_fuzz.py runs hypothesis on the parser). bashlex is optional (GPL-3.0, not a dependency of the layer): without it only
-tree-sitter's line is printed. Run ``python -m bench parsers``.
+rejects (raises on), and the same on a few hundred random texts (shell-ish alphabet, seeded;
+tests/unit/detect/test_parse_fuzz.py runs hypothesis on the parser). bashlex is optional (GPL-3.0,
+not a dependency of the layer): without it only tree-sitter's line is printed.
+Run ``python -m bench parsers``.
 """
 
 from __future__ import annotations

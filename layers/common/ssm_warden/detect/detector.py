@@ -197,6 +197,9 @@ class Detector:
             severity = rule.severity
             if (hit.sudo or views.privileged) and rule.severity_if_privileged is not None:
                 severity = rule.severity_if_privileged
+            for when, worse in rule.escalations:
+                if worse.rank > severity.rank and when(hit, text):
+                    severity = worse
             excerpt = _cut(redact(hit.cmdline), 0, 0)
             findings.append(
                 Finding(

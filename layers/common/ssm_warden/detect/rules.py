@@ -76,6 +76,15 @@ class ClauseSpec(BaseModel):
     privileged: bool = False  # the unit must have run under sudo / doas / su
 
 
+class EscalationSpec(BaseModel):
+    """A context that makes a fact rule's finding worse: ``when`` (a condition) → ``severity``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    when: str
+    severity: Severity
+
+
 class RuleSpec(BaseModel):
     """One rule as written in a pack."""
 
@@ -96,6 +105,7 @@ class RuleSpec(BaseModel):
     clauses: list[ClauseSpec] = Field(default_factory=list)
     case_sensitive: bool = False
     condition: str | None = None  # kind facts: a condition over facts (see detect.conditions)
+    escalate: list[EscalationSpec] = Field(default_factory=list)  # kind facts: worse in context
     examples: Examples
 
     @field_validator("attack")
@@ -146,6 +156,7 @@ class Rule:
     condition: str | None = None
     predicate: Predicate | None = field(default=None, compare=False, repr=False)
     gate: Gate | None = field(default=None, compare=False, repr=False)
+    escalations: tuple[tuple[Predicate, Severity], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def is_output(self) -> bool:
@@ -224,9 +235,12 @@ def build_rule(
         raise RulePackError(str(exc)) from exc
     predicate = None
     gate = None
+    escalations: list[tuple[Predicate, Severity]] = []
     if spec.condition is not None:
         try:
             predicate, gate = compile_condition(spec.condition, lists or {}, macros or {})
+            for esc in spec.escalate:
+                escalations.append((compile_condition(esc.when, lists or {}, macros or {})[0], esc.severity))
         except ConditionError as exc:
             raise RulePackError(f"rule {spec.id}: {exc}") from exc
     return Rule(
@@ -246,6 +260,7 @@ def build_rule(
         condition=spec.condition,
         predicate=predicate,
         gate=gate,
+        escalations=tuple(escalations),
     )
 
 
