@@ -27,6 +27,8 @@ from ssm_warden.slack.redact import redact
 
 _RE2_MAX_MEM = 256 << 20
 _EXCERPT = 160
+_REDACT_WHOLE = 8192  # texts up to this long are masked whole before an excerpt is cut
+_REDACT_MARGIN = 4096
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
@@ -298,6 +300,17 @@ def _excerpt(rule: Rule, clause_index: int, text: str) -> str:
     """The text around what the clause matched, masked BEFORE it is cut: a cut never shows the
     beginning of a secret that redaction would have recognised whole."""
     clause = rule.clauses[clause_index]
+    if len(text) > _REDACT_WHOLE:
+        # A long text: mask a wide window around the match, then cut within it. A secret that
+        # crosses the window's edge is thousands of characters from the excerpt.
+        for pattern in clause.match:
+            m = _compiled(pattern).search(text)
+            if m is not None:
+                lo = max(0, m.start() - _REDACT_MARGIN)
+                text = text[lo : m.end() + _REDACT_MARGIN]
+                break
+        else:
+            text = text[:_REDACT_MARGIN]
     masked = redact(text)
     for pattern in clause.match:
         m = _compiled(pattern).search(masked)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ssm_warden.detect.shell.views import Exec
 
@@ -320,6 +320,11 @@ def _add_dest(facts: ExecFacts, kind: str, host: str, own: OwnNetwork) -> None:
 
 def derive(execs: Sequence[Exec], own: OwnNetwork = NO_OWN_NETWORK) -> tuple[list[ExecFacts], TextFacts]:
     """Facts of every program run in a text, and of the text as a whole."""
+    # busybox APPLET …: the applet is the program (kept in the views, where rules name busybox).
+    execs = [
+        replace(e, argv=e.argv[1:], path=e.argv[1]) if e.argv[0] == "busybox" and len(e.argv) > 1 else e
+        for e in execs
+    ]
     facts = [exec_facts(e, own) for e in execs]
     by_pipeline: dict[tuple[int, int], list[int]] = {}
     for index, e in enumerate(execs):

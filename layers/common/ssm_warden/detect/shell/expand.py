@@ -79,7 +79,6 @@ _WRAPPERS: dict[str, tuple[frozenset[str], int, bool]] = {
     "time": (frozenset({"-f", "-o"}), 0, False),
     "chronic": (frozenset(), 0, False),
     "caffeinate": (frozenset(), 0, False),
-    "busybox": (frozenset(), 0, False),  # busybox APPLET …: the applet is the program
 }
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
