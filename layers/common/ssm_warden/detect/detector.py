@@ -307,7 +307,7 @@ def _excerpt(rule: Rule, clause_index: int, text: str) -> str:
             m = _compiled(pattern).search(text)
             if m is not None:
                 lo = max(0, m.start() - _REDACT_MARGIN)
-                text = text[lo : m.end() + _REDACT_MARGIN]
+                text = text[lo : m.start() + _EXCERPT + _REDACT_MARGIN]  # _cut keeps ≤ _EXCERPT
                 break
         else:
             text = text[:_REDACT_MARGIN]
