@@ -22,7 +22,16 @@ A pack is one file ``packs/<name>.yaml``::
 
 Kinds: ``regex`` (the fields above), ``all_of`` and ``any_of`` (a list of ``clauses``, each with
 its own ``scope`` / ``match`` / ``unless`` / ``privileged``; all, or any, must hold somewhere in
-the judged text). Patterns are RE2 syntax (no look-around, no back-references), matched
+the judged text), and ``facts``: a ``condition`` over the facts of each program run, in Falco's
+style (``fd.write glob (ssh_key_locations) and not harmless_context``; grammar and fields in
+``detect.conditions``), with the shared ``- list:`` / ``- macro:`` entries of ``detect/lists.yaml``
+and a pack's own ``lists:`` / ``macros:``. A facts rule may ``escalate`` its severity in context::
+
+        escalate:
+          - when: text.unknown          # the text also sends to a host that is not ours
+            severity: high
+
+Regex and facts rules live side by side in one pack; a regex pack needs no change. Patterns are RE2 syntax (no look-around, no back-references), matched
 case-insensitively unless ``case_sensitive: true``.
 
 Scopes: ``segment`` is one simple command after normalisation (``curl -s http://x``; a leading
