@@ -31,7 +31,8 @@ and a pack's own ``lists:`` / ``macros:``. A facts rule may ``escalate`` its sev
           - when: text.unknown          # the text also sends to a host that is not ours
             severity: high
 
-Regex and facts rules live side by side in one pack; a regex pack needs no change. Patterns are RE2 syntax (no look-around, no back-references), matched
+Regex and facts rules live side by side in one pack; a regex pack needs no change.
+Patterns are RE2 syntax (no look-around, no back-references), matched
 case-insensitively unless ``case_sensitive: true``.
 
 Scopes: ``segment`` is one simple command after normalisation (``curl -s http://x``; a leading
