@@ -18,7 +18,7 @@ import re2
 
 from ssm_warden.detect.conditions import Gate
 from ssm_warden.detect.context import inert
-from ssm_warden.detect.facts import NO_OWN_NETWORK, ExecFacts, OwnNetwork, derive
+from ssm_warden.detect.facts import NO_OWN_NETWORK, READS_OR_WRITES, ExecFacts, OwnNetwork, derive
 from ssm_warden.detect.normalize import FULL_PARSE_LIMIT, Normalized, normalize
 from ssm_warden.detect.rules import Rule, RulePackError, Scope, expand_pack_names, load_rules
 from ssm_warden.models.findings import Finding, Severity
@@ -97,6 +97,7 @@ class Detector:
         self._facts_by_name: dict[str, list[Rule]] = {}
         self._facts_any_name: list[Rule] = []
         self._gate_cache: dict[tuple[str, frozenset[str]], tuple[Rule, ...]] = {}
+        self._fact_relevant = _relevance(self._facts_by_name, self._facts_any_name)
         for rule in self.fact_rules:
             names = rule.gate.names if rule.gate is not None else None
             if names is None:
@@ -186,6 +187,9 @@ class Detector:
         return found
 
     def _judge_facts(self, views: Normalized, original: str, already: set[str]) -> list[Finding]:
+        relevant = self._fact_relevant
+        if relevant is not None and not any(e.redirs or e.argv[0] in relevant for e in views.execs):
+            return []  # no program here can satisfy any fact rule's gate
         execs, text = derive(views.execs, self.own)
         hits: dict[str, tuple[Rule, ExecFacts]] = {}
         for e in execs:
@@ -290,6 +294,18 @@ _NONEMPTY: dict[str, Callable[[ExecFacts], bool]] = {
     "proc.flags": lambda e: bool(e.flags),
     "proc.operands": lambda e: bool(e.operands),
 }
+
+
+def _relevance(by_name: dict[str, list[Rule]], any_name: list[Rule]) -> frozenset[str] | None:
+    """Program names that can make a fact rule hold, when that can be known from the name and
+    redirections alone; None when some rule could hold for any program."""
+    names = set(by_name) | READS_OR_WRITES | {"busybox"}
+    for rule in any_name:
+        for branch in rule.gate.branches() if rule.gate is not None else (Gate(),):
+            if branch.names is None and not branch.needs & {"fd.read", "fd.write", "fd.append"}:
+                return None
+            names |= branch.names or set()
+    return frozenset(names)
 
 
 def _passes(gate: Gate, name: str, shape: frozenset[str]) -> bool:

@@ -133,6 +133,8 @@ _READERS = frozenset(
 _COPIERS = frozenset({"cp", "mv", "install", "rsync", "scp", "ln", "rclone"})
 _DELETERS = frozenset({"rm", "shred", "unlink", "wipe", "srm", "rmdir"})
 _EDITORS = frozenset({"sed", "perl", "vi", "vim", "nano", "ed", "ex", "truncate", "touch"})
+# Every program whose facts can hold a file read or write without a redirection.
+READS_OR_WRITES = _READERS | _COPIERS | _DELETERS | _EDITORS | {"tee", "dd"}
 
 
 _OUR_RANGES = tuple(
