@@ -97,13 +97,13 @@ class Detector:
         self._facts_by_name: dict[str, list[Rule]] = {}
         self._facts_any_name: list[Rule] = []
         self._gate_cache: dict[tuple[str, frozenset[str]], tuple[Rule, ...]] = {}
-        self._fact_relevant = _relevance(self._facts_by_name, self._facts_any_name)
         for rule in self.fact_rules:
             names = rule.gate.names if rule.gate is not None else None
             if names is None:
                 self._facts_any_name.append(rule)
             for name in names or ():
                 self._facts_by_name.setdefault(name, []).append(rule)
+        self._fact_relevant = _relevance(self._facts_by_name, self._facts_any_name)
         self._scopes: dict[Scope, _ScopeMatcher] = {
             s: _ScopeMatcher() for s in ("segment", "pipeline", "snippet", "raw", "output")
         }
