@@ -266,9 +266,11 @@ def _baseline_all(commands: list[str]) -> None:
 
 
 def timing(detector: Detector, items: list[Item]) -> Iterator[dict[str, Any]]:
+    legacy = _legacy_detector()
     for shape, line in long_lines().items():
         rules = sorted({f.rule for f in detector.judge_command(line)})
         seconds = _time(functools.partial(detector.judge_command, line))
+        legacy_seconds = _time(functools.partial(legacy.judge_command, line))
         # shlex is slow on long words (seconds per megabyte): measured once.
         baseline = _time(functools.partial(_baseline, line), repeat=1)
         yield {
@@ -276,12 +278,12 @@ def timing(detector: Detector, items: list[Item]) -> Iterator[dict[str, Any]]:
             "shape": shape,
             "bytes": len(line.encode()),
             "detector_seconds": round(seconds, 4),
+            "legacy_detector_seconds": round(legacy_seconds, 4),
             "baseline_shlex_lower_seconds": round(baseline, 4),
             "findings": rules,
         }
     if items:
         commands = [i.command for i in items]
-        legacy = _legacy_detector()
         det = _time(functools.partial(_judge_all_commands, detector, commands), repeat=2)
         old = _time(functools.partial(_judge_all_commands, legacy, commands), repeat=2)
         base = _time(functools.partial(_baseline_all, commands), repeat=1)
