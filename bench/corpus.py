@@ -4,6 +4,18 @@ Run ``python -m bench`` (every bench module) or ``python -m bench.corpus``. The 
 ``$SSM_WARDEN_CORPUS`` or the first of ``../shared/corpus/dev`` (beside the checkout) and
 ``/work/shared/corpus/dev`` that exists; without one only the timing lines are printed.
 
+Every figure is printed for the current detector and, beside it (``"engine": "legacy"``), for the
+detector as it was before issue 12 (``bench/legacy``: the regex normaliser and regex-only packs),
+judged in the same run on the same items.
+
+Cross-validation (``figure: cv_half``): the corpus is split in two halves by a hash of each item's
+group, the source file without its fragment plus the ATT&CK technique (``sha256(group) % 2``), so
+every form of one technique from one source is on the same side. The fact rules and their lists
+were written from the behaviours named in issue 12, not from either half; the legacy regex rules
+were developed on the whole dev corpus, so their halves show how much of their recall is fit.
+Hard negatives (``bench/data/hard_negatives.jsonl``, written by ``bench.hard_negatives``) are
+split the same way by their technique.
+
 Figures: recall on risky items (all, ``severity_hint`` high), the share of benign items given any
 verdict but ``allow`` (nl2bash + tldr, and each file), benign items rated high or critical, recall
 per source file and per category, and the confusion of predicted severity against the hint.
@@ -15,6 +27,7 @@ beside a baseline measured in the same run (``shlex.split`` + lowercasing the sa
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import random
@@ -46,6 +59,11 @@ class Item:
     label: str
     category: str
     severity_hint: str
+    group: str = ""
+
+    @property
+    def half(self) -> int:
+        return hashlib.sha256(self.group.encode()).digest()[0] % 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +89,27 @@ def load_items(folder: Path) -> list[Item]:
                 if not line.strip():
                     continue
                 raw = json.loads(line)
+                group = raw.get("source", "").split("#", 1)[0] + "|" + raw.get("attack", "")
                 items.append(
-                    Item(path.name, raw["command"], raw["label"], raw["category"], raw["severity_hint"])
+                    Item(
+                        path.name, raw["command"], raw["label"], raw["category"], raw["severity_hint"], group
+                    )
                 )
     return items
 
 
-def judge_all(detector: Detector, items: list[Item]) -> list[Judged]:
+def hard_negative_items() -> list[Item]:
+    from bench.hard_negatives import DATA, hard_negatives
+
+    rows = (
+        [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if DATA.is_file()
+        else hard_negatives()
+    )
+    return [Item("hard_negatives", r["command"], "benign", "benign", "none", r["technique"]) for r in rows]
+
+
+def judge_all(detector: Any, items: list[Item]) -> list[Judged]:
     actions = strictest_settings(default_policy().policy)
     out: list[Judged] = []
     for item in items:
@@ -156,6 +188,34 @@ def figures(judged: list[Judged]) -> Iterator[dict[str, Any]]:
         }
 
 
+def cv_figures(judged: list[Judged], hard: list[Judged]) -> Iterator[dict[str, Any]]:
+    for half in (0, 1):
+        js = [j for j in judged if j.item.half == half]
+        high = [j for j in js if j.item.label == "risky" and j.item.severity_hint == "high"]
+        risky = [j for j in js if j.item.label == "risky"]
+        fp_pool = [j for j in js if j.item.label == "benign" and j.item.file in BENIGN_FP_FILES]
+        hn = [j for j in hard if j.item.half == half]
+        yield {
+            "figure": "cv_half",
+            "half": half,
+            "risky": len(risky),
+            "recall_risky": _ratio(sum(j.verdict != "allow" for j in risky), len(risky)),
+            "risky_high": len(high),
+            "recall_high": _ratio(sum(j.verdict != "allow" for j in high), len(high)),
+            "benign_flagged_rate": _ratio(sum(j.verdict != "allow" for j in fp_pool), len(fp_pool)),
+            "hard_negatives": len(hn),
+            "hard_negatives_flagged_rate": _ratio(sum(j.verdict != "allow" for j in hn), len(hn)),
+            "hard_negatives_high": sum(1 for j in hn if j.severity in (Severity.HIGH, Severity.CRITICAL)),
+        }
+    yield {
+        "figure": "hard_negatives",
+        "items": len(hard),
+        "flagged": sum(j.verdict != "allow" for j in hard),
+        "flagged_rules": sorted({r for j in hard for r in j.rules}),
+        "high_or_critical": sum(1 for j in hard if j.severity in (Severity.HIGH, Severity.CRITICAL)),
+    }
+
+
 def _time(fn: Callable[[], object], repeat: int = 3) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -189,7 +249,13 @@ def long_lines(size: int = 1 << 20) -> dict[str, str]:
     }
 
 
-def _judge_all_commands(detector: Detector, commands: list[str]) -> None:
+def _legacy_detector() -> Any:
+    from bench.legacy.detector import get_detector as legacy_detector
+
+    return legacy_detector()
+
+
+def _judge_all_commands(detector: Any, commands: list[str]) -> None:
     for command in commands:
         detector.judge_command(command)
 
@@ -200,9 +266,11 @@ def _baseline_all(commands: list[str]) -> None:
 
 
 def timing(detector: Detector, items: list[Item]) -> Iterator[dict[str, Any]]:
+    legacy = _legacy_detector()
     for shape, line in long_lines().items():
         rules = sorted({f.rule for f in detector.judge_command(line)})
         seconds = _time(functools.partial(detector.judge_command, line))
+        legacy_seconds = _time(functools.partial(legacy.judge_command, line))
         # shlex is slow on long words (seconds per megabyte): measured once.
         baseline = _time(functools.partial(_baseline, line), repeat=1)
         yield {
@@ -210,18 +278,21 @@ def timing(detector: Detector, items: list[Item]) -> Iterator[dict[str, Any]]:
             "shape": shape,
             "bytes": len(line.encode()),
             "detector_seconds": round(seconds, 4),
+            "legacy_detector_seconds": round(legacy_seconds, 4),
             "baseline_shlex_lower_seconds": round(baseline, 4),
             "findings": rules,
         }
     if items:
         commands = [i.command for i in items]
-        det = _time(functools.partial(_judge_all_commands, detector, commands), repeat=1)
+        det = _time(functools.partial(_judge_all_commands, detector, commands), repeat=2)
+        old = _time(functools.partial(_judge_all_commands, legacy, commands), repeat=2)
         base = _time(functools.partial(_baseline_all, commands), repeat=1)
         yield {
             "figure": "timing_corpus",
             "commands": len(commands),
             "detector_seconds": round(det, 3),
             "detector_commands_per_second": round(len(commands) / det),
+            "legacy_detector_commands_per_second": round(len(commands) / old),
             "baseline_shlex_lower_commands_per_second": round(len(commands) / base),
         }
     start = time.perf_counter()
@@ -237,8 +308,12 @@ def main() -> None:
         print(json.dumps({"figure": "corpus", "skipped": "no corpus folder found"}))
     else:
         print(json.dumps({"figure": "corpus", "folder": str(folder), "items": len(items)}))
-        for row in figures(judge_all(detector, items)):
-            print(json.dumps(row))
+        hard = hard_negative_items()
+        for engine, judge in (("current", detector), ("legacy", _legacy_detector())):
+            for row in figures(judge_all(judge, items)):
+                print(json.dumps({"engine": engine, **row}))
+            for row in cv_figures(judge_all(judge, items), judge_all(judge, hard)):
+                print(json.dumps({"engine": engine, **row}))
     for row in timing(detector, items):
         print(json.dumps(row))
     sys.stdout.flush()

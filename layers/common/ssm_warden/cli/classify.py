@@ -21,10 +21,11 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ssm_warden.cli.options import EXIT_FINDING, EXIT_OK, CliError, add_fail_on, add_format, plain, reaches
 from ssm_warden.errors import PolicyError
+from ssm_warden.shells import Shell
 
 
 def register(sub: Any) -> None:
@@ -37,6 +38,12 @@ def register(sub: Any) -> None:
     parser.add_argument("file", nargs="?", help="input file (default: standard input)")
     parser.add_argument("--plain", action="store_true", help="input is one command per line, not JSON")
     parser.add_argument("--policy", help="policy file (default: the bundled default policy)")
+    parser.add_argument(
+        "--shell",
+        choices=("posix", "powershell", "cmd"),
+        default="posix",
+        help="the shell the commands were typed in (default: posix; a JSON line may say its own)",
+    )
     parser.add_argument(
         "--tag",
         action="append",
@@ -61,33 +68,42 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _commands(stream: IO[str], plain: bool) -> Iterator[tuple[int, str | None, str | None]]:
-    """(line number, command, error) for each non-blank input line."""
+    """(line number, command, error) for each non-blank input line (see _commands_with_shell)."""
+    for number, command, _shell, error in _commands_with_shell(stream, plain):
+        yield number, command, error
+
+
+def _commands_with_shell(
+    stream: IO[str], plain: bool
+) -> Iterator[tuple[int, str | None, str | None, str | None]]:
+    """(line number, command, shell named by the line, error) for each non-blank input line."""
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         if plain:
-            yield number, line.rstrip("\r\n"), None
+            yield number, line.rstrip("\r\n"), None, None
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield number, None, f"line {number}: not JSON ({exc.msg})"
+            yield number, None, None, f"line {number}: not JSON ({exc.msg})"
             continue
         command = record.get("command") if isinstance(record, dict) else None
         if not isinstance(command, str):
-            yield number, None, f'line {number}: no "command" string'
+            yield number, None, None, f'line {number}: no "command" string'
             continue
-        yield number, command, None
+        shell = record.get("shell")
+        yield number, command, shell if shell in ("posix", "powershell", "cmd") else None, None
 
 
-def classify(commands: Iterable[str], settings: Any) -> Iterator[dict[str, Any]]:
+def classify(commands: Iterable[str], settings: Any, shell: Shell = "posix") -> Iterator[dict[str, Any]]:
     """The output object for each command, judged with ``settings`` (EffectiveSettings)."""
     from ssm_warden.detect import verdict_for
     from ssm_warden.detect.detector import get_detector, max_severity
 
     detector = get_detector(tuple(settings.rule_packs))
     for command in commands:
-        findings = detector.judge_command(command)
+        findings = detector.judge_command(command, shell)
         severity = max_severity(findings)
         yield {
             "command": command,
@@ -119,13 +135,13 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"cannot read {args.file}: {exc.strerror}") from exc
     try:
-        for _, command, error in _commands(stream, args.plain):
+        for _, command, shell, error in _commands_with_shell(stream, args.plain):
             if error is not None:
                 errors += 1
                 print(error, file=sys.stderr)
                 continue
             assert command is not None
-            for result in classify([command], settings):
+            for result in classify([command], settings, cast(Shell, shell or args.shell)):
                 failed |= reaches(args.fail_on, verdict=result["verdict"], severity=result["severity"])
                 if args.format == "text":
                     sys.stdout.write(f"{result['verdict']:<9} {result['severity'] or '-':<8} {command}\n")

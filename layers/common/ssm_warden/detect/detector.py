@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import re2
 
+from ssm_warden.detect.conditions import Gate
+from ssm_warden.detect.context import inert
+from ssm_warden.detect.facts import NO_OWN_NETWORK, READS_OR_WRITES, ExecFacts, OwnNetwork, derive
 from ssm_warden.detect.normalize import FULL_PARSE_LIMIT, Normalized, normalize
 from ssm_warden.detect.rules import Rule, RulePackError, Scope, expand_pack_names, load_rules
 from ssm_warden.models.findings import Finding, Severity
+from ssm_warden.shells import Shell
+from ssm_warden.slack.redact import redact
 
 _RE2_MAX_MEM = 256 << 20
 _EXCERPT = 160
+_REDACT_WHOLE = 8192  # texts up to this long are masked whole before an excerpt is cut
+_REDACT_MARGIN = 4096
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
@@ -80,8 +88,22 @@ class _ScopeMatcher:
 class Detector:
     """Judges commands (and output lines) against a fixed list of rules."""
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+    def __init__(self, rules: Sequence[Rule], own: OwnNetwork = NO_OWN_NETWORK) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self.own = own
+        self.packs: tuple[str, ...] = tuple(dict.fromkeys(r.pack for r in self.rules))
+        self.fact_rules = tuple(r for r in self.rules if r.is_facts)
+        # Fact rules by the program names their condition can hold for (see conditions.Gate).
+        self._facts_by_name: dict[str, list[Rule]] = {}
+        self._facts_any_name: list[Rule] = []
+        self._gate_cache: dict[tuple[str, frozenset[str]], tuple[Rule, ...]] = {}
+        for rule in self.fact_rules:
+            names = rule.gate.names if rule.gate is not None else None
+            if names is None:
+                self._facts_any_name.append(rule)
+            for name in names or ():
+                self._facts_by_name.setdefault(name, []).append(rule)
+        self._fact_relevant = _relevance(self._facts_by_name, self._facts_any_name)
         self._scopes: dict[Scope, _ScopeMatcher] = {
             s: _ScopeMatcher() for s in ("segment", "pipeline", "snippet", "raw", "output")
         }
@@ -98,11 +120,17 @@ class Detector:
         self.output_rules = tuple(r for r in self.rules if r.is_output)
 
     # -- public -------------------------------------------------------------------------------------
-    def judge_command(self, command: str) -> list[Finding]:
+    def judge_command(self, command: str, shell: Shell = "posix") -> list[Finding]:
         """Findings for one command line or a pasted multi-line snippet (one per rule at most).
 
         A snippet is judged as a whole and line by line; a rule that fires either way is reported.
+        ``shell`` is the shell the command was typed in: PowerShell and cmd commands go to the
+        Windows detector when it is installed, else they are judged with these rules.
         """
+        if shell != "posix":
+            windows = self._windows()
+            if windows is not None:
+                return list(windows.judge_command(command, shell))
         texts = [command]
         lines = [line for line in command.splitlines() if line.strip()]
         if len(lines) > 1 and len(command) <= FULL_PARSE_LIMIT:
@@ -114,6 +142,13 @@ class Detector:
                 if current is None or finding.severity.rank > current.severity.rank:
                     best[finding.rule] = finding
         return _ordered(best.values())
+
+    def _windows(self) -> Any:
+        try:
+            from ssm_warden.detect.windows import windows_detector  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            return None
+        return windows_detector(self.packs)
 
     def judge_output(self, line: str) -> list[Finding]:
         """Findings of the output rules (secrets shown on screen) for one line a terminal printed."""
@@ -129,7 +164,62 @@ class Detector:
             "snippet": [_Unit(views.snippet, views.privileged)] if views.snippet_parts else [],
             "raw": [_Unit(text, views.privileged)],
         }
-        return self._evaluate(units, views.privileged, original, output=False)
+        findings = self._evaluate(units, views.privileged, original, output=False)
+        if self.fact_rules and views.execs:
+            findings.extend(self._judge_facts(views, original, {f.rule for f in findings}))
+        if findings and inert(views):
+            # Every program in the text only prints, or runs with a dry-run or help flag:
+            # nothing in it acts, whatever the words it prints look like.
+            return []
+        return findings
+
+    def _candidates(self, e: ExecFacts) -> tuple[Rule, ...]:
+        """The fact rules whose gate this program passes (remembered by name and shape)."""
+        shape = frozenset(n for n, nonempty in _NONEMPTY.items() if nonempty(e))
+        key = (e.name, shape)
+        found = self._gate_cache.get(key)
+        if found is None:
+            pool = (*self._facts_by_name.get(e.name, ()), *self._facts_any_name)
+            found = tuple(r for r in pool if r.gate is None or _passes(r.gate, e.name, shape))
+            if len(self._gate_cache) > 8192:
+                self._gate_cache.clear()
+            self._gate_cache[key] = found
+        return found
+
+    def _judge_facts(self, views: Normalized, original: str, already: set[str]) -> list[Finding]:
+        relevant = self._fact_relevant
+        if relevant is not None and not any(e.redirs or e.argv[0] in relevant for e in views.execs):
+            return []  # no program here can satisfy any fact rule's gate
+        execs, text = derive(views.execs, self.own)
+        hits: dict[str, tuple[Rule, ExecFacts]] = {}
+        for e in execs:
+            for rule in self._candidates(e):
+                if rule.id in hits or rule.id in already or rule.predicate is None:
+                    continue
+                if rule.predicate(e, text):
+                    hits[rule.id] = (rule, e)
+        findings: list[Finding] = []
+        for rule, hit in hits.values():
+            severity = rule.severity
+            if (hit.sudo or views.privileged) and rule.severity_if_privileged is not None:
+                severity = rule.severity_if_privileged
+            for when, worse in rule.escalations:
+                if worse.rank > severity.rank and when(hit, text):
+                    severity = worse
+            excerpt = _cut(redact(hit.cmdline), 0, 0)
+            findings.append(
+                Finding(
+                    rule=rule.id,
+                    title=rule.title,
+                    severity=severity,
+                    category=rule.category,
+                    attack=rule.attack,
+                    reason=f"{rule.title}: {excerpt}",
+                    pack=rule.pack,
+                    command=original,
+                )
+            )
+        return findings
 
     def _evaluate(
         self, units: dict[str, list[_Unit]], privileged: bool, original: str, output: bool
@@ -191,20 +281,70 @@ class Detector:
         return findings
 
 
+_NONEMPTY: dict[str, Callable[[ExecFacts], bool]] = {
+    "fd.read": lambda e: bool(e.reads),
+    "fd.write": lambda e: bool(e.writes or e.appends),
+    "fd.append": lambda e: bool(e.appends),
+    "fd.delete": lambda e: bool(e.deletes),
+    "net.dest": lambda e: bool(e.dests),
+    "net.unknown": lambda e: bool(e.unknown_dests),
+    "pipe.from": lambda e: bool(e.pipe_from),
+    "pipe.to": lambda e: bool(e.pipe_to),
+    "fd.any": lambda e: bool(e.operands or e.reads or e.writes or e.appends or e.deletes),
+    "proc.flags": lambda e: bool(e.flags),
+    "proc.operands": lambda e: bool(e.operands),
+}
+
+
+def _relevance(by_name: dict[str, list[Rule]], any_name: list[Rule]) -> frozenset[str] | None:
+    """Program names that can make a fact rule hold, when that can be known from the name and
+    redirections alone; None when some rule could hold for any program."""
+    names = set(by_name) | READS_OR_WRITES | {"busybox"}
+    for rule in any_name:
+        for branch in rule.gate.branches() if rule.gate is not None else (Gate(),):
+            if branch.names is None and not branch.needs & {"fd.read", "fd.write", "fd.append"}:
+                return None
+            names |= branch.names or set()
+    return frozenset(names)
+
+
+def _passes(gate: Gate, name: str, shape: frozenset[str]) -> bool:
+    return any((b.names is None or name in b.names) and b.needs <= shape for b in gate.branches())
+
+
 def _excerpt(rule: Rule, clause_index: int, text: str) -> str:
+    """The text around what the clause matched, masked BEFORE it is cut: a cut never shows the
+    beginning of a secret that redaction would have recognised whole."""
     clause = rule.clauses[clause_index]
+    if len(text) > _REDACT_WHOLE:
+        # A long text: mask a wide window around the match, then cut within it. A secret that
+        # crosses the window's edge is thousands of characters from the excerpt.
+        for pattern in clause.match:
+            m = _compiled(pattern).search(text)
+            if m is not None:
+                lo = max(0, m.start() - _REDACT_MARGIN)
+                text = text[lo : m.start() + _EXCERPT + _REDACT_MARGIN]  # _cut keeps ≤ _EXCERPT
+                break
+        else:
+            text = text[:_REDACT_MARGIN]
+    masked = redact(text)
     for pattern in clause.match:
-        m = _compiled(pattern).search(text)
+        m = _compiled(pattern).search(masked)
         if m is not None:
-            start, end = m.span()
-            lo = max(0, start - 30)
-            hi = min(len(text), max(end, start + 1) + 30)
-            if hi - lo > _EXCERPT:
-                hi = lo + _EXCERPT
-            prefix = "…" if lo > 0 else ""
-            suffix = "…" if hi < len(text) else ""
-            return f"`{prefix}{text[lo:hi]}{suffix}`"
-    return f"`{text[:_EXCERPT]}`"
+            return _cut(masked, *m.span())
+    return _cut(masked, 0, 0)
+
+
+def _cut(text: str, start: int, end: int) -> str:
+    lo = max(0, start - 30)
+    hi = min(len(text), max(end, start + 1) + 30)
+    if start == 0 and end == 0:
+        lo, hi = 0, min(len(text), _EXCERPT)
+    if hi - lo > _EXCERPT:
+        hi = lo + _EXCERPT
+    prefix = "…" if lo > 0 else ""
+    suffix = "…" if hi < len(text) else ""
+    return f"`{prefix}{text[lo:hi]}{suffix}`"
 
 
 @functools.lru_cache(maxsize=2048)
@@ -217,16 +357,18 @@ def _ordered(findings: Iterable[Finding]) -> list[Finding]:
 
 
 @functools.lru_cache(maxsize=16)
-def _detector_for(packs: tuple[str, ...]) -> Detector:
-    return Detector(load_rules(packs))
+def _detector_for(packs: tuple[str, ...], own: OwnNetwork) -> Detector:
+    return Detector(load_rules(packs), own)
 
 
-def get_detector(packs: tuple[str, ...] | None = None) -> Detector:
+def get_detector(packs: tuple[str, ...] | None = None, own: OwnNetwork | None = None) -> Detector:
     """The detector for these packs (``None`` or ``("default",)``: every shipped pack).
 
-    Rules are loaded and compiled once per process (a Lambda container) and per packs tuple.
+    ``own`` says which buckets and domains are the account's own (from the policy); private
+    address ranges are always ours. Rules are loaded and compiled once per process (a Lambda
+    container) and per packs tuple.
     """
-    return _detector_for(expand_pack_names(packs))
+    return _detector_for(expand_pack_names(packs), own or NO_OWN_NETWORK)
 
 
 def max_severity(findings: Iterable[Finding]) -> Severity | None:

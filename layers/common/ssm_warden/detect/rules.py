@@ -22,7 +22,17 @@ A pack is one file ``packs/<name>.yaml``::
 
 Kinds: ``regex`` (the fields above), ``all_of`` and ``any_of`` (a list of ``clauses``, each with
 its own ``scope`` / ``match`` / ``unless`` / ``privileged``; all, or any, must hold somewhere in
-the judged text). Patterns are RE2 syntax (no look-around, no back-references), matched
+the judged text), and ``facts``: a ``condition`` over the facts of each program run, in Falco's
+style (``fd.write glob (ssh_key_locations) and not harmless_context``; grammar and fields in
+``detect.conditions``), with the shared ``- list:`` / ``- macro:`` entries of ``detect/lists.yaml``
+and a pack's own ``lists:`` / ``macros:``. A facts rule may ``escalate`` its severity in context::
+
+        escalate:
+          - when: text.unknown          # the text also sends to a host that is not ours
+            severity: high
+
+Regex and facts rules live side by side in one pack; a regex pack needs no change.
+Patterns are RE2 syntax (no look-around, no back-references), matched
 case-insensitively unless ``case_sensitive: true``.
 
 Scopes: ``segment`` is one simple command after normalisation (``curl -s http://x``; a leading
@@ -34,14 +44,16 @@ terminal printed (output rules only).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ssm_warden.detect.conditions import ConditionError, Gate, Predicate, compile_condition
 from ssm_warden.errors import WardenError
 from ssm_warden.models.findings import Severity
 
@@ -74,6 +86,15 @@ class ClauseSpec(BaseModel):
     privileged: bool = False  # the unit must have run under sudo / doas / su
 
 
+class EscalationSpec(BaseModel):
+    """A context that makes a fact rule's finding worse: ``when`` (a condition) → ``severity``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    when: str
+    severity: Severity
+
+
 class RuleSpec(BaseModel):
     """One rule as written in a pack."""
 
@@ -93,6 +114,8 @@ class RuleSpec(BaseModel):
     privileged: bool = False
     clauses: list[ClauseSpec] = Field(default_factory=list)
     case_sensitive: bool = False
+    condition: str | None = None  # kind facts: a condition over facts (see detect.conditions)
+    escalate: list[EscalationSpec] = Field(default_factory=list)  # kind facts: worse in context
     examples: Examples
 
     @field_validator("attack")
@@ -108,6 +131,8 @@ class PackSpec(BaseModel):
 
     pack: str
     description: str
+    lists: dict[str, list[str]] = Field(default_factory=dict)
+    macros: dict[str, str] = Field(default_factory=dict)
     rules: list[RuleSpec]
 
 
@@ -138,10 +163,18 @@ class Rule:
     pack: str
     must_match: tuple[str, ...]
     must_not_match: tuple[str, ...]
+    condition: str | None = None
+    predicate: Predicate | None = field(default=None, compare=False, repr=False)
+    gate: Gate | None = field(default=None, compare=False, repr=False)
+    escalations: tuple[tuple[Predicate, Severity], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def is_output(self) -> bool:
-        return all(c.scope == "output" for c in self.clauses)
+        return self.predicate is None and all(c.scope == "output" for c in self.clauses)
+
+    @property
+    def is_facts(self) -> bool:
+        return self.predicate is not None
 
 
 def _flags(spec: RuleSpec, pattern: str) -> str:
@@ -174,6 +207,12 @@ def _clauses(spec: RuleSpec) -> tuple[Clause, ...]:
     )
 
 
+def _facts_kind(spec: RuleSpec) -> tuple[Literal["all", "any"], tuple[Clause, ...]]:
+    if not spec.condition:
+        raise ValueError(f"rule {spec.id}: kind facts needs a condition")
+    return "any", ()
+
+
 def _all_of_kind(spec: RuleSpec) -> tuple[Literal["all", "any"], tuple[Clause, ...]]:
     return "all", _clauses(spec)
 
@@ -187,10 +226,16 @@ RULE_KINDS: dict[str, Callable[[RuleSpec], tuple[Literal["all", "any"], tuple[Cl
     "regex": _regex_kind,
     "all_of": _all_of_kind,
     "any_of": _any_of_kind,
+    "facts": _facts_kind,
 }
 
 
-def build_rule(spec: RuleSpec, pack: str) -> Rule:
+def build_rule(
+    spec: RuleSpec,
+    pack: str,
+    lists: dict[str, tuple[str, ...]] | None = None,
+    macros: dict[str, str] | None = None,
+) -> Rule:
     kind = RULE_KINDS.get(spec.kind)
     if kind is None:
         raise RulePackError(f"rule {spec.id}: unknown kind {spec.kind!r} (known: {sorted(RULE_KINDS)})")
@@ -198,6 +243,16 @@ def build_rule(spec: RuleSpec, pack: str) -> Rule:
         combine, clauses = kind(spec)
     except ValueError as exc:
         raise RulePackError(str(exc)) from exc
+    predicate = None
+    gate = None
+    escalations: list[tuple[Predicate, Severity]] = []
+    if spec.condition is not None:
+        try:
+            predicate, gate = compile_condition(spec.condition, lists or {}, macros or {})
+            for esc in spec.escalate:
+                escalations.append((compile_condition(esc.when, lists or {}, macros or {})[0], esc.severity))
+        except ConditionError as exc:
+            raise RulePackError(f"rule {spec.id}: {exc}") from exc
     return Rule(
         id=spec.id,
         title=spec.title,
@@ -212,6 +267,10 @@ def build_rule(spec: RuleSpec, pack: str) -> Rule:
         pack=pack,
         must_match=tuple(spec.examples.must_match),
         must_not_match=tuple(spec.examples.must_not_match),
+        condition=spec.condition,
+        predicate=predicate,
+        gate=gate,
+        escalations=tuple(escalations),
     )
 
 
@@ -250,7 +309,43 @@ def load_pack_text(text: str, source: str) -> list[Rule]:
         spec = PackSpec.model_validate(data)
     except (yaml.YAMLError, ValidationError) as exc:
         raise RulePackError(f"rule pack {source}: {exc}") from exc
-    return [build_rule(r, spec.pack) for r in spec.rules]
+    lists, macros = shared_lists_and_macros()
+    lists = {**lists, **{k: tuple(v) for k, v in spec.lists.items()}}
+    macros = {**macros, **spec.macros}
+    return [build_rule(r, spec.pack, lists, macros) for r in spec.rules]
+
+
+class _ListSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(alias="list")
+    items: list[str]
+
+
+class _MacroSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    macro: str
+    condition: str
+
+
+@functools.cache
+def shared_lists_and_macros() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """The lists and macros of ``detect/lists.yaml`` (Falco-shaped: ``- list:`` / ``- macro:``)."""
+    text = resources.files("ssm_warden.detect").joinpath("lists.yaml").read_text(encoding="utf-8")
+    lists: dict[str, tuple[str, ...]] = {}
+    macros: dict[str, str] = {}
+    try:
+        for entry in yaml.safe_load(text) or []:
+            if "list" in entry:
+                item = _ListSpec.model_validate(entry)
+                lists[item.name] = tuple(item.items)
+            else:
+                macro = _MacroSpec.model_validate(entry)
+                macros[macro.macro] = " ".join(macro.condition.split())
+    except (yaml.YAMLError, ValidationError, TypeError) as exc:
+        raise RulePackError(f"lists.yaml: {exc}") from exc
+    return lists, macros
 
 
 def load_pack(name: str) -> list[Rule]:

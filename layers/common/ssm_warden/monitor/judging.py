@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from ssm_warden.models.findings import Finding
+from ssm_warden.shells import Shell
 from ssm_warden.transcript.extract import Extracted, OutputLine
 
 BLOCK_LINES = 256
@@ -29,7 +30,7 @@ COMMAND_CACHE_SIZE = 4096
 
 
 class Judge(Protocol):
-    def judge_command(self, command: str) -> list[Finding]: ...
+    def judge_command(self, command: str, shell: Shell = "posix") -> list[Finding]: ...
 
     def judge_output(self, line: str) -> list[Finding]: ...
 
@@ -39,17 +40,19 @@ class BatchJudge:
 
     def __init__(self, detector: Judge, cache_size: int = COMMAND_CACHE_SIZE) -> None:
         self.detector = detector
-        self._cache: OrderedDict[str, list[Finding]] = OrderedDict()
+        self._cache: OrderedDict[tuple[Shell, str], list[Finding]] = OrderedDict()
         self._cache_size = cache_size
         self._screen = output_screen(detector)
 
-    def judge_command(self, command: str) -> list[Finding]:
-        cached = self._cache.get(command)
+    def judge_command(self, command: str, shell: Shell = "posix") -> list[Finding]:
+        # The same text means different things in different shells: the shell is part of the key.
+        key = (shell, command)
+        cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(command)
+            self._cache.move_to_end(key)
             return cached
-        findings = self.detector.judge_command(command)
-        self._cache[command] = findings
+        findings = self.detector.judge_command(command, shell)
+        self._cache[key] = findings
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return findings

@@ -18,6 +18,7 @@ smuggle mrkdwn out of it.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -73,7 +74,7 @@ _CONTAINS = (
     r"private[_-]?key|credential|signature|x-amz-credential"
 )
 # ... or as the whole name or its last part (``MYSQL_PWD``, ``--pass``, ``sig=``).
-_EXACT = r"pass|pwd|pw|auth|sig"
+_EXACT = r"pass|pwd|pw|auth|sig|storepass|keypass|srcstorepass|deststorepass|newpass|oldpass"
 _SECRET_KEY = re.compile(
     r"-*(?:[\w.-]*(?:" + _CONTAINS + r")[\w.-]*|(?:[\w.]*[_.-])?(?:" + _EXACT + r"))", re.IGNORECASE
 )
@@ -86,6 +87,137 @@ def _keyed_value(m: re.Match[str]) -> str | None:
     if not _SECRET_KEY.fullmatch(key) or key.lower().endswith(_SOURCES):
         return None
     return _masked_value(m)
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# Programs whose -p / -P / -k / -w / -a means something other than a password (a port, a path,
+# a regex, keep-going, a width). Every other program's value after these flags is masked.
+_SHORT_FLAG_NOT_SECRET: dict[str, frozenset[str]] = {
+    "-p": frozenset(
+        _words(
+            "mkdir cp install ssh scp sftp mosh nc ncat netcat socat telnet docker podman nerdctl "
+            "kubectl ps pgrep pkill pidof lsof kill strace ltrace gdb perf patch git tar rsync xargs "
+            "perl python python3 ruby node sed read ip ss netstat nmap iperf iperf3 ping hping3 chmod "
+            "chown mount umount df du ls tree find date touch file stat watch top htop pstree prlimit "
+            "taskset renice ionice gcore unshare nsenter sysctl setfacl getfacl mktemp rm mv ln tee cat "
+            "head tail less more sort uniq cut paste printf echo journalctl systemctl apt apt-get dpkg "
+            "rpm yum dnf pip pip3 npm make cmake gcc cc ld go cargo rustc javac java mvn gradle "
+            "terraform helm gcloud jq yq crontab passwd at timeout nice ssh-keygen ssh-copy-id "
+            "autossh sshfs openvpn wg tcpdump tshark iptables nft ufw firewall-cmd curl wget http grep "
+            "egrep fgrep rg ag zip unzip mysql mysqldump mysqladmin mysqlimport mysqlcheck mysqlsh "
+            "mariadb mariadb-dump mycli "
+        )
+    ),
+    "-P": frozenset(
+        _words(
+            "grep egrep fgrep rg pcregrep scp sftp rsync curl wget cp ls ps du df find xargs nmap ping "
+            "iptables ip6tables docker cd pwd ln mount sort make git ssh-keygen pip pip3 hping3 tar "
+        )
+    ),
+    "-k": frozenset(
+        _words(
+            "curl wget sort kill pkill ls du df make ssh-keygen systemctl ip ps gpg keytool nc ncat "
+            "tail ssh timeout kubectl git apt-get dpkg "
+        )
+    ),
+    "-w": frozenset(
+        _words(
+            "curl wget grep egrep fgrep rg ping wc sort uniq diff sed xargs fold fmt column nc ncat "
+            "tcpdump iptables ip6tables nft watch stty tail dmesg journalctl who w ls git timeout "
+            "base64 openssl sysctl strace ss tar zip jq "
+        )
+    ),
+    "-a": frozenset(
+        _words(
+            "ls cp mv rsync tar ps df du git grep sort uniq tee touch diff uname who w cat head tail "
+            "xargs ip docker kubectl apt-get dpkg curl wget file netstat ss lsof top free iostat date "
+            "env nc ncat chmod chown sed awk jq umount mount swapon swapoff sysctl hostname ssh "
+            "systemctl zip unzip gpg journalctl pip pip3 npm make strace last lastlog useradd usermod "
+            "exportfs ln "
+        )
+    ),
+}
+_NOT_A_SECRET_VALUE = re.compile(r"^(?:\d+(?:[:.-]\d+)*|[/~.$-].*|\S*[/\\]\S*|[A-Za-z]|\{\}|%\S*)$")
+
+
+_WRAPPERS = frozenset({"sudo", "doas", "env", "nohup", "time", "nice", "command", "exec", "xargs", "watch"})
+_SEGMENT_START = re.compile(r".*[;|&\n(]", re.DOTALL)
+
+
+def _program_before(text: str, end: int) -> str:
+    """The program whose argument list reaches ``end``: the first word of the simple command,
+    past wrappers (``sudo``, ``env``), their options and variable assignments."""
+    window = text[max(0, end - 512) : end]
+    start = _SEGMENT_START.match(window)
+    words = window[start.end() if start else 0 :].split()
+    for word in words:
+        if word.startswith("-") or "=" in word or word.isdigit() or word.rsplit("/", 1)[-1] in _WRAPPERS:
+            continue
+        return word.rsplit("/", 1)[-1]
+    return ""
+
+
+def _short_flag_value(m: re.Match[str]) -> str:
+    program = _program_before(m.string, m.start())
+    flag = m.group("flag")
+    value = m.group("value")
+    bare = value.strip("'\"")
+    if (
+        program in _SHORT_FLAG_NOT_SECRET.get(flag, frozenset())
+        or _NOT_A_SECRET_VALUE.match(bare)
+        or not bare
+    ):
+        return m.group(0)
+    return _masked_value(m)
+
+
+def _secretish(value: str) -> bool:
+    """A word that could be a password: six or more characters mixing at least three of lower
+    case, upper case, digits and symbols (``hunter2`` is not; ``Hunter2!`` is), and not a path."""
+    bare = value.strip("'\"")
+    if len(bare) < 6 or bare.startswith(("/", "./", "~", "$", "-", "[REDACTED")):
+        return False
+    kinds = (
+        any(c.islower() for c in bare)
+        + any(c.isupper() for c in bare)
+        + any(c.isdigit() for c in bare)
+        + any(not c.isalnum() for c in bare)
+    )
+    return kinds >= 3
+
+
+def _entropy(token: str) -> float:
+    counts: dict[str, int] = {}
+    for char in token:
+        counts[char] = counts.get(char, 0) + 1
+    n = len(token)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+_HEX = re.compile(r"^(?:sha\d*[:=])?[0-9a-f]+$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+def _high_entropy(m: re.Match[str]) -> str:
+    """A long token of mixed letters and digits with the entropy of random bytes is a key.
+    Lower-case hex (commit ids, digests), UUIDs, dotted names and words joined by - or _ are not."""
+    token = m.group(0)
+    if _HEX.match(token) or _UUID.match(token) or token.count(".") > 1 or token.startswith("[REDACTED"):
+        return token
+    core = token.strip("=")
+    if not (
+        any(c.isdigit() for c in core) and any(c.isupper() for c in core) and any(c.islower() for c in core)
+    ):
+        return token
+    pieces = re.split(r"[-_./]", core)
+    if len(pieces) > 2 and all(p.isalpha() or p.isdigit() for p in pieces):  # kebab/snake names, versions
+        return token
+    if _entropy(core) < (4.0 if len(core) < 40 else 4.3):
+        return token
+    return _label("high-entropy")
 
 
 def _aws_secret(m: re.Match[str]) -> str:
@@ -294,8 +426,63 @@ _RULES: list[_Rule] = [
         _masked_value,
         ("_key", "_pass", "_pw", "_cred"),
     ),
+    # By shape, whatever the program: the value after a short password flag (-p / -P / -k / -w),
+    # unless this program's flag means something else (mkdir -p, ssh -p PORT, grep -P REGEX).
+    _Rule(
+        re.compile(
+            r"(?P<keep>(?<=[ \t])(?P<flag>-[pPkwa])(?:[ \t]+|(?<=-p)(?=[^\s-])))"
+            + _NOT_MASKED
+            + r"(?P<value>"
+            + _VALUE
+            + ")"
+        ),
+        _short_flag_value,
+        ("-p", "-k", "-w", "-a"),
+    ),
+    # Positional secrets of known shapes: htpasswd -b FILE USER PASS, mysqladmin … password NEW,
+    # vault login TOKEN, smbpasswd/net user USER PASS.
+    _rule(
+        r"(?P<keep>\bhtpasswd\s+(?:-\w+\s+)*-\w*b\w*\s+(?:-\w+\s+)*(?!-)\S+\s+(?!-)\S+\s+)"
+        + _NOT_MASKED
+        + r"(?P<value>"
+        + _VALUE
+        + ")",
+        _masked_value,
+        ("htpasswd",),
+    ),
+    _rule(
+        r"(?P<keep>\b(?:mysqladmin\b[^\n|;&]*?\s(?:password)|vault\s+login(?:\s+-\S+)*|net\s+user\s+\S+)\s+)"
+        + _NOT_MASKED
+        + r"(?P<value>(?!-)"
+        + _VALUE
+        + ")",
+        _masked_value,
+        ("mysqladmin", "vault", "net user"),
+    ),
+    # A secret-looking word after a password keyword (nmcli … password X, rclone … secret_access_key X,
+    # bw unlock X, consul acl set-agent-token agent X) or as the last two words of mc alias set.
+    _rule(
+        r"(?P<keep>(?<![\w-])(?:password|passwd|passphrase|[\w-]*secret[\w-]*|[\w-]*token|unlock)"
+        r"[ \t]+(?:[A-Za-z][\w-]{0,20}[ \t]+)?)" + _NOT_MASKED + r"(?P<value>(?!-)" + _VALUE + ")",
+        lambda m: _masked_value(m) if _secretish(m.group("value")) else m.group(0),
+        ("pass", "secret", "token", "unlock"),
+        re.IGNORECASE,
+    ),
+    _rule(
+        r"(?P<keep>\bmc\s+alias\s+set\s+\S+\s+\S+\s+\S+\s+)" + _NOT_MASKED + r"(?P<value>" + _VALUE + ")",
+        _masked_value,
+        ("alias",),
+    ),
+    # Glued archive passwords: 7z -pSECRET, rar -pSECRET, unrar -pSECRET.
+    _rule(
+        r"(?P<keep>\b(?:7z|7za|7zr|rar|unrar)\b[^\n|;&]*?\s-p)" + _NOT_MASKED + r"(?P<value>" + _ARG + ")",
+        _masked_value,
+        ("7z", "rar"),
+    ),
     # A bare AWS secret access key: 40 characters of base64 with upper case, lower case and a digit.
     _rule(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", _aws_secret, None),
+    # Anything else that looks like a key by its shape and entropy (see _high_entropy).
+    _rule(r"(?<![\w/+.-])[A-Za-z0-9_+/.-]{24,}={0,2}(?![\w/+=.-])", _high_entropy, None),
 ]
 
 

@@ -1,0 +1,238 @@
+"""The detector: rules compiled once into RE2 sets, commands and output lines in, findings out.
+
+Every pattern of every rule is added to one RE2 set per scope, so judging a unit of text is one
+linear-time pass whatever the number of rules; only the rules that matched are searched again, to
+quote the matching text in the finding's reason. RE2 never backtracks, so a megabyte line costs
+milliseconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import re2
+
+from bench.legacy.normalize import FULL_PARSE_LIMIT, Normalized, normalize
+from bench.legacy.rules import Rule, RulePackError, Scope, expand_pack_names, load_rules
+from ssm_warden.models.findings import Finding, Severity
+
+_RE2_MAX_MEM = 256 << 20
+_EXCERPT = 160
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.max_mem = _RE2_MAX_MEM
+    return options
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    rule: int
+    clause: int
+    negative: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    text: str
+    privileged: bool
+
+
+class _ScopeMatcher:
+    """The RE2 set of one scope, and what each of its patterns belongs to."""
+
+    def __init__(self) -> None:
+        self.slots: list[_Slot] = []
+        self.patterns: list[str] = []
+        self.set: re2.Set | None = None
+
+    def add(self, pattern: str, slot: _Slot, rule_id: str) -> None:
+        try:
+            re2.compile(pattern, _options())
+        except re2.error as exc:
+            raise RulePackError(f"rule {rule_id}: pattern {pattern!r} is not valid RE2: {exc}") from exc
+        self.patterns.append(pattern)
+        self.slots.append(slot)
+
+    def compile(self) -> None:
+        if not self.patterns:
+            return
+        rset = re2.Set.SearchSet(_options())
+        for pattern in self.patterns:
+            rset.Add(pattern)
+        rset.Compile()
+        self.set = rset
+
+    def match(self, text: str) -> list[_Slot]:
+        if self.set is None:
+            return []
+        found = self.set.Match(text)
+        if not found:
+            return []
+        return [self.slots[i] for i in found]
+
+
+class Detector:
+    """Judges commands (and output lines) against a fixed list of rules."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self._scopes: dict[Scope, _ScopeMatcher] = {
+            s: _ScopeMatcher() for s in ("segment", "pipeline", "snippet", "raw", "output")
+        }
+        for r_index, rule in enumerate(self.rules):
+            for c_index, clause in enumerate(rule.clauses):
+                matcher = self._scopes[clause.scope]
+                for pattern in clause.match:
+                    matcher.add(pattern, _Slot(r_index, c_index, False), rule.id)
+                for pattern in clause.unless:
+                    matcher.add(pattern, _Slot(r_index, c_index, True), rule.id)
+        for matcher in self._scopes.values():
+            matcher.compile()
+        self.command_rules = tuple(r for r in self.rules if not r.is_output)
+        self.output_rules = tuple(r for r in self.rules if r.is_output)
+
+    # -- public -------------------------------------------------------------------------------------
+    def judge_command(self, command: str) -> list[Finding]:
+        """Findings for one command line or a pasted multi-line snippet (one per rule at most).
+
+        A snippet is judged as a whole and line by line; a rule that fires either way is reported.
+        """
+        texts = [command]
+        lines = [line for line in command.splitlines() if line.strip()]
+        if len(lines) > 1 and len(command) <= FULL_PARSE_LIMIT:
+            texts.extend(lines)
+        best: dict[str, Finding] = {}
+        for text in texts:
+            for finding in self._judge_normalized(text, normalize(text), command):
+                current = best.get(finding.rule)
+                if current is None or finding.severity.rank > current.severity.rank:
+                    best[finding.rule] = finding
+        return _ordered(best.values())
+
+    def judge_output(self, line: str) -> list[Finding]:
+        """Findings of the output rules (secrets shown on screen) for one line a terminal printed."""
+        clean = _ANSI_ESCAPE.sub("", line)
+        units = {"output": [_Unit(clean, False)]}
+        return _ordered(self._evaluate(units, False, line, output=True))
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _judge_normalized(self, text: str, views: Normalized, original: str) -> list[Finding]:
+        units: dict[str, list[_Unit]] = {
+            "segment": [_Unit(s.text, s.privileged) for s in views.segments],
+            "pipeline": [_Unit(p, views.privileged) for p in views.pipelines],
+            "snippet": [_Unit(views.snippet, views.privileged)] if views.snippet_parts else [],
+            "raw": [_Unit(text, views.privileged)],
+        }
+        return self._evaluate(units, views.privileged, original, output=False)
+
+    def _evaluate(
+        self, units: dict[str, list[_Unit]], privileged: bool, original: str, output: bool
+    ) -> list[Finding]:
+        # (rule, clause) -> first unit that satisfies it, and whether any satisfying unit is privileged
+        satisfied: dict[tuple[int, int], tuple[_Unit, bool]] = {}
+        for scope, scope_units in units.items():
+            matcher = self._scopes[scope]  # type: ignore[index]
+            seen_texts: set[str] = set()
+            for unit in scope_units:
+                key = unit.text if not unit.privileged else "\x00" + unit.text
+                if key in seen_texts:
+                    continue
+                seen_texts.add(key)
+                slots = matcher.match(unit.text)
+                if not slots:
+                    continue
+                positive: set[tuple[int, int]] = set()
+                negative: set[tuple[int, int]] = set()
+                for slot in slots:
+                    (negative if slot.negative else positive).add((slot.rule, slot.clause))
+                for key2 in positive - negative:
+                    clause = self.rules[key2[0]].clauses[key2[1]]
+                    if clause.privileged and not unit.privileged:
+                        continue
+                    prior = satisfied.get(key2)
+                    if prior is None:
+                        satisfied[key2] = (unit, unit.privileged)
+                    elif unit.privileged and not prior[1]:
+                        satisfied[key2] = (prior[0], True)
+        findings: list[Finding] = []
+        for r_index in sorted({k[0] for k in satisfied}):
+            rule = self.rules[r_index]
+            if rule.is_output != output:
+                continue
+            hits = [satisfied.get((r_index, c)) for c in range(len(rule.clauses))]
+            present = [h for h in hits if h is not None]
+            if rule.combine == "all" and len(present) != len(rule.clauses):
+                continue
+            if not present:
+                continue
+            elevated = privileged or any(h[1] for h in present)
+            severity = rule.severity
+            if elevated and rule.severity_if_privileged is not None:
+                severity = rule.severity_if_privileged
+            excerpts = [_excerpt(rule, c, h[0].text) for c, h in enumerate(hits) if h is not None]
+            findings.append(
+                Finding(
+                    rule=rule.id,
+                    title=rule.title,
+                    severity=severity,
+                    category=rule.category,
+                    attack=rule.attack,
+                    reason=f"{rule.title}: " + " … ".join(excerpts),
+                    pack=rule.pack,
+                    command=original,
+                )
+            )
+        return findings
+
+
+def _excerpt(rule: Rule, clause_index: int, text: str) -> str:
+    clause = rule.clauses[clause_index]
+    for pattern in clause.match:
+        m = _compiled(pattern).search(text)
+        if m is not None:
+            start, end = m.span()
+            lo = max(0, start - 30)
+            hi = min(len(text), max(end, start + 1) + 30)
+            if hi - lo > _EXCERPT:
+                hi = lo + _EXCERPT
+            prefix = "…" if lo > 0 else ""
+            suffix = "…" if hi < len(text) else ""
+            return f"`{prefix}{text[lo:hi]}{suffix}`"
+    return f"`{text[:_EXCERPT]}`"
+
+
+@functools.lru_cache(maxsize=2048)
+def _compiled(pattern: str) -> re2._Regexp:
+    return re2.compile(pattern, _options())
+
+
+def _ordered(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.rule))
+
+
+@functools.lru_cache(maxsize=16)
+def _detector_for(packs: tuple[str, ...]) -> Detector:
+    return Detector(load_rules(packs))
+
+
+def get_detector(packs: tuple[str, ...] | None = None) -> Detector:
+    """The detector for these packs (``None`` or ``("default",)``: every shipped pack).
+
+    Rules are loaded and compiled once per process (a Lambda container) and per packs tuple.
+    """
+    return _detector_for(expand_pack_names(packs))
+
+
+def max_severity(findings: Iterable[Finding]) -> Severity | None:
+    """The highest severity among ``findings``, or None when there are none."""
+    top: Severity | None = None
+    for finding in findings:
+        if top is None or finding.severity.rank > top.rank:
+            top = finding.severity
+    return top

@@ -1,0 +1,278 @@
+"""Rules as data: the YAML rule-pack model, the registry of rule kinds, and pack loading.
+
+A pack is one file ``packs/<name>.yaml``::
+
+    pack: reverse-shell
+    description: …
+    rules:
+      - id: revshell-dev-tcp
+        title: …
+        description: …
+        category: reverse_shell
+        severity: high                 # low | medium | high | critical
+        severity_if_privileged: critical   # optional: when the text ran under sudo/doas/su
+        attack: T1059.004
+        kind: regex                    # a name from RULE_KINDS; regex is the default
+        scope: segment                 # segment | pipeline | snippet | output
+        match: [RE2 pattern, …]        # any of these …
+        unless: [RE2 pattern, …]       # … and none of these, in the same unit
+        examples:
+          must_match: [command, …]
+          must_not_match: [command, …]
+
+Kinds: ``regex`` (the fields above), ``all_of`` and ``any_of`` (a list of ``clauses``, each with
+its own ``scope`` / ``match`` / ``unless`` / ``privileged``; all, or any, must hold somewhere in
+the judged text). Patterns are RE2 syntax (no look-around, no back-references), matched
+case-insensitively unless ``case_sensitive: true``.
+
+Scopes: ``segment`` is one simple command after normalisation (``curl -s http://x``; a leading
+assignment is its own segment, ``HISTSIZE=0``), ``pipeline`` the segments of one pipeline joined by
+`` | ``, ``snippet`` all pipelines of the judged text joined by `` ; ``, ``raw`` the text exactly as
+typed (for syntax that normalisation takes apart, such as a fork bomb), and ``output`` one line a
+terminal printed (output rules only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ssm_warden.errors import WardenError
+from ssm_warden.models.findings import Severity
+
+Scope = Literal["segment", "pipeline", "snippet", "raw", "output"]
+COMMAND_SCOPES: tuple[Scope, ...] = ("segment", "pipeline", "snippet", "raw")
+
+DEFAULT_PACK_ALIAS = "default"
+
+
+class RulePackError(WardenError):
+    """A rule pack is missing or invalid. The message names the pack and the rule."""
+
+
+OUTPUT_PACKS = ("output-secrets",)
+
+
+class Examples(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    must_match: list[str] = Field(min_length=1)
+    must_not_match: list[str] = Field(default_factory=list)
+
+
+class ClauseSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Scope = "segment"
+    match: list[str] = Field(min_length=1)
+    unless: list[str] = Field(default_factory=list)
+    privileged: bool = False  # the unit must have run under sudo / doas / su
+
+
+class RuleSpec(BaseModel):
+    """One rule as written in a pack."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    description: str
+    category: str
+    severity: Severity
+    severity_if_privileged: Severity | None = None
+    attack: str | None = None
+    kind: str = "regex"
+    scope: Scope = "segment"
+    match: list[str] = Field(default_factory=list)
+    unless: list[str] = Field(default_factory=list)
+    privileged: bool = False
+    clauses: list[ClauseSpec] = Field(default_factory=list)
+    case_sensitive: bool = False
+    examples: Examples
+
+    @field_validator("attack")
+    @classmethod
+    def _attack_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("T"):
+            raise ValueError("attack must be an ATT&CK technique id such as T1059.004")
+        return value
+
+
+class PackSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pack: str
+    description: str
+    rules: list[RuleSpec]
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One compiled condition: any ``match`` and no ``unless`` pattern in one unit of ``scope``."""
+
+    scope: Scope
+    match: tuple[str, ...]
+    unless: tuple[str, ...]
+    privileged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A loaded rule: what the detector evaluates and what docs and tests read."""
+
+    id: str
+    title: str
+    description: str
+    category: str
+    severity: Severity
+    severity_if_privileged: Severity | None
+    attack: str | None
+    kind: str
+    combine: Literal["all", "any"]
+    clauses: tuple[Clause, ...]
+    pack: str
+    must_match: tuple[str, ...]
+    must_not_match: tuple[str, ...]
+
+    @property
+    def is_output(self) -> bool:
+        return all(c.scope == "output" for c in self.clauses)
+
+
+def _flags(spec: RuleSpec, pattern: str) -> str:
+    return pattern if spec.case_sensitive else "(?i)" + pattern
+
+
+def _regex_kind(spec: RuleSpec) -> tuple[Literal["all", "any"], tuple[Clause, ...]]:
+    if not spec.match:
+        raise ValueError(f"rule {spec.id}: kind regex needs match patterns")
+    clause = Clause(
+        spec.scope,
+        tuple(_flags(spec, p) for p in spec.match),
+        tuple(_flags(spec, p) for p in spec.unless),
+        spec.privileged,
+    )
+    return "any", (clause,)
+
+
+def _clauses(spec: RuleSpec) -> tuple[Clause, ...]:
+    if not spec.clauses:
+        raise ValueError(f"rule {spec.id}: kind {spec.kind} needs clauses")
+    return tuple(
+        Clause(
+            c.scope,
+            tuple(_flags(spec, p) for p in c.match),
+            tuple(_flags(spec, p) for p in c.unless),
+            c.privileged,
+        )
+        for c in spec.clauses
+    )
+
+
+def _all_of_kind(spec: RuleSpec) -> tuple[Literal["all", "any"], tuple[Clause, ...]]:
+    return "all", _clauses(spec)
+
+
+def _any_of_kind(spec: RuleSpec) -> tuple[Literal["all", "any"], tuple[Clause, ...]]:
+    return "any", _clauses(spec)
+
+
+# Rule kinds by name: a pack names its kind, the registry turns the spec into clauses.
+RULE_KINDS: dict[str, Callable[[RuleSpec], tuple[Literal["all", "any"], tuple[Clause, ...]]]] = {
+    "regex": _regex_kind,
+    "all_of": _all_of_kind,
+    "any_of": _any_of_kind,
+}
+
+
+def build_rule(spec: RuleSpec, pack: str) -> Rule:
+    kind = RULE_KINDS.get(spec.kind)
+    if kind is None:
+        raise RulePackError(f"rule {spec.id}: unknown kind {spec.kind!r} (known: {sorted(RULE_KINDS)})")
+    try:
+        combine, clauses = kind(spec)
+    except ValueError as exc:
+        raise RulePackError(str(exc)) from exc
+    return Rule(
+        id=spec.id,
+        title=spec.title,
+        description=" ".join(spec.description.split()),
+        category=spec.category,
+        severity=spec.severity,
+        severity_if_privileged=spec.severity_if_privileged,
+        attack=spec.attack,
+        kind=spec.kind,
+        combine=combine,
+        clauses=clauses,
+        pack=pack,
+        must_match=tuple(spec.examples.must_match),
+        must_not_match=tuple(spec.examples.must_not_match),
+    )
+
+
+def _pack_dir() -> Any:
+    return resources.files("bench.legacy").joinpath("packs")
+
+
+def available_packs() -> list[str]:
+    """Names of the packs shipped with ssm-warden, sorted."""
+    return sorted(
+        entry.name.removesuffix(".yaml") for entry in _pack_dir().iterdir() if entry.name.endswith(".yaml")
+    )
+
+
+def default_packs() -> tuple[str, ...]:
+    """What the pack name ``default`` stands for: every shipped pack."""
+    return tuple(available_packs())
+
+
+def expand_pack_names(names: Iterable[str] | None) -> tuple[str, ...]:
+    """Resolve ``default`` and drop duplicates, keeping order."""
+    if names is None:
+        return default_packs()
+    out: list[str] = []
+    for name in names:
+        for resolved in default_packs() if name == DEFAULT_PACK_ALIAS else (name,):
+            if resolved not in out:
+                out.append(resolved)
+    return tuple(out)
+
+
+def load_pack_text(text: str, source: str) -> list[Rule]:
+    """Parse and validate one pack's YAML text."""
+    try:
+        data = yaml.safe_load(text)
+        spec = PackSpec.model_validate(data)
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise RulePackError(f"rule pack {source}: {exc}") from exc
+    return [build_rule(r, spec.pack) for r in spec.rules]
+
+
+def load_pack(name: str) -> list[Rule]:
+    """Load a shipped pack by name."""
+    entry = _pack_dir().joinpath(f"{name}.yaml")
+    if not entry.is_file():
+        raise RulePackError(f"unknown rule pack {name!r} (shipped: {', '.join(available_packs())})")
+    rules = load_pack_text(entry.read_text(encoding="utf-8"), f"{name}.yaml")
+    for rule in rules:
+        if rule.pack != name:
+            raise RulePackError(f"rule pack {name}.yaml declares pack {rule.pack!r}")
+    return rules
+
+
+def load_rules(packs: Iterable[str] | None = None) -> list[Rule]:
+    """Every rule of the named packs (``None`` or ``default``: every shipped pack)."""
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for name in expand_pack_names(packs):
+        for rule in load_pack(name):
+            if rule.id in seen:
+                raise RulePackError(f"rule id {rule.id} is in packs {seen[rule.id]} and {name}")
+            seen[rule.id] = name
+            rules.append(rule)
+    return rules
