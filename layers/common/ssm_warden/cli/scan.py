@@ -161,7 +161,7 @@ def scan_transcript(transcript: Transcript, basis: JudgingBasis) -> dict[str, An
         # Every reading of the line, as the live path judges it; a command of less than high
         # confidence (or a finding on a variant reading only) is alerted, never terminated.
         for text in command.texts:
-            findings = describe(judge.judge_command(text))
+            findings = describe(judge.judge_command(text, command.shell))
             if findings:
                 if not allows_termination(command, text):
                     for f in findings:

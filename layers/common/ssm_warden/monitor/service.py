@@ -353,7 +353,7 @@ def judge_extracted(
         # terminal model is not sure ran, or a finding on a variant reading only, is alerted, never
         # terminated (transcript.confidence).
         for text in command.texts:
-            findings = detector.judge_command(text)
+            findings = detector.judge_command(text, command.shell)
             if findings:
                 alert_only = not allows_termination(command, text)
                 if alert_only:  # say why it is not terminated
