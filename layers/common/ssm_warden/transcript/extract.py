@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from itertools import repeat
 
 from ssm_warden.shells import Shell
-from ssm_warden.transcript import editors, prompts, screen
+from ssm_warden.transcript import editors, prompts, screen, windows
 from ssm_warden.transcript.batch import CUT_CHARS, CUT_MAX, Looks, rejoin_cuts, split_embedded
 from ssm_warden.transcript.confidence import lower
 from ssm_warden.transcript.learning import PromptLearning
@@ -298,7 +298,8 @@ class Extractor(PromptLearning, CommandReading):
         if same_event and len(text.strip()) >= 6 and text.strip() in s.last_command:
             self._output(text)  # ``printf 'sh-4.2$ rm -rf /\n'``: the command's own words
             return
-        if same_event and prompts.prints_text(s.last_command) and how not in prompts.PROGRAMS:
+        dumper = prompts.prints_text if s.shell == "posix" else windows.prints_text
+        if same_event and dumper(s.last_command) and how not in prompts.PROGRAMS:
             if bare and not self._plain:
                 self._output(text)
                 return

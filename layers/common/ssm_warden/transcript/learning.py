@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ssm_warden.shells import Shell
-from ssm_warden.transcript import prompts
+from ssm_warden.transcript import prompts, windows
 from ssm_warden.transcript.batch import PROMPT_END
 from ssm_warden.transcript.model import PROMPT_CHANGED, Command, Extracted, WatchState
 
@@ -76,6 +76,8 @@ class PromptLearning:
     def _follow_cd(self, text: str) -> Hit | None:
         s = self._s
         s.follow_cd -= 1
+        if s.shell != "posix":
+            return self._follow_location(text)
         widened = prompts.widen(s.prompts[0], s.sample, text) if s.sample and s.prompts else None
         if widened is None:
             return None
@@ -86,9 +88,21 @@ class PromptLearning:
         s.sample = text[: m.end()][:120]
         return m.end(), s.how or "prompt", self._trust(widened), s.shell
 
+    def _follow_location(self, text: str) -> Hit | None:
+        """A Windows prompt after a location change: the next prompt of the same shell's form is
+        the current prompt now, in place of the old one (which no longer starts input lines)."""
+        s = self._s
+        prompt = windows.known_prompt(text, s.shell)
+        if prompt is None:
+            return None
+        s.prompts[0] = windows.shape(prompt)
+        s.sample = prompt[:120]
+        s.follow_cd = 0
+        return len(prompt), s.how or "prompt", self._trust(s.prompts[0]), s.shell
+
     def _learn_expected(self, text: str, ready: bool) -> Hit | None:
         s = self._s
-        if s.sample and s.prompts:
+        if s.sample and s.prompts and s.shell == "posix":
             widened = prompts.widen(s.prompts[0], s.sample, text)
             if widened is not None:
                 s.prompts[0] = widened
@@ -124,7 +138,7 @@ class PromptLearning:
             options.append(guess[0])
         best: str | None = None
         for prompt in options:
-            shape = prompts.shape_of(prompt)
+            shape = _shape(prompt, guess[1] if guess is not None and guess[0] == prompt else "posix")
             count = s.candidates.get(shape, 0) + 1
             s.candidates[shape] = count
             if count < needed and len(s.held) < MAX_HELD:
@@ -144,11 +158,12 @@ class PromptLearning:
                 s.flags.append(PROMPT_CHANGED)
             if PROMPT_CHANGED not in self.result.flags:
                 self.result.flags.append(PROMPT_CHANGED)
-        self._learn(best, "repeated prompt" if expected else "prompt changed unexplained", "posix")
-        self._confirm(prompts.shape_of(best), "high" if expected else "low")
+        shell: Shell = guess[1] if guess is not None and guess[0] == best else "posix"
+        self._learn(best, "repeated prompt" if expected else "prompt changed unexplained", shell)
+        self._confirm(_shape(best, shell), "high" if expected else "low")
         if not expected:
             s.untrusted = [s.prompts[0], *s.untrusted][:MAX_PROMPTS]
-        return len(best), s.how, "high" if expected else "low", "posix"
+        return len(best), s.how, "high" if expected else "low", shell
 
     def _confirm(self, shape: str, confidence: str) -> None:
         """A prompt just learned by repetition: the earlier lines it started (in this invocation or
@@ -175,7 +190,7 @@ class PromptLearning:
 
     def _learn(self, prompt: str, how: str, shell: Shell, shape: str | None = None) -> None:
         s = self._s
-        shape = shape or prompts.shape_of(prompt) + _vcs(prompt)
+        shape = shape or _shape(prompt, shell)
         shells = _aligned(s.shells, len(s.prompts))
         kept = [(p, sh) for p, sh in zip(s.prompts, shells, strict=True) if p != shape]
         pairs = [(shape, shell), *kept][:MAX_PROMPTS]
@@ -187,6 +202,14 @@ class PromptLearning:
             s.held = []
         s.expect_prompt = 0
         s.candidates.clear()
+
+
+def _shape(prompt: str, shell: Shell) -> str:
+    """The shape a prompt is learned as: a Windows prompt literal, a POSIX one with its variable
+    parts (numbers, paths) and an optional git segment."""
+    if shell != "posix":
+        return windows.shape(prompt)
+    return prompts.shape_of(prompt) + _vcs(prompt)
 
 
 def _aligned(shells: list[Shell], n: int) -> list[Shell]:

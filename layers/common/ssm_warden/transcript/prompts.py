@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 
 from ssm_warden.shells import Shell
+from ssm_warden.transcript import windows
 
 # -- first guesses (only for the first lines, or right after a shell starts) ----------------------
 _VENV = r"(?:\([^()\s]{1,40}\) )?"  # (venv) / (base) before the prompt
@@ -27,11 +28,9 @@ _KNOWN_POSIX = [
     r"➜  \S+ (?:git:\([^()\s]*\) (?:✗ )?)?",
     r"(?:\ufffd{1,3}|\u276f|λ|»|→|>) ",  # starship \u276f (mangled), λ, » prompts
 ]
-_KNOWN_POWERSHELL = r"PS (?:[A-Za-z]:\\|/|[A-Za-z][\w]*:)[^>\n]{0,200}> "
-_KNOWN_CMD = r"[A-Za-z]:\\[^>\n]{0,200}>"
 KNOWN_POSIX = re.compile(rf"{_VENV}(?:{'|'.join(_KNOWN_POSIX)})")
-KNOWN_POWERSHELL = re.compile(_VENV + _KNOWN_POWERSHELL)
-KNOWN_CMD = re.compile(_KNOWN_CMD)
+KNOWN_POWERSHELL = re.compile(_VENV + windows.POWERSHELL_PROMPT.pattern)
+KNOWN_CMD = windows.CMD_PROMPT
 BARE = frozenset({"$ ", "# ", "% ", "> "})  # too common in output to trust without more
 
 # Continuation prompts: bash/sh ``> ``, zsh ``quote> ``, ``for dquote> ``..., PowerShell ``>> ``.
@@ -262,13 +261,14 @@ def switches_shell(command: str) -> bool:
 
 def started_shell(command: str) -> Shell | None:
     """The kind of shell ``command`` starts, or None."""
+    started = windows.started_shell(command)
+    if started is not None:
+        return started
     if not switches_shell(command):
         return None
     name = _words(command)[0].rsplit("/", 1)[-1].lower()
-    if name in ("cmd", "cmd.exe"):
-        return "cmd"
-    if name in ("pwsh", "powershell", "pwsh.exe", "powershell.exe"):
-        return "powershell"
+    if name in ("cmd", "cmd.exe", "pwsh", "powershell", "pwsh.exe", "powershell.exe"):
+        return None  # ``windows.started_shell`` said it runs something and exits
     return "posix"
 
 

@@ -4,7 +4,7 @@ command, and what a command changes about the terminal (a new shell, a program, 
 from __future__ import annotations
 
 from ssm_warden.shells import Shell
-from ssm_warden.transcript import prompts
+from ssm_warden.transcript import prompts, windows
 from ssm_warden.transcript.model import UNWATCHABLE, Command, Extracted, PendingCommand, WatchState
 from ssm_warden.transcript.shell import scan_posix, scan_powershell
 
@@ -142,6 +142,9 @@ class CommandReading:
         if pending.powershell:
             m = prompts.PS_CONTINUATION.match(line)
             body = line[m.end() :] if m else None
+        elif pending.shell == "cmd":
+            m = windows.CMD_CONTINUATION.match(line)
+            body = line[m.end() :] if m else None
         elif s.ps2_empty:
             body = None if self._match_current(line) else line
         else:
@@ -165,6 +168,8 @@ class CommandReading:
             self._append(pending, body, syntax=True)
             if pending.powershell:
                 pending.complete = scan_powershell(pending.syntax)
+            elif pending.shell == "cmd":
+                pending.complete = not pending.syntax.endswith("^")
             else:
                 scan = scan_posix(pending.syntax)
                 pending.complete = scan.complete
@@ -267,6 +272,10 @@ class CommandReading:
             s.candidates.clear()
             if started != "posix":
                 s.shell = started
+            return
+        if s.shell != "posix":
+            if windows.changes_location(text):
+                s.follow_cd = 2  # the prompt shows the new location: the next one is learned
             return
         if prompts.changes_directory(text):
             s.follow_cd = 2  # the prompt may show the new directory: follow it (widen), learn nothing

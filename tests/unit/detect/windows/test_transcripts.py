@@ -68,11 +68,14 @@ def test_the_streamed_transcript_gives_the_same_commands(name: str, per_event: i
 
 @pytest.mark.parametrize("name", NAMES)
 def test_each_command_is_tagged_with_the_shell_it_was_typed_in(name: str) -> None:
-    if "shell" not in getattr(Command, "__slots__", ()) and not hasattr(Command, "shell"):
-        pytest.skip("needs the new terminal model, which tags each command with its shell (transcript/*)")
+    # Given the uploaded transcript and the same transcript streamed in events of a few lines
     lines, expected = _load(name)
-    got = [(c.text, getattr(c, "shell")) for c in extract_lines(lines).commands]  # noqa: B009
-    assert got == [(c["command"], c["shell"]) for c in expected]
+    want = [(c["command"], c["shell"]) for c in expected]
+    # Then each command carries the shell whose prompt it followed, in both
+    assert [(c.text, c.shell) for c in extract_lines(lines).commands] == want
+    for per_event in (1, 3, 7):
+        streamed = sorted(_streamed(lines, per_event), key=lambda c: (int(c.event_id.lstrip("e")), c.index))
+        assert [(c.text, c.shell) for c in streamed] == want
 
 
 def test_what_is_typed_at_a_cmd_prompt_inside_powershell_is_judged() -> None:
