@@ -39,3 +39,71 @@ def test_each_command_carries_the_shell_whose_prompt_it_followed() -> None:
     ]
     # And the transcript header is output, not commands
     assert "Windows PowerShell transcript start" in [o.text for o in result.output]
+
+
+# -- what changes a Windows terminal's prompt (rules as data: must / must not) --------------------
+STARTS_A_SHELL = {
+    "cmd": "cmd",
+    "cmd.exe": "cmd",
+    "C:\\Windows\\System32\\cmd.exe /q": "cmd",
+    "cmd /k ver": "cmd",
+    "cmd /K cd \\": "cmd",
+    "powershell": "powershell",
+    "powershell.exe -NoLogo -NoProfile": "powershell",
+    "pwsh -ExecutionPolicy Bypass": "powershell",
+    "powershell -NoExit -Command Get-Date": "powershell",
+    "Enter-PSSession web01": "powershell",
+    "bash": "posix",
+    "sudo su -": "posix",
+}
+RUNS_AND_EXITS = [
+    "cmd /c whoami",
+    "cmd.exe /C dir",
+    "powershell -Command Get-Date",
+    "powershell -File .\\x.ps1",
+    "powershell -enc SQBFAFgA",
+    "powershell Get-Date",
+    "pwsh -c 'ls'",
+    "bash script.sh",
+]
+
+
+def test_commands_that_start_an_interactive_windows_shell_are_known() -> None:
+    from ssm_warden.transcript import prompts
+
+    for command, shell in STARTS_A_SHELL.items():
+        assert prompts.started_shell(command) == shell, command
+    for command in RUNS_AND_EXITS:
+        assert prompts.started_shell(command) is None, command
+
+
+def test_location_changes_and_file_printers_are_known() -> None:
+    from ssm_warden.transcript import windows
+
+    for command in ("cd ..", "cd\\", "Set-Location HKLM:", "sl C:\\", "pushd \\\\srv\\share", "popd", "D:"):
+        assert windows.changes_location(command), command
+    for command in ("Get-ChildItem", "dir D:", "echo cd", "cdb.exe"):
+        assert not windows.changes_location(command), command
+    for command in ("Get-Content notes.txt", "gc x | sls PS", "type a.txt", "GET-CONTENT x"):
+        assert windows.prints_text(command), command
+    for command in ("iwr http://x/a.ps1 | iex", "gc x; cd C:\\app", "Get-Date"):
+        assert not windows.prints_text(command), command
+
+
+def test_a_file_of_prompt_lines_printed_in_events_of_one_line_is_output() -> None:
+    # Given a PowerShell session that prints a file holding lines shaped like prompts, each line
+    # its own log event (the next real command comes at the session's own prompt)
+    lines = [
+        "PS C:\\Users\\ssm-user> Get-Content .\\steps.txt",
+        *["PS C:\\> net stop AmazonSSMAgent", "C:\\Windows\\system32>del /q x"] * 3,
+        "PS C:\\Users\\ssm-user> hostname",
+    ]
+    from ssm_warden.transcript.extract import Extractor
+
+    extractor = Extractor()
+    for n, line in enumerate(lines):
+        extractor.feed(f"e{n}", [line])
+    extractor.flush()
+    # Then only the two commands typed are commands, and no prompt change is flagged
+    assert [c.text for c in extractor.result.commands] == ["Get-Content .\\steps.txt", "hostname"]
+    assert extractor.result.flags == []

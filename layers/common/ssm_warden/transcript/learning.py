@@ -62,6 +62,8 @@ class PromptLearning:
                 s.shells, s.shell = shells, shells[0]
             if s.program:
                 s.program = None  # the shell's prompt is back
+            if s.expect_prompt and s.shell != "posix":
+                s.expect_prompt = 0  # a known Windows prompt is back: nothing new to learn from output
             return length, s.how or "prompt", self._trust(s.prompts[0]), s.shell
         if s.expect_prompt or not s.prompts:
             return self._learn_expected(text, ready)
@@ -70,6 +72,8 @@ class PromptLearning:
             if found_cd is not None:
                 return found_cd
         if self._event_first or ready:
+            if s.shell != "posix" and windows.prints_text(s.last_command):
+                return None  # a Windows prompt changes by a command only: a file's lines after ``type``
             return self._learn_unexpected(text)
         return None
 

@@ -207,7 +207,8 @@ class CommandReading:
             self._emit_from(pending)
 
     def _emit_from(self, pending: PendingCommand) -> None:
-        text = join_lines(pending.lines).strip()
+        joined = windows.join_cmd(pending.lines) if pending.shell == "cmd" else join_lines(pending.lines)
+        text = joined.strip()
         command = Command(
             text, pending.event_id, pending.index, pending.how, pending.confidence, pending.shell
         )

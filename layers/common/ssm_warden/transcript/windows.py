@@ -25,9 +25,13 @@ CMD_CONTINUATION = re.compile(r"More\? ")  # cmd's prompt after a line ending wi
 _EXE = re.compile(r"\.exe$", re.I)
 # PowerShell parameters (any unambiguous prefix works; these are the usual spellings) that give
 # it something to run and exit after, and the one that keeps it open after running it.
-_PS_RUNS = ("-c", "-command", "-f", "-file", "-e", "-ec", "-enc", "-encodedcommand")
-_PS_VALUED = ("-executionpolicy", "-ep", "-ex", "-exec", "-windowstyle", "-w", "-version", "-v")
-_PS_VALUED += ("-configurationname", "-outputformat", "-of", "-inputformat", "-if", "-workingdirectory")
+_PS_RUNS = frozenset({"-c", "-command", "-f", "-file", "-e", "-ec", "-enc", "-encodedcommand"})
+# fmt: off
+_PS_VALUED = frozenset({
+    "-executionpolicy", "-ep", "-ex", "-exec", "-windowstyle", "-w", "-version", "-v",
+    "-configurationname", "-outputformat", "-of", "-inputformat", "-if", "-workingdirectory", "-wd",
+})
+# fmt: on
 _LOCATION_WORDS = frozenset(
     {"cd", "cd..", "cd\\", "chdir", "sl", "set-location", "pushd", "push-location", "popd", "pop-location"}
 )
@@ -132,5 +136,15 @@ def changes_location(command: str) -> bool:
 def prints_text(command: str) -> bool:
     """Whether ``command`` prints files, logs or pages (its last pipeline stage does: ``iwr ... |
     iex`` prints nothing of the page, ``gc x | sls y`` prints lines of the file)."""
+    if ";" in command or "&&" in command:
+        return False  # ``gc x; cd C:\app``: what else runs may change the location
     words = command.rsplit("|", 1)[-1].split()
     return bool(words) and _name(words[0]) in _DUMPERS
+
+
+def join_cmd(lines: list[str]) -> str:
+    """The command cmd.exe runs from lines continued with a trailing ``^`` (removed with the break)."""
+    out = lines[0]
+    for line in lines[1:]:
+        out = out[:-1] + line if out.endswith("^") else out + "\n" + line
+    return out
