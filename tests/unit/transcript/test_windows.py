@@ -107,3 +107,32 @@ def test_a_file_of_prompt_lines_printed_in_events_of_one_line_is_output() -> Non
     # Then only the two commands typed are commands, and no prompt change is flagged
     assert [c.text for c in extractor.result.commands] == ["Get-Content .\\steps.txt", "hostname"]
     assert extractor.result.flags == []
+
+
+def test_a_location_changed_by_a_script_is_followed_with_low_confidence() -> None:
+    # Given a script that moved the session to another folder (no ``cd`` typed), then commands
+    # typed at the new prompt, each line its own log event
+    lines = [
+        "PS C:\\Users\\ssm-user> .\\deploy.ps1",
+        "Deploying to C:\\app",
+        "PS C:\\app> Get-Process w3wp",
+        "",
+        "PS C:\\app> Stop-Service W3SVC",
+        "PS C:\\app> Remove-Item -Recurse .\\logs",
+    ]
+    from ssm_warden.transcript.extract import Extractor
+
+    extractor = Extractor()
+    for n, line in enumerate(lines):
+        extractor.feed(f"e{n}", [line])
+    extractor.flush()
+    commands = sorted(extractor.result.commands, key=lambda c: int(c.event_id[1:]))
+    # Then every command is found, in PowerShell, and those at the unexplained prompt only alerted
+    assert [(c.text, c.shell) for c in commands] == [
+        (".\\deploy.ps1", "powershell"),
+        ("Get-Process w3wp", "powershell"),
+        ("Stop-Service W3SVC", "powershell"),
+        ("Remove-Item -Recurse .\\logs", "powershell"),
+    ]
+    assert [c.confidence for c in commands[1:]] == ["low", "low", "low"]
+    assert "prompt-changed-unexpectedly" in extractor.result.flags

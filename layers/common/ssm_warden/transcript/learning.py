@@ -178,13 +178,18 @@ class PromptLearning:
         for held_shape, event_id, number, command in self._s.held:
             if held_shape != shape or (event_id, number) == current:
                 continue
-            if not command or not prompts.plausible_command(command):
+            if not command or not (prompts.plausible_command(command) or windows.plausible_command(command)):
                 continue
             if event_id in here:
                 result.lines[here[event_id] + number] = ""  # no longer output
             result.commands.append(
                 Command(
-                    command, event_id, RETRO_INDEX + number, "repeated prompt, found once learned", confidence
+                    command,
+                    event_id,
+                    RETRO_INDEX + number,
+                    "repeated prompt, found once learned",
+                    confidence,
+                    self._s.shell,
                 )
             )
         self._s.held = []
@@ -235,7 +240,9 @@ def _could_be_prompt(prompt: str, line: str, *, expected: bool) -> bool:
         and words[-2][-1:] in "$#%>\u276fλ»\u203a→\ufffd"
     ):
         return False
-    if not prompts.plausible_command(line[len(prompt) :]):
+    typed = line[len(prompt) :]
+    plausible = windows.plausible_command if windows.is_prompt(prompt) else prompts.plausible_command
+    if not plausible(typed):
         return False
     if words[-1][-1:] not in prompts.PROMPT_ENDS + ")]":
         return False

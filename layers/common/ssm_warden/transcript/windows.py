@@ -62,6 +62,9 @@ _DUMPERS = frozenset(
         "irm",
         "curl",
         "wget",
+        "get-help",
+        "help",
+        "man",
         "git",
         "aws",
         "docker",
@@ -80,6 +83,11 @@ def known_prompt(line: str, shell: Shell) -> str | None:
     pattern = POWERSHELL_PROMPT if shell == "powershell" else CMD_PROMPT
     m = pattern.match(line)
     return m.group() if m else None
+
+
+def is_prompt(text: str) -> bool:
+    """Whether ``text`` is a whole prompt of PowerShell's or cmd's own form."""
+    return known_prompt(text, "powershell") == text or known_prompt(text, "cmd") == text
 
 
 def _name(word: str) -> str:
@@ -148,3 +156,11 @@ def join_cmd(lines: list[str]) -> str:
     for line in lines[1:]:
         out = out[:-1] + line if out.endswith("^") else out + "\n" + line
     return out
+
+
+_COMMAND_START = re.compile(r"[A-Za-z0-9_.\\&$(\[@'\"-]")
+
+
+def plausible_command(text: str) -> bool:
+    """Could ``text`` be typed at a Windows prompt? (cmdlets start with a capital: ``Get-Process``)"""
+    return _COMMAND_START.match(text) is not None
