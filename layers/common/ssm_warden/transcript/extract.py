@@ -9,6 +9,8 @@ The session's terminal is modelled, not matched against a list of prompt shapes:
   ``ssh``, ``docker exec -it``) a new prompt is expected and learned; a prompt that changes without
   such a command is learned too but flagged (``PROMPT_CHANGED``) and its commands are of low
   confidence;
+- a PowerShell or cmd.exe prompt (``PS C:\\…> ``, ``C:\\…>``) is kept literal and followed
+  through the commands that change its location (``transcript.windows``);
 - a line is a command only when it starts with the **current** prompt, where the shell waits for
   input: a prompt-like line that a ``cat``/``git log``/``printf`` prints is output (a bare ``$ ``
   or ``# `` line right after such a command, a line that the command itself holds), or, when the
