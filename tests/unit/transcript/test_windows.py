@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ssm_warden.transcript.extract import extract_lines
+from ssm_warden.transcript import prompts, windows
+from ssm_warden.transcript.extract import Extractor, extract_lines
 
 TRANSCRIPT = [
     "**********************",
@@ -69,8 +70,6 @@ RUNS_AND_EXITS = [
 
 
 def test_commands_that_start_an_interactive_windows_shell_are_known() -> None:
-    from ssm_warden.transcript import prompts
-
     for command, shell in STARTS_A_SHELL.items():
         assert prompts.started_shell(command) == shell, command
     for command in RUNS_AND_EXITS:
@@ -78,8 +77,6 @@ def test_commands_that_start_an_interactive_windows_shell_are_known() -> None:
 
 
 def test_location_changes_and_file_printers_are_known() -> None:
-    from ssm_warden.transcript import windows
-
     for command in ("cd ..", "cd\\", "Set-Location HKLM:", "sl C:\\", "pushd \\\\srv\\share", "popd", "D:"):
         assert windows.changes_location(command), command
     for command in ("Get-ChildItem", "dir D:", "echo cd", "cdb.exe"):
@@ -98,8 +95,6 @@ def test_a_file_of_prompt_lines_printed_in_events_of_one_line_is_output() -> Non
         *["PS C:\\> net stop AmazonSSMAgent", "C:\\Windows\\system32>del /q x"] * 3,
         "PS C:\\Users\\ssm-user> hostname",
     ]
-    from ssm_warden.transcript.extract import Extractor
-
     extractor = Extractor()
     for n, line in enumerate(lines):
         extractor.feed(f"e{n}", [line])
@@ -120,8 +115,6 @@ def test_a_location_changed_by_a_script_is_followed_with_low_confidence() -> Non
         "PS C:\\app> Stop-Service W3SVC",
         "PS C:\\app> Remove-Item -Recurse .\\logs",
     ]
-    from ssm_warden.transcript.extract import Extractor
-
     extractor = Extractor()
     for n, line in enumerate(lines):
         extractor.feed(f"e{n}", [line])
@@ -136,3 +129,51 @@ def test_a_location_changed_by_a_script_is_followed_with_low_confidence() -> Non
     ]
     assert [c.confidence for c in commands[1:]] == ["low", "low", "low"]
     assert "prompt-changed-unexpectedly" in extractor.result.flags
+
+
+def test_powershell_from_cmd_with_its_banner_and_a_remote_session_are_followed() -> None:
+    # Given cmd started in PowerShell, a PowerShell (with its banner) started from that cmd, a
+    # remote session entered from it, a `cd` there, and each shell left in turn
+    lines = [
+        "PS C:\\Users\\ssm-user> cmd",
+        "Microsoft Windows [Version 10.0.20348.2849]",
+        "(c) Microsoft Corporation. All rights reserved.",
+        "",
+        "C:\\Users\\ssm-user>powershell",
+        "Windows PowerShell",
+        "Copyright (C) Microsoft Corporation. All rights reserved.",
+        "",
+        "Install the latest PowerShell for new features and improvements! https://aka.ms/PSWindows",
+        "",
+        "PS C:\\Users\\ssm-user> Enter-PSSession web01",
+        "[web01]: PS C:\\Users\\admin\\Documents> whoami",
+        "corp\\admin",
+        "[web01]: PS C:\\Users\\admin\\Documents> cd C:\\inetpub",
+        "[web01]: PS C:\\inetpub> Get-ChildItem",
+        "[web01]: PS C:\\inetpub> exit",
+        "PS C:\\Users\\ssm-user> exit",
+        "",
+        "C:\\Users\\ssm-user>exit",
+        "PS C:\\Users\\ssm-user> Get-Date",
+    ]
+    want = [
+        ("cmd", "powershell"),
+        ("powershell", "cmd"),
+        ("Enter-PSSession web01", "powershell"),
+        ("whoami", "powershell"),
+        ("cd C:\\inetpub", "powershell"),
+        ("Get-ChildItem", "powershell"),
+        ("exit", "powershell"),
+        ("exit", "powershell"),
+        ("exit", "cmd"),
+        ("Get-Date", "powershell"),
+    ]
+    # Then every command is found in its shell, with high confidence, whole or one line an event
+    result = extract_lines(lines)
+    assert [(c.text, c.shell) for c in result.commands] == want
+    assert {c.confidence for c in result.commands} == {"high"}
+    extractor = Extractor()
+    for n, line in enumerate(lines):
+        extractor.feed(f"e{n}", [line])
+    extractor.flush()
+    assert [(c.text, c.shell) for c in extractor.result.commands] == want
