@@ -177,3 +177,15 @@ def test_powershell_from_cmd_with_its_banner_and_a_remote_session_are_followed()
         extractor.feed(f"e{n}", [line])
     extractor.flush()
     assert [(c.text, c.shell) for c in extractor.result.commands] == want
+
+
+def test_after_a_cd_that_changed_nothing_a_file_of_prompt_lines_is_output() -> None:
+    # Given a `cd` that left the prompt as it was, then a file printed whose lines look like prompts
+    lines = [
+        "PS C:\\Users\\ssm-user> cd .",
+        "PS C:\\Users\\ssm-user> Get-Content .\\steps.txt",
+        "PS C:\\> net stop AmazonSSMAgent",
+        "PS C:\\Users\\ssm-user> hostname",
+    ]
+    # Then the file's line is output, and the session's prompt stays the one it was
+    assert [c.text for c in extract_lines(lines).commands] == ["cd .", "Get-Content .\\steps.txt", "hostname"]

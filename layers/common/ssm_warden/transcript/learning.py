@@ -62,8 +62,10 @@ class PromptLearning:
                 s.shells, s.shell = shells, shells[0]
             if s.program:
                 s.program = None  # the shell's prompt is back
-            if s.expect_prompt and s.shell != "posix":
-                s.expect_prompt = 0  # a known Windows prompt is back: nothing new to learn from output
+            if s.shell != "posix":
+                # a Windows prompt seen again: the location did not change (``cd .``, a failed
+                # ``cd``) or the new shell's prompt is known; nothing to learn from the output after
+                s.expect_prompt = s.follow_cd = 0
             return length, s.how or "prompt", self._trust(s.prompts[0]), s.shell
         if s.expect_prompt or not s.prompts:
             return self._learn_expected(text, ready)
