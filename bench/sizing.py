@@ -260,7 +260,9 @@ def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
     ]
 
     def cost(memory_mb: int) -> float:
-        return sum(r["cost_per_1000_invocations_usd"] * r["share_of_invocations"] for r in by_size[memory_mb])
+        return float(
+            sum(r["cost_per_1000_invocations_usd"] * r["share_of_invocations"] for r in by_size[memory_mb])
+        )
 
     chosen = min(fitting, key=cost) if fitting else max(by_size)
     return {
