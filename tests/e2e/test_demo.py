@@ -7,10 +7,10 @@ import io
 import re
 from pathlib import Path
 
-from ssm_warden_local.demo import beyond_scenarios, main
+from ssm_warden_local.demo import beyond_scenarios, main, windows_scenarios
 from ssm_warden_local.demo.scenarios import SCENARIOS as CONSOLE_SCENARIOS
 
-SCENARIOS = [*CONSOLE_SCENARIOS, *beyond_scenarios.SCENARIOS]
+SCENARIOS = [*CONSOLE_SCENARIOS, *windows_scenarios.SCENARIOS, *beyond_scenarios.SCENARIOS]
 
 
 def test_the_demo_plays_the_morning_and_every_scenario_turns_out_as_expected(tmp_path: Path) -> None:

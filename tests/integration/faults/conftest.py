@@ -42,7 +42,7 @@ from ssm_warden_local.lambda_runtime import DrainReport, LambdaContext, drain_qu
 from ssm_warden_local.resources import LocalStack
 from ssm_warden_local.slack_sink import SinkMessage, SlackSink
 from tests.conftest import ACCOUNT, REGION, load_event
-from tests.unit.logs.builders import TARGET_ID, log_event, payload, streamed
+from tests.unit.logs.builders import PRINCIPAL_ARN, TARGET_ID, log_event, payload, streamed
 
 SECRET_NAME = "ssm-warden/slack"
 PROMPT = "[ec2-user@ip-10-0-0-1 ~]$ "
@@ -209,6 +209,8 @@ class Pipeline:
     sink: SlackSink
     seq: int = 0
     log_events: dict[str, int] = field(default_factory=dict)
+    # Sessions started as someone other than the default principal: the agent writes the owner's ARN.
+    principals: dict[str, str] = field(default_factory=dict)
 
     # -- the world ---------------------------------------------------------------------------
     def instance(self, **tags: str) -> str:
@@ -284,7 +286,16 @@ class Pipeline:
         start = self.log_events.get(session_id, 0) if first is None else first
         target = self.target_of(session_id)
         events = [
-            log_event(start + i, streamed(lines, session_id=session_id, target=target), seconds=start + i)
+            log_event(
+                start + i,
+                streamed(
+                    lines,
+                    session_id=session_id,
+                    target=target,
+                    principal=self.principals.get(session_id, PRINCIPAL_ARN),
+                ),
+                seconds=start + i,
+            )
             for i, lines in enumerate(batches)
         ]
         self.log_events[session_id] = max(self.log_events.get(session_id, 0), start + len(batches))

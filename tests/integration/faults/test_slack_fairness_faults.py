@@ -46,6 +46,7 @@ def start_as(pipeline: Pipeline, user: str, environment: str = "dev") -> str:
     identity = event["detail"]["userIdentity"]
     identity["arn"] = f"arn:aws:sts::123456789012:assumed-role/Dev/{user}"
     identity["principalId"] = f"AROAEXAMPLE:{user}"
+    pipeline.principals[session_id] = identity["arn"]  # what the agent then writes in its log events
     assert pipeline.deliver(event)["status"] == "applied"
     return session_id
 
