@@ -24,7 +24,7 @@ from ssm_warden.clients import aws_client_for, is_own_account
 from ssm_warden.config import get_settings
 from ssm_warden.enforce import directory
 from ssm_warden.enforce.decide import Decisions
-from ssm_warden.enforce.limits import action_marker, check_limits, check_logging_gap
+from ssm_warden.enforce.limits import action_marker, check_limits, check_logging_gap, idle_due
 from ssm_warden.enforce.session_ref import session_facts, session_ref
 from ssm_warden.enforce.sink import ActionSink
 from ssm_warden.enforce.start_checks import concurrency_actions
@@ -262,6 +262,16 @@ def _correct_concurrency(
             report.by_kind[action.kind.value] = report.by_kind.get(action.kind.value, 0) + 1
 
 
+def _with_exact_output(record: SessionRecord, repo: SessionRepository) -> SessionRecord:
+    """The session with the exact arrival of its last output (its command-watch item): the session
+    item's ``last_output_at`` is refreshed only every few minutes, and an idle limit must not end a
+    session that printed something since."""
+    exact = repo.watch_output_at(record.account, record.region, record.session_id)
+    if exact is None or (record.last_output_at is not None and exact <= record.last_output_at):
+        return record
+    return record.model_copy(update={"last_output_at": exact})
+
+
 def sweep(
     *,
     now: datetime,
@@ -298,11 +308,12 @@ def sweep(
     policy = policy_state.policy
     force_monitor = get_settings().force_monitor_mode
     _correct_concurrency(ledger_active, policy, now, force_monitor, sink, repo, report)
-    for record in ledger_active:
+    for listed in ledger_active:
         if time_left() < SAFETY_MARGIN_SECONDS:
             report.complete = False
             break
-        settings = effective_settings(policy.policy, session_facts(record))
+        settings = effective_settings(policy.policy, session_facts(listed))
+        record = _with_exact_output(listed, repo) if idle_due(listed, settings, now) else listed
         ref = session_ref(record)
         decisions = Decisions()
         decisions.extend(
