@@ -109,6 +109,7 @@ class WatchMemory:
     @classmethod
     def _from_item(cls, item: dict[str, Any]) -> WatchMemory:
         raw = item.get("s")
+        raw = getattr(raw, "value", raw)  # boto3 reads a binary value as ``Binary``
         seen = bytes(raw) if isinstance(raw, bytes | bytearray) else b""
         memory = cls(
             batches=_int(item.get("n")),
