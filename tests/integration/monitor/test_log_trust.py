@@ -239,7 +239,7 @@ def test_a_foreign_log_group_is_not_a_session_log(stack: LocalStack, arrival: Ar
     (alert,) = queued(stack)
     assert alert.kind is ActionKind.ALERT and alert.rule_or_limit == "tamper.log_group_not_a_session_log"
     assert alert.session is not None and alert.session.session_id == NO_SESSION
-    assert "command_watch" not in item(stack)
+    assert "command_watch" not in item(stack) and "commands_seen" not in item(stack)
     assert read_audit(VICTIM) == []
 
 
