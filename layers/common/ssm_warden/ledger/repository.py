@@ -408,15 +408,16 @@ class SessionRepository:
         self, account: str, region: str, session_id: str
     ) -> tuple[SessionRecord | None, dict[str, Any] | None, dict[str, Any] | None]:
         """The session, its command-watch item and (deployed before the watch item existed) the
-        ``command_watch`` map on the session item. The session is read consistently (a StartSession
-        just written decides whether the stream is verified); the watch item eventually
-        consistently: a stale one fails the conditional write of ``save_watch``, and the batch is
-        retried from the stored state."""
-        session = self._client.get_item(
-            TableName=self.table,
-            Key={"pk": {"S": session_key(account, region, session_id)}},
-            ConsistentRead=True,
-        ).get("Item")
+        ``command_watch`` map on the session item. Both are read eventually consistently (half a read
+        unit each): a stale watch item fails the conditional write of ``save_watch``, and the batch
+        is retried from the stored state; a session item not found (or not yet with its
+        StartSession) is read again consistently, so a StartSession written a moment ago still
+        makes the stream verified. What else changes on a session item (its state, its warnings)
+        the watch does not read."""
+        key = {"pk": {"S": session_key(account, region, session_id)}}
+        session = self._client.get_item(TableName=self.table, Key=key).get("Item")
+        if not session or "state" not in session:
+            session = self._client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         watch = self._client.get_item(
             TableName=self.table, Key={"pk": {"S": watch_key(account, region, session_id)}}
         ).get("Item")
