@@ -836,12 +836,18 @@ def _write_units_by_kind(
     replaced by an assumed rate)."""
     n = max(phase.invocations, 1)
     out: dict[str, float] = {}
-    for (_, kind), units in phase.put_units.items():
-        out[f"put:{kind}"] = out.get(f"put:{kind}", 0.0) + units / n
+    for (table, kind), units in phase.put_units.items():
+        name = f"put:{_short(table)}:{kind}"
+        out[name] = out.get(name, 0.0) + units / n
     for (table, kind), calls in phase.update_items.items():
-        rate = (scale or {}).get(kind, calls / n)
-        out[f"update:{kind}"] = out.get(f"update:{kind}", 0.0) + rate * update_units.get((table, kind), 1.0)
+        rate = (scale or {}).get(kind, calls / n) if table.endswith("SessionsTable") else calls / n
+        name = f"update:{_short(table)}:{kind}"
+        out[name] = out.get(name, 0.0) + rate * update_units.get((table, kind), 1.0)
     return out
+
+
+def _short(table: str) -> str:
+    return table.rsplit("-", 1)[-1]
 
 
 def _phase_cost(

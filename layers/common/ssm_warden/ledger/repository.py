@@ -415,12 +415,11 @@ class SessionRepository:
         makes the stream verified. What else changes on a session item (its state, its warnings)
         the watch does not read."""
         key = {"pk": {"S": session_key(account, region, session_id)}}
-        session = self._client.get_item(TableName=self.table, Key=key).get("Item")
+        own = {"pk": {"S": watch_key(account, region, session_id)}}
+        found = self._get_both(key, own)  # one round trip for the two
+        session, watch = found.get(key["pk"]["S"]), found.get(own["pk"]["S"])
         if not session or "state" not in session:
             session = self._client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-        watch = self._client.get_item(
-            TableName=self.table, Key={"pk": {"S": watch_key(account, region, session_id)}}
-        ).get("Item")
         record: SessionRecord | None = None
         legacy: dict[str, Any] | None = None
         if session:
@@ -429,6 +428,17 @@ class SessionRepository:
             old = native.get("command_watch")
             legacy = old if isinstance(old, dict) else None
         return record, from_item(watch) if watch else None, legacy
+
+    def _get_both(self, *keys: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Items by key, eventually consistent, in one BatchGetItem (keys it leaves unprocessed are
+        read one by one)."""
+        response = self._client.batch_get_item(RequestItems={self.table: {"Keys": list(keys)}})
+        items = {i["pk"]["S"]: i for i in response.get("Responses", {}).get(self.table, [])}
+        for left in response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", []):
+            item = self._client.get_item(TableName=self.table, Key=left).get("Item")
+            if item:
+                items[left["pk"]["S"]] = item
+        return items
 
     def save_watch(
         self,

@@ -258,7 +258,7 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
     if record is None and not accepted:
         return result  # every event forged into a stream no session owns: nothing of its own to keep
     output_at = arrival if accepted else None
-    flush = record is not None and memory.flush_due(arrival)
+    flush = record is not None and memory.flush_due(arrival, output=output_at is not None)
     stored = memory.after(
         extractor.state,
         fingerprint,

@@ -156,9 +156,12 @@ class WatchMemory:
         """The terminal state to carry on from: none when the session was just confirmed."""
         return None if verified and self.unverified else self.terminal
 
-    def flush_due(self, now: datetime) -> bool:
-        """Is the session item to be brought up to date by this batch?"""
-        return self.legacy or self.flushed_at is None or now - self.flushed_at >= SESSION_FLUSH_INTERVAL
+    def flush_due(self, now: datetime, output: bool = False) -> bool:
+        """Is the session item to be brought up to date by this batch? On the stream's first batch,
+        on its first output (the sweeper's logging-gap check waits for one), then every interval."""
+        if self.legacy or self.flushed_at is None or (output and self.output_at is None):
+            return True
+        return now - self.flushed_at >= SESSION_FLUSH_INTERVAL
 
     def after(
         self,
