@@ -133,6 +133,14 @@ class DynamoUnits:
             self.bytes_read[key] += size
             # Index queries are always eventually consistent; ConsistentRead is for the table.
             self.read_units[key] += read_units(size, bool(request.get("ConsistentRead")))
+        elif operation == "BatchGetItem":
+            for name, items in (parsed.get("Responses") or {}).items():
+                consistent = bool(((request.get("RequestItems") or {}).get(name) or {}).get("ConsistentRead"))
+                for item in items:  # each item is rounded up to 4 KB on its own
+                    size = item_size(item)
+                    self.items_read[(name, operation)] += 1
+                    self.bytes_read[(name, operation)] += size
+                    self.read_units[(name, operation)] += read_units(size, consistent)
         elif operation == "GetItem":
             item = parsed.get("Item") or {}
             size = item_size(item)
