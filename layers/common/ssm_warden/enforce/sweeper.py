@@ -262,16 +262,6 @@ def _correct_concurrency(
             report.by_kind[action.kind.value] = report.by_kind.get(action.kind.value, 0) + 1
 
 
-def _with_exact_output(record: SessionRecord, repo: SessionRepository) -> SessionRecord:
-    """The session with the exact arrival of its last output (its command-watch item): the session
-    item's ``last_output_at`` is refreshed only every few minutes, and an idle limit must not end a
-    session that printed something since."""
-    exact = repo.watch_output_at(record.account, record.region, record.session_id)
-    if exact is None or (record.last_output_at is not None and exact <= record.last_output_at):
-        return record
-    return record.model_copy(update={"last_output_at": exact})
-
-
 def sweep(
     *,
     now: datetime,
@@ -313,7 +303,9 @@ def sweep(
             report.complete = False
             break
         settings = effective_settings(policy.policy, session_facts(listed))
-        record = _with_exact_output(listed, repo) if idle_due(listed, settings, now) else listed
+        # The index's last output is refreshed every few minutes: before an idle limit acts, the
+        # exact time (the watch item), so that a coarse copy never ends an active session early.
+        record = repo.with_watch(listed) if idle_due(listed, settings, now) else listed
         ref = session_ref(record)
         decisions = Decisions()
         decisions.extend(

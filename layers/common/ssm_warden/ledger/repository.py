@@ -499,19 +499,31 @@ class SessionRepository:
             values,
         )
 
-    def watch_output_at(self, account: str, region: str, session_id: str) -> datetime | None:
-        """The exact arrival time of the session's last output (its watch item), for the sweeper."""
+    def with_watch(self, record: SessionRecord) -> SessionRecord:
+        """The session with what its command-watch item knows exactly: the arrival of its last
+        output and its command and finding counts (the session item is brought up to date only
+        every few minutes). For the sweeper's idle limit and the end-of-session summary."""
         item = self._client.get_item(
             TableName=self.table,
-            Key={"pk": {"S": watch_key(account, region, session_id)}},
-            ProjectionExpression="#out",
+            Key={"pk": {"S": watch_key(record.account, record.region, record.session_id)}},
+            ProjectionExpression="#out, c, f",
             ExpressionAttributeNames={"#out": "out"},
         ).get("Item")
-        raw = (item or {}).get("out", {}).get("S")
+        if not item:
+            return record
+        native = from_item(item)
+        update: dict[str, Any] = {}
         try:
-            return parse_time(raw) if raw else None
+            out = parse_time(str(native["out"])) if isinstance(native.get("out"), str) else None
         except ValueError:
-            return None
+            out = None
+        if out is not None and (record.last_output_at is None or out > record.last_output_at):
+            update["last_output_at"] = out
+        for name, attr in (("commands_seen", "c"), ("findings_seen", "f")):
+            value = native.get(attr)
+            if isinstance(value, int) and value > getattr(record, name):
+                update[name] = value
+        return record.model_copy(update=update) if update else record
 
     def claim_termination_slot(
         self, account: str, region: str, minute: datetime, action_id: str, cap: int
