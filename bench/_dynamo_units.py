@@ -71,6 +71,9 @@ class DynamoUnits:
     read_units: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
     write_units: Counter[tuple[str, str]] = field(default_factory=Counter)
     items_read: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # UpdateItem calls and PutItem write units by (table, item kind): see ``item_kind``
+    updates_by_kind: Counter[tuple[str, str]] = field(default_factory=Counter)
+    put_units_by_kind: Counter[tuple[str, str]] = field(default_factory=Counter)
     reported_capacity: list[float] = field(default_factory=list)
 
     def watch(self, client: Any) -> Any:
@@ -79,7 +82,14 @@ class DynamoUnits:
         return client
 
     def reset(self) -> None:
-        for counter in (self.calls, self.bytes_read, self.write_units, self.items_read):
+        for counter in (
+            self.calls,
+            self.bytes_read,
+            self.write_units,
+            self.items_read,
+            self.updates_by_kind,
+            self.put_units_by_kind,
+        ):
             counter.clear()
         self.read_units.clear()
 
@@ -91,7 +101,15 @@ class DynamoUnits:
         context["bench_request"] = (table, operation, request)
         self.calls[(table, operation)] += 1
         if operation == "PutItem":
-            self.write_units[(table, operation)] += write_units(item_size(request.get("Item") or {}))
+            item = request.get("Item") or {}
+            self.write_units[(table, operation)] += write_units(item_size(item))
+            self.put_units_by_kind[(table, item_kind(item.get("pk", {}).get("S", "")))] += write_units(
+                item_size(item)
+            )
+        elif operation == "UpdateItem":
+            self.updates_by_kind[
+                (table, item_kind((request.get("Key") or {}).get("pk", {}).get("S", "")))
+            ] += 1
         elif operation == "BatchWriteItem":
             for name, writes in (request.get("RequestItems") or {}).items():
                 for write in writes:
@@ -115,6 +133,14 @@ class DynamoUnits:
             self.bytes_read[key] += size
             # Index queries are always eventually consistent; ConsistentRead is for the table.
             self.read_units[key] += read_units(size, bool(request.get("ConsistentRead")))
+        elif operation == "BatchGetItem":
+            for name, items in (parsed.get("Responses") or {}).items():
+                consistent = bool(((request.get("RequestItems") or {}).get(name) or {}).get("ConsistentRead"))
+                for item in items:  # each item is rounded up to 4 KB on its own
+                    size = item_size(item)
+                    self.items_read[(name, operation)] += 1
+                    self.bytes_read[(name, operation)] += size
+                    self.read_units[(name, operation)] += read_units(size, consistent)
         elif operation == "GetItem":
             item = parsed.get("Item") or {}
             size = item_size(item)
@@ -135,3 +161,37 @@ def estimate_update_units(client: Any, table: str, sample: int = 200) -> float:
     items = client.scan(TableName=table, Limit=sample).get("Items", [])
     sizes = [item_size(i) for i in items]
     return sum(write_units(s) for s in sizes) / len(sizes) if sizes else 1.0
+
+
+def item_kind(pk: str) -> str:
+    """What an item of the sessions table is, from its key: ``watch#…``, ``termcap#…`` and the like
+    carry their kind first; a session's key starts with its account id."""
+    head = pk.split("#", 1)[0]
+    return "session" if not head or head.isdigit() else head
+
+
+def estimate_update_units_by_kind(
+    client: Any, table: str, index_attributes: tuple[str, ...] = (), sample: int = 3000
+) -> dict[str, float]:
+    """The mean write units of an UpdateItem on each kind of item of ``table`` (item sizes after
+    the run, rounded up per item). An item in the sparse index (it has ``active_shard``) is written
+    to the index too: plus the units of its projection (``index_attributes``)."""
+    items: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
+    while len(items) < sample:
+        kwargs: dict[str, Any] = {"TableName": table, "Limit": 500}
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = client.scan(**kwargs)
+        items.extend(page.get("Items", []))
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    units: dict[str, list[int]] = defaultdict(list)
+    for item in items:
+        n = write_units(item_size(item))
+        if "active_shard" in item and index_attributes:
+            projected = {k: v for k, v in item.items() if k in index_attributes}
+            n += write_units(item_size(projected))
+        units[item_kind(item.get("pk", {}).get("S", ""))].append(n)
+    return {kind: sum(v) / len(v) for kind, v in units.items()}

@@ -32,7 +32,7 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ssm_warden.models.actions import ActionRequest
@@ -67,7 +67,7 @@ class MemoryStore:
 
     def get_with_watch(
         self, account: str, region: str, session_id: str
-    ) -> tuple[SessionRecord | None, dict[str, Any] | None]:
+    ) -> tuple[SessionRecord | None, dict[str, Any] | None, dict[str, Any] | None]:
         record = SessionRecord(
             session_id=session_id,
             account=account,
@@ -77,7 +77,7 @@ class MemoryStore:
             principal=Principal(arn="arn:aws:sts::123456789012:assumed-role/Admin/alice"),
             started_at=datetime(2024, 1, 4, 5, 40),
         )
-        return record, self.watch
+        return record, self.watch, None
 
     def save_watch(
         self,
@@ -85,28 +85,30 @@ class MemoryStore:
         region: str,
         session_id: str,
         *,
-        watch: dict[str, Any],
+        values: dict[str, Any],
         previous_batches: int | None,
-        commands: int,
-        findings: int,
         now: datetime,
     ) -> bool:
-        self.watch = watch
-        self.commands += commands
-        self.findings += findings
+        self.watch = values
+        return True
+
+    def flush_watch(
+        self,
+        account: str,
+        region: str,
+        session_id: str,
+        *,
+        batches: int,
+        commands: int,
+        findings: int,
+        output_at: datetime | None,
+    ) -> bool:
+        self.commands, self.findings, self.last_output = commands, findings, output_at
         return True
 
     def claim_termination_slot(
         self, account: str, region: str, minute: datetime, action_id: str, cap: int
     ) -> bool:
-        return True
-
-    def touch_output(
-        self, account: str, region: str, session_id: str, at: datetime, min_interval: timedelta
-    ) -> bool:
-        if self.last_output is not None and self.last_output >= at - min_interval:
-            return False
-        self.last_output = at
         return True
 
 

@@ -50,13 +50,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench._dynamo_units import DynamoUnits, estimate_update_units, item_size
+from bench._dynamo_units import DynamoUnits, estimate_update_units_by_kind, item_size
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 LEDGER_REGION = "us-west-2"  # phase 2 runs in its own region: its own tables and moto sessions
-GSI_WRITE_AMPLIFICATION = 2.0
 RAW_PAGES = 2
 SESSIONS = int(os.environ.get("BENCH_LOAD_SESSIONS", "1000"))
 ROUNDS = int(os.environ.get("BENCH_LOAD_ROUNDS", "2"))
@@ -250,7 +249,8 @@ class Phase:
     calls: Counter[tuple[str, str]]
     read_units: float
     write_units_known: float
-    update_items: Counter[str]  # UpdateItem calls by table (units estimated from the table)
+    update_items: Counter[tuple[str, str]]  # UpdateItem calls by (table, item kind): units estimated
+    put_units: Counter[tuple[str, str]]  # PutItem write units by (table, item kind)
     wall: list[float]
     cpu: list[float]
 
@@ -271,10 +271,8 @@ def _phase(
     calls_before, units_before = before
     calls_after, units_after = meter.snapshot()
     samples = meter.durations.pop(function, [])
-    updates: Counter[str] = Counter()
-    for (table, operation), n in _diff(units_after.calls, units_before.calls).items():
-        if operation == "UpdateItem":
-            updates[table] += n
+    updates = _diff(units_after.updates_by_kind, units_before.updates_by_kind)
+    puts = _diff(units_after.put_units_by_kind, units_before.put_units_by_kind)
     return Phase(
         function=function,
         memory_mb=memory_mb,
@@ -283,6 +281,7 @@ def _phase(
         read_units=sum(units_after.read_units.values()) - sum(units_before.read_units.values()),
         write_units_known=sum(_diff(units_after.write_units, units_before.write_units).values()),
         update_items=updates,
+        put_units=puts,
         wall=[w for w, _ in samples],
         cpu=[c for _, c in samples],
     )
@@ -827,26 +826,68 @@ def run_ledger(endpoint: str, template: dict[str, Any]) -> tuple[list[dict[str, 
 # -- phase 3: cost ------------------------------------------------------------------------------------
 
 
-def _phase_cost(phase: Phase, update_units: dict[str, float]) -> dict[str, float]:
+UpdateUnits = dict[tuple[str, str], float]
+
+
+def _write_units_by_kind(
+    phase: Phase, update_units: UpdateUnits, scale: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Write units per invocation by item kind (``scale``: a kind's UpdateItem calls per invocation
+    replaced by an assumed rate)."""
+    n = max(phase.invocations, 1)
+    out: dict[str, float] = {}
+    for (table, kind), units in phase.put_units.items():
+        name = f"put:{_short(table)}:{kind}"
+        out[name] = out.get(name, 0.0) + units / n
+    for (table, kind), calls in phase.update_items.items():
+        rate = (scale or {}).get(kind, calls / n) if table.endswith("SessionsTable") else calls / n
+        name = f"update:{_short(table)}:{kind}"
+        out[name] = out.get(name, 0.0) + rate * update_units.get((table, kind), 1.0)
+    return out
+
+
+def _short(table: str) -> str:
+    return table.rsplit("-", 1)[-1]
+
+
+def _phase_cost(
+    phase: Phase, update_units: UpdateUnits, scale: dict[str, float] | None = None
+) -> dict[str, float]:
     """Per invocation: DynamoDB RRU and WRU, SQS requests, Secrets Manager calls, GB-seconds."""
     n = max(phase.invocations, 1)
-    wru = phase.write_units_known + sum(update_units.get(t, 1.0) * c for t, c in phase.update_items.items())
+    known_puts = sum(phase.put_units.values())
+    wru = (phase.write_units_known - known_puts) / n + sum(
+        _write_units_by_kind(phase, update_units, scale).values()
+    )
     sqs = sum(v for (svc, _), v in phase.calls.items() if svc == "sqs")
     secrets = sum(v for (svc, _), v in phase.calls.items() if svc == "secretsmanager")
     billed_ms = sum(math.ceil(w * 1000) for w in phase.wall)
     return {
         "rru": phase.read_units / n,
-        "wru": wru / n,
+        "wru": wru,
         "sqs": sqs / n,
         "secrets": secrets / n,
         "gb_s": billed_ms / 1000 * phase.memory_mb / 1024 / n,
     }
 
 
-def cost(result: LoadResult, update_units: dict[str, float]) -> dict[str, Any]:
+def _session_flushes_per_batch() -> float:
+    """The command monitor writes the session item on a stream's first batch and then at most every
+    ``SESSION_FLUSH_INTERVAL``: the run's few rounds per session cannot show that steady state."""
+    from ssm_warden.monitor.watch_state import SESSION_FLUSH_INTERVAL
+
+    per_hour = timedelta(hours=1) / SESSION_FLUSH_INTERVAL
+    return float(per_hour / ASSUMPTIONS["log_batches_per_session_hour"])
+
+
+def cost(result: LoadResult, update_units: UpdateUnits) -> dict[str, Any]:
     a = ASSUMPTIONS
     sessions = 1000 / a["session_length_hours"]
-    per = {name: _phase_cost(p, update_units) for name, p in result.phases.items()}
+    monitor_scale = {"session": _session_flushes_per_batch()}
+    per = {
+        name: _phase_cost(p, update_units, monitor_scale if name == "command_monitor" else None)
+        for name, p in result.phases.items()
+    }
     per["session_sweeper"] = _phase_cost(result.sweep_1000, update_units)
     executor = result.phases["action_executor"]
     risky_in_run = max(1, round(SESSIONS * a["risky_session_share"]))
@@ -900,9 +941,27 @@ def cost(result: LoadResult, update_units: dict[str, float]) -> dict[str, Any]:
             5,
         ),
         "per_invocation": {name: {k: round(v, 4) for k, v in unit.items()} for name, unit in per.items()},
-        "update_item_write_units_by_table": {k: round(v, 2) for k, v in update_units.items()},
-        "update_item_units_note": "mean item size of each table after the run, rounded up to 1 KB per item; "
-        f"x{GSI_WRITE_AMPLIFICATION:g} on the sessions table (the active-sessions index projects ALL)",
+        "command_monitor_write_units_per_batch": round(per_1000_batches["wru"], 3),
+        "command_monitor_write_units_per_batch_by_item": {
+            k: round(v, 3)
+            for k, v in _write_units_by_kind(
+                result.phases["command_monitor"], update_units, monitor_scale
+            ).items()
+        },
+        "command_monitor_write_units_per_batch_measured_in_run": {
+            k: round(v, 3)
+            for k, v in _write_units_by_kind(result.phases["command_monitor"], update_units).items()
+        },
+        "command_monitor_session_writes_per_batch": round(monitor_scale["session"], 4),
+        "command_monitor_session_writes_note": "steady state: the session item is written on a stream's "
+        "first batch and then at most every SESSION_FLUSH_INTERVAL (watch_state); the run's "
+        f"{ROUNDS} rounds per session show only the first batches, so its measured session writes per batch "
+        "are printed beside this and not priced",
+        "update_item_write_units_by_item": {
+            f"{t.rsplit('-', 1)[-1]}:{k}": round(v, 2) for (t, k), v in update_units.items()
+        },
+        "update_item_units_note": "mean item size of each kind of item after the run, rounded up to 1 KB per "
+        "item; an active session item adds its active-sessions index projection (INCLUDE)",
         "assumptions": {k: round(v, 3) if isinstance(v, float) else v for k, v in a.items()},
         "prices_usd": {**PRICES, "region": "us-east-1", "as_of": "2025 list prices; free tiers ignored"},
         "not_included": "CloudWatch Logs ingestion of the session logs, DynamoDB storage and PITR, KMS, "
@@ -933,6 +992,20 @@ def _moto_baseline(endpoint: str) -> dict[str, Any]:
         "ms_p95": _ms(samples, 0.95),
         "note": "a bare PutItem against the same moto server: the floor under every counted call",
     }
+
+
+def _active_index_attributes() -> tuple[str, ...]:
+    """The attributes the active-sessions index holds (its keys and its INCLUDE projection)."""
+    from ssm_warden.ledger.keys import ACTIVE_INDEX
+    from ssm_warden_local.resources import load_template
+
+    for resource in load_template()["Resources"].values():
+        for index in resource.get("Properties", {}).get("GlobalSecondaryIndexes", []):
+            if index.get("IndexName") == ACTIVE_INDEX:
+                projection = index.get("Projection", {})
+                keys = [k["AttributeName"] for k in index.get("KeySchema", [])]
+                return (*keys, "pk", *projection.get("NonKeyAttributes", []))
+    return ()
 
 
 def main() -> None:
@@ -971,11 +1044,14 @@ def main() -> None:
         for figure in result.figures:
             print(json.dumps(figure), file=out, flush=True)
         raw = _raw_client("dynamodb", endpoint)
-        update_units = {table: estimate_update_units(raw, table) for table in stack.tables.values()}
-        # Updates of an active session item are written to the active-sessions index too (it projects
-        # ALL attributes): twice the units. The two INCLUDE indexes change only when a session opens
-        # or closes (left out).
-        update_units[stack.tables["SessionsTable"]] *= GSI_WRITE_AMPLIFICATION
+        index_attributes = _active_index_attributes()
+        update_units: UpdateUnits = {
+            (table, kind): units
+            for table in stack.tables.values()
+            for kind, units in estimate_update_units_by_kind(
+                raw, table, index_attributes if table == stack.tables["SessionsTable"] else ()
+            ).items()
+        }
         meter.calls.stop()
         with contextlib.redirect_stdout(quiet), environment(_base_environment(endpoint, LEDGER_REGION)):
             ledger_figures, _ = run_ledger(endpoint, result.template_item)

@@ -129,6 +129,35 @@ def test_output_moves_the_idle_deadline(warden: Warden) -> None:
     assert warden.queued() == 0  # 11 minutes since the last output: not idle yet
 
 
+def test_the_idle_limit_reads_the_exact_last_output_when_the_ledger_says_it_is_due(warden: Warden) -> None:
+    from ssm_warden.ledger.repository import SessionRepository
+
+    repo = SessionRepository()
+    sid = warden.start(warden.instance(Environment="dev"))
+    # Given a session whose item was last brought up to date by the command watch at 09:00 (it does
+    # that every few minutes) while its watch item holds its last output, at 09:20
+    assert repo.flush_watch(
+        ACCOUNT, REGION, sid, batches=1, commands=1, findings=0, output_at=at("2026-11-28T09:00:00Z")
+    )
+    assert repo.save_watch(
+        ACCOUNT,
+        REGION,
+        sid,
+        values={"n": 2, "out": "2026-11-28T09:20:00Z", "c": 1, "f": 0},
+        previous_batches=None,
+        now=at("2026-11-28T09:20:00Z"),
+    )
+    # When the sweeper runs at 09:31, when the coarse time says the session is past its idle limit
+    warden.sweep(at("2026-11-28T09:31:00Z"))
+    # Then nothing happens: 11 minutes since the last output
+    assert warden.queued() == 0
+    # And the limit still holds from the exact time: warned, then terminated
+    warden.sweep(at("2026-11-28T09:46:00Z"))
+    warden.sweep(at("2026-11-28T09:51:00Z"))
+    warden.run_executor()
+    assert warden.outcomes() == [("idle_minutes", "warned"), ("idle_minutes", "terminated")]
+
+
 def test_max_duration_applies_to_port_forwarding_but_idle_does_not(warden: Warden) -> None:
     # Given a port-forwarding session on a dev host (no output is ever streamed)
     warden.start(warden.instance(Environment="dev"), document="AWS-StartPortForwardingSession")

@@ -124,18 +124,18 @@ def test_command_watch_state_moved_on_by_a_concurrent_invocation(pipeline: Pipel
     raced: list[bool] = []
 
     def race(params: dict[str, Any], **_: Any) -> None:
-        if not raced and "command_watch = :w" in str(params.get("UpdateExpression", "")):
+        if not raced and "watch#" in str(params.get("Item", {}).get("pk", "")):
             raced.append(True)
             competing.append(pipeline.watch(batch))
 
     client = aws_client("dynamodb")
-    client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", race)
+    client.meta.events.register("before-parameter-build.dynamodb.PutItem", race)
     # When the first invocation tries to store its state, the conditional write fails: it raises
     try:
         with pytest.raises(TransientError, match="moved on"):
             pipeline.watch(batch)
     finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb.UpdateItem", race)
+        client.meta.events.unregister("before-parameter-build.dynamodb.PutItem", race)
     assert competing[0]["status"] == "processed"
     # and when Lambda retries it, the batch is recognised as done
     assert pipeline.watch(batch)["status"] == "duplicate"
@@ -158,8 +158,8 @@ def test_output_activity_write_throttled_is_not_lost_on_the_redelivery(
     pipeline: Pipeline, dynamo_faults: ClientFaults, fault_row: Row
 ) -> None:
     row = fault_row(
-        "DynamoDB throttled on the activity write (last output)",
-        f"{THROTTLED} x2 on touch_output, after the state was stored",
+        "DynamoDB throttled on the session write (counts, last output)",
+        f"{THROTTLED} x2 on the session item's flush, after the watch item was stored",
     )
     # Given a dev session whose log batch is processed but whose activity write is throttled
     session_id = pipeline.start("dev")
@@ -167,7 +167,7 @@ def test_output_activity_write_throttled_is_not_lost_on_the_redelivery(
     dynamo_faults.inject(
         "UpdateItem",
         [THROTTLED] * 2,
-        when=lambda body: body.get("UpdateExpression") == "SET last_output_at = :at",
+        when=lambda body: "commands_seen = :c" in str(body.get("UpdateExpression", "")),
     )
     arrived = datetime(2024, 1, 4, 5, 46, 3, tzinfo=UTC)
     with clock_set_to(lambda: arrived), pytest.raises(ClientError, match=THROTTLED):

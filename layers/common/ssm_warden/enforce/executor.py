@@ -88,6 +88,7 @@ def _post_summary(action: ActionRequest, notifier: Notifier, repo: SessionReposi
         return Execution(action_id=action.action_id, outcome="no_summary")
     from ssm_warden.slack.messages import SessionSummary
 
+    record = repo.with_watch(record)  # the counts of the last few minutes too
     figures = summarise(record, read_audit(session.session_id), action.created_at)
     richer = session.model_copy(
         update={

@@ -75,6 +75,15 @@ def deadlines(record: SessionRecord, settings: EffectiveSettings) -> list[Deadli
     return out
 
 
+def idle_due(record: SessionRecord, settings: EffectiveSettings, now: datetime) -> bool:
+    """Does the session's idle limit call for a warning or a termination at ``now``, by the
+    ledger's (coarse) last output? The sweeper then reads the exact time before acting."""
+    return any(
+        d.limit == IDLE and now >= d.at - timedelta(minutes=settings.warn_before_minutes)
+        for d in deadlines(record, settings)
+    )
+
+
 def check_limits(
     *,
     record: SessionRecord,

@@ -24,7 +24,7 @@ from ssm_warden.clients import aws_client_for, is_own_account
 from ssm_warden.config import get_settings
 from ssm_warden.enforce import directory
 from ssm_warden.enforce.decide import Decisions
-from ssm_warden.enforce.limits import action_marker, check_limits, check_logging_gap
+from ssm_warden.enforce.limits import action_marker, check_limits, check_logging_gap, idle_due
 from ssm_warden.enforce.session_ref import session_facts, session_ref
 from ssm_warden.enforce.sink import ActionSink
 from ssm_warden.enforce.start_checks import concurrency_actions
@@ -298,11 +298,14 @@ def sweep(
     policy = policy_state.policy
     force_monitor = get_settings().force_monitor_mode
     _correct_concurrency(ledger_active, policy, now, force_monitor, sink, repo, report)
-    for record in ledger_active:
+    for listed in ledger_active:
         if time_left() < SAFETY_MARGIN_SECONDS:
             report.complete = False
             break
-        settings = effective_settings(policy.policy, session_facts(record))
+        settings = effective_settings(policy.policy, session_facts(listed))
+        # The index's last output is refreshed every few minutes: before an idle limit acts, the
+        # exact time (the watch item), so that a coarse copy never ends an active session early.
+        record = repo.with_watch(listed) if idle_due(listed, settings, now) else listed
         ref = session_ref(record)
         decisions = Decisions()
         decisions.extend(

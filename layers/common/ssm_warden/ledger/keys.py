@@ -29,3 +29,8 @@ def active_shard(key: str) -> str:
 
 def all_active_shards() -> list[str]:
     return [f"active#{n}" for n in range(ACTIVE_SHARDS)]
+
+
+def watch_key(account: str, region: str, session_id: str) -> str:
+    """The command watch's own small item for a session's log stream (same table)."""
+    return f"watch#{session_key(account, region, session_id)}"

@@ -16,10 +16,17 @@ from enum import StrEnum
 from typing import Any
 
 from ssm_warden.clients import aws_client
-from ssm_warden.clock import iso
+from ssm_warden.clock import iso, parse_time
 from ssm_warden.config import get_settings
 from ssm_warden.ledger.dynamo import from_item, to_attr, to_attrs
-from ssm_warden.ledger.keys import ACTIVE_INDEX, PRINCIPAL_INDEX, TARGET_INDEX, active_shard, session_key
+from ssm_warden.ledger.keys import (
+    ACTIVE_INDEX,
+    PRINCIPAL_INDEX,
+    TARGET_INDEX,
+    active_shard,
+    session_key,
+    watch_key,
+)
 from ssm_warden.models.session import (
     DeniedAttempt,
     SessionRecord,
@@ -32,6 +39,8 @@ from ssm_warden.models.session import (
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Closing a session takes it out of every sparse index of open sessions.
 _CLOSE = "REMOVE active_shard, active_principal, active_target"
+# A watch item lives this long after its last batch (a stream no session owns leaves nothing behind).
+WATCH_TTL = timedelta(days=2)
 
 
 class WriteOutcome(StrEnum):
@@ -397,19 +406,39 @@ class SessionRepository:
 
     def get_with_watch(
         self, account: str, region: str, session_id: str
-    ) -> tuple[SessionRecord | None, dict[str, Any] | None]:
-        """The session and its command-watch state (attribute ``command_watch``), in one read."""
-        response = self._client.get_item(
-            TableName=self.table,
-            Key={"pk": {"S": session_key(account, region, session_id)}},
-            ConsistentRead=True,
-        )
-        item = response.get("Item")
-        if not item:
-            return None, None
-        native = from_item(item)
-        watch = native.get("command_watch")
-        return SessionRecord.model_validate(native), watch if isinstance(watch, dict) else None
+    ) -> tuple[SessionRecord | None, dict[str, Any] | None, dict[str, Any] | None]:
+        """The session, its command-watch item and (deployed before the watch item existed) the
+        ``command_watch`` map on the session item. Both are read eventually consistently (half a read
+        unit each): a stale watch item fails the conditional write of ``save_watch``, and the batch
+        is retried from the stored state; a session item not found (or not yet with its
+        StartSession) is read again consistently, so a StartSession written a moment ago still
+        makes the stream verified. What else changes on a session item (its state, its warnings)
+        the watch does not read."""
+        key = {"pk": {"S": session_key(account, region, session_id)}}
+        own = {"pk": {"S": watch_key(account, region, session_id)}}
+        found = self._get_both(key, own)  # one round trip for the two
+        session, watch = found.get(key["pk"]["S"]), found.get(own["pk"]["S"])
+        if not session or "state" not in session:
+            session = self._client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        record: SessionRecord | None = None
+        legacy: dict[str, Any] | None = None
+        if session:
+            native = from_item(session)
+            record = SessionRecord.model_validate(native)
+            old = native.get("command_watch")
+            legacy = old if isinstance(old, dict) else None
+        return record, from_item(watch) if watch else None, legacy
+
+    def _get_both(self, *keys: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Items by key, eventually consistent, in one BatchGetItem (keys it leaves unprocessed are
+        read one by one)."""
+        response = self._client.batch_get_item(RequestItems={self.table: {"Keys": list(keys)}})
+        items = {i["pk"]["S"]: i for i in response.get("Responses", {}).get(self.table, [])}
+        for left in response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", []):
+            item = self._client.get_item(TableName=self.table, Key=left).get("Item")
+            if item:
+                items[left["pk"]["S"]] = item
+        return items
 
     def save_watch(
         self,
@@ -417,46 +446,84 @@ class SessionRepository:
         region: str,
         session_id: str,
         *,
-        watch: dict[str, Any],
+        values: dict[str, Any],
         previous_batches: int | None,
-        commands: int,
-        findings: int,
         now: datetime,
     ) -> bool:
-        """Store the command-watch state after a batch, and add to the session's command and finding
-        counts, only if the stored state is still the one the batch started from (``previous_batches``
-        is its batch count ``n``; None: no state with a count yet): False when another invocation got
-        there first.
-
-        Creates a bare item (no ``state``) for a session whose StartSession has not arrived yet; the
-        ledger's later writes fill it in.
-        """
-        key = session_key(account, region, session_id)
-        values: dict[str, Any] = {
-            ":w": watch,
-            ":rt": "session",
-            ":sid": session_id,
-            ":acct": account,
-            ":region": region,
-            ":exp": self._expires(now),
-            ":c": commands,
-            ":f": findings,
+        """Store the command-watch item after a batch (one conditional PutItem), only if the stored
+        item is still the one the batch started from (``previous_batches`` is its ``n``; None: no
+        item yet): False when another invocation got there first. The item expires ``WATCH_TTL``
+        after its last batch, so streams no session owns leave nothing behind for long."""
+        item = {
+            **values,
+            "pk": watch_key(account, region, session_id),
+            "record_type": "watch",
+            "expires_at": int((now + WATCH_TTL).timestamp()),
         }
+        kwargs: dict[str, Any] = {"TableName": self.table, "Item": to_attrs(item)}
         if previous_batches is None:
-            condition = "attribute_not_exists(command_watch.n)"
+            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
-            condition = "command_watch.n = :prev"
-            values[":prev"] = previous_batches
+            kwargs["ConditionExpression"] = "n = :prev"
+            kwargs["ExpressionAttributeValues"] = to_attrs({":prev": previous_batches})
+        try:
+            self._client.put_item(**kwargs)
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def flush_watch(
+        self,
+        account: str,
+        region: str,
+        session_id: str,
+        *,
+        batches: int,
+        commands: int,
+        findings: int,
+        output_at: datetime | None,
+    ) -> bool:
+        """Bring the session item up to date with the watch: its command and finding counts and
+        ``last_output_at`` (absolute values of batch ``batches``; never an older batch's, never on a
+        session the ledger does not hold). Removes a legacy ``command_watch`` map."""
+        sets = "commands_seen = :c, findings_seen = :f, watch_batches = :n"
+        values: dict[str, Any] = {":c": commands, ":f": findings, ":n": batches}
+        if output_at is not None:
+            sets += ", last_output_at = :at"
+            values[":at"] = iso(output_at)
         return self._update(
-            key,
-            "SET command_watch = :w, record_type = if_not_exists(record_type, :rt), "
-            "session_id = if_not_exists(session_id, :sid), account = if_not_exists(account, :acct), "
-            "#region = if_not_exists(#region, :region), expires_at = if_not_exists(expires_at, :exp) "
-            "ADD commands_seen :c, findings_seen :f",
-            condition,
-            {"#region": "region"},
+            session_key(account, region, session_id),
+            f"SET {sets} REMOVE command_watch",
+            "attribute_exists(pk) AND (attribute_not_exists(watch_batches) OR watch_batches < :n)",
+            {},
             values,
         )
+
+    def with_watch(self, record: SessionRecord) -> SessionRecord:
+        """The session with what its command-watch item knows exactly: the arrival of its last
+        output and its command and finding counts (the session item is brought up to date only
+        every few minutes). For the sweeper's idle limit and the end-of-session summary."""
+        item = self._client.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": watch_key(record.account, record.region, record.session_id)}},
+            ProjectionExpression="#out, c, f",
+            ExpressionAttributeNames={"#out": "out"},
+        ).get("Item")
+        if not item:
+            return record
+        native = from_item(item)
+        update: dict[str, Any] = {}
+        try:
+            out = parse_time(str(native["out"])) if isinstance(native.get("out"), str) else None
+        except ValueError:
+            out = None
+        if out is not None and (record.last_output_at is None or out > record.last_output_at):
+            update["last_output_at"] = out
+        for name, attr in (("commands_seen", "c"), ("findings_seen", "f")):
+            value = native.get(attr)
+            if isinstance(value, int) and value > getattr(record, name):
+                update[name] = value
+        return record.model_copy(update=update) if update else record
 
     def claim_termination_slot(
         self, account: str, region: str, minute: datetime, action_id: str, cap: int

@@ -113,6 +113,7 @@ class SessionRecord(BaseModel):
     termination: dict[str, Any] | None = None  # why ssm-warden terminated it
     commands_seen: int = 0  # commands the command monitor rebuilt from the session's output
     findings_seen: int = 0
+    watch_batches: int = 0  # the command-watch batch whose counts the item shows (watch item ``n``)
     # Standard | JustInTime (DescribeSessions AccessType; JustInTime also when the token role started it)
     access_type: str | None = None
     # A keyless path's own facts (ECS Exec: cluster, task, container, command, interactive).

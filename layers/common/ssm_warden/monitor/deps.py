@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ssm_warden.clock import utc_now
@@ -30,7 +30,7 @@ class SessionStore(Protocol):
 
     def get_with_watch(
         self, account: str, region: str, session_id: str
-    ) -> tuple[SessionRecord | None, dict[str, Any] | None]: ...
+    ) -> tuple[SessionRecord | None, dict[str, Any] | None, dict[str, Any] | None]: ...
 
     def save_watch(
         self,
@@ -38,15 +38,21 @@ class SessionStore(Protocol):
         region: str,
         session_id: str,
         *,
-        watch: dict[str, Any],
+        values: dict[str, Any],
         previous_batches: int | None,
-        commands: int,
-        findings: int,
         now: datetime,
     ) -> bool: ...
 
-    def touch_output(
-        self, account: str, region: str, session_id: str, at: datetime, min_interval: timedelta
+    def flush_watch(
+        self,
+        account: str,
+        region: str,
+        session_id: str,
+        *,
+        batches: int,
+        commands: int,
+        findings: int,
+        output_at: datetime | None,
     ) -> bool: ...
 
     def claim_termination_slot(
@@ -95,7 +101,7 @@ class BatchResult:
     future_events: int = 0  # dated more than CLOCK_SKEW after their arrival
     terminations_held: int = 0  # beyond the log-driven termination cap: alerts instead
     state_saved: bool = False
-    output_touched: bool = False
+    output_touched: bool = False  # the session item was brought up to date (counts, last output)
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -16,8 +16,10 @@ Everything in a session log is written by whoever can write to the group (aws-fa
 5. extract commands and output lines from the accepted events, carrying the state across events
    and invocations; judge them under the session's effective policy and decide actions; cap the
    terminations log content may cause (``termination_cap``);
-6. queue the actions and write the audit records, then store the new state with the counts (a
-   conditional write on the batch count), then record output activity (at most once a minute).
+6. queue the actions and write the audit records, then store the new state with the counts in the
+   stream's own small watch item (one conditional write on the batch count), then, at most every
+   ``SESSION_FLUSH_INTERVAL`` (and on the first batch), copy the counts and the last output time
+   onto the session item (``watch_state``).
 
 A failure to queue or to write the ledger raises, so Lambda retries the invocation: the stored
 fingerprints make a retry of a stored batch a no-op, and action ids (derived from the session, the
@@ -51,7 +53,7 @@ from ssm_warden.monitor.deps import BatchResult, Dependencies, SessionStore, Sin
 from ssm_warden.monitor.judged import role_arn_of, session_context
 from ssm_warden.monitor.judging import BatchJudge
 from ssm_warden.monitor.termination_cap import capped
-from ssm_warden.monitor.watch_state import WatchMemory
+from ssm_warden.monitor.watch_state import STORED_PENDING_CHARS, WatchMemory
 from ssm_warden.policy.evaluate import EffectiveSettings, SessionFacts, effective_settings
 from ssm_warden.transcript.confidence import allows_termination, why_not
 from ssm_warden.transcript.extract import Extracted, Extractor
@@ -59,7 +61,6 @@ from ssm_warden.transcript.extract import Extracted, Extractor
 if TYPE_CHECKING:
     from ssm_warden.policy.store import PolicyState
 
-OUTPUT_TOUCH_INTERVAL = timedelta(minutes=1)
 # How far ahead of its arrival an event may be dated before it is reported: the agent stamps events
 # with the host's clock at upload, and hosts' clocks drift. PutLogEvents itself accepts two hours.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -118,8 +119,8 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
         result.status = "empty"
         return result
 
-    record, stored = deps.store.get_with_watch(account, deps.region, session_id)
-    memory = WatchMemory.load(stored)
+    record, item, legacy = deps.store.get_with_watch(account, deps.region, session_id)
+    memory = WatchMemory.load(item, record, legacy)
     if memory.unreadable:
         deps.report(
             "unreadable command-watch state; starting afresh",
@@ -133,13 +134,11 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
     if memory.has_seen(fingerprint):
         result.status = "duplicate"
         result.events_skipped = len(events)
-        if memory.output_at is not None:
-            # A retry of a batch whose state was stored but whose activity write failed: write it now
-            # (conditional, so a plain redelivery changes nothing), or the idle limit would count
-            # from an older output.
-            result.output_touched = deps.store.touch_output(
-                account, deps.region, session_id, memory.output_at, OUTPUT_TOUCH_INTERVAL
-            )
+        if record is not None and memory.batches is not None and memory.flushed_n == memory.batches:
+            # A retry of a batch whose state was stored but whose session write may have failed:
+            # write it now (conditional, so a plain redelivery changes nothing), or the counts and
+            # the index's last output would stay behind.
+            result.output_touched = _flush(deps, account, session_id, memory)
         return result
 
     binding = bind(events, session_id, record)
@@ -210,6 +209,8 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
     verified = binding.standing is Standing.VERIFIED
     extractor = Extractor(memory.terminal_for(verified))
     extractor.feed_events(accepted.event_ids, accepted.starts, accepted.lines)
+    # A long command still being typed is judged now rather than stored whole (watch_state).
+    extractor.judge_pending_beyond(STORED_PENDING_CHARS)
     extracted = extractor.result
     result.commands = len(extracted.commands)
     result.output_lines = extracted.output_count
@@ -257,14 +258,22 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
     if record is None and not accepted:
         return result  # every event forged into a stream no session owns: nothing of its own to keep
     output_at = arrival if accepted else None
+    flush = record is not None and memory.flush_due(arrival, output=output_at is not None)
+    stored = memory.after(
+        extractor.state,
+        fingerprint,
+        output_at,
+        verified=verified,
+        commands=len(extracted.commands),
+        findings=judged.finding_count,
+        flush_at=arrival if flush else None,
+    )
     saved = deps.store.save_watch(
         account,
         deps.region,
         session_id,
-        watch=memory.after(extractor.state, fingerprint, output_at, verified=verified),
+        values=stored.item_values(),
         previous_batches=memory.batches,
-        commands=len(extracted.commands),
-        findings=judged.finding_count,
         now=arrival,
     )
     if not saved:
@@ -272,11 +281,22 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
         # actions queued above carry the same ids on the retry, so the executor ignores repeats).
         raise TransientError(f"command-watch state of {session_id} moved on during the batch; retrying")
     result.state_saved = True
-    if output_at is not None:
-        result.output_touched = deps.store.touch_output(
-            account, deps.region, session_id, output_at, OUTPUT_TOUCH_INTERVAL
-        )
+    if flush:
+        result.output_touched = _flush(deps, account, session_id, stored)
     return result
+
+
+def _flush(deps: Dependencies, account: str, session_id: str, memory: WatchMemory) -> bool:
+    """The session item brought up to date with the stored watch (see ``watch_state``)."""
+    return deps.store.flush_watch(
+        account,
+        deps.region,
+        session_id,
+        batches=memory.batches or 0,
+        commands=memory.commands,
+        findings=memory.findings,
+        output_at=memory.output_at,
+    )
 
 
 def _first_claim(events: EventLines) -> Claim | None:

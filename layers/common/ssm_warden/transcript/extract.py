@@ -129,6 +129,23 @@ class Extractor(PromptLearning, CommandReading):
         if self._s.pending is not None:
             self._emit_pending()
 
+    def judge_pending_beyond(self, chars: int) -> bool:
+        """Keep the stored state small: a command still being typed whose text is over ``chars`` is
+        judged now, as its reading does at ``MAX_PENDING_CHARS``, and the rest of it is read as
+        output; what the shell parses of it is kept to its last ``chars``. True if it was judged."""
+        pending = self._s.pending
+        if pending is None:
+            return False
+        judged = False
+        if not pending.overflow and sum(len(x) for x in pending.lines) > chars:
+            self._emit_from(pending)
+            pending.lines = []
+            pending.overflow = True
+            judged = True
+        if len(pending.syntax) > chars:
+            pending.syntax = pending.syntax[-chars:]
+        return judged
+
     @property
     def state(self) -> WatchState:
         return self._s.model_copy(deep=True)
