@@ -21,6 +21,7 @@ from ssm_warden.cli.options import (
     emit_json,
     plain,
 )
+from ssm_warden.shells import Shell
 
 _SINCE = re.compile(r"^(\d+)([hd])$")
 
@@ -71,14 +72,14 @@ def recent_sessions(ctx: Any, table: str, since: str) -> list[Any]:
     return sorted(records, key=lambda r: r.started_at.isoformat() if r.started_at else "", reverse=True)
 
 
-def _commands(events: list[Any]) -> list[str]:
+def _commands(events: list[Any]) -> list[tuple[str, Shell]]:
     from ssm_warden.transcript.extract import Extractor
 
     extractor = Extractor()
     for event in events:
         extractor.feed(event.event_id, event.lines)
     extractor.flush()
-    return [c.text for c in extractor.result.commands]
+    return [(c.text, c.shell) for c in extractor.result.commands]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -107,10 +108,10 @@ def _run(args: argparse.Namespace) -> int:
         judged = [
             (
                 text,
-                get_detector(packs_before).judge_command(text),
-                get_detector(packs_after).judge_command(text),
+                get_detector(packs_before).judge_command(text, shell),
+                get_detector(packs_after).judge_command(text, shell),
             )
-            for text in commands
+            for text, shell in commands
         ]
         changes.append(compare_session(record, judged, current.loaded.policy, candidate.policy, now))
     counts = summary(changes)

@@ -67,7 +67,7 @@ def build(events: list[LogEvent], records: list[Any], detector: Any) -> list[Ent
     for command in extractor.result.commands:
         findings = [
             {"rule": f.rule, "severity": f.severity.value, "title": f.title, "reason": f.reason}
-            for f in detector.judge_command(command.text)
+            for f in detector.judge_command(command.text, command.shell)
         ]
         at = times.get(command.event_id, datetime.min.replace(tzinfo=UTC))
         entries.append(Entry(at=at, kind="command", text=visible(command.text), findings=findings))
