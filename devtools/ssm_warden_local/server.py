@@ -37,7 +37,9 @@ class LocalAws:
         """Forget every resource (moto's own reset plus the session store)."""
         import requests
 
-        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=5)
+        # Resetting every backend the suite touched takes seconds on a busy 2-core machine: a short
+        # timeout here failed whole tests at setup for no fault of theirs.
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=60)
         moto_sessions.reset()
         moto_nodes.reset()
 
