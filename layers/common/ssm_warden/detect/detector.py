@@ -20,22 +20,16 @@ from ssm_warden.detect.conditions import Gate
 from ssm_warden.detect.context import inert
 from ssm_warden.detect.facts import NO_OWN_NETWORK, READS_OR_WRITES, ExecFacts, OwnNetwork, derive
 from ssm_warden.detect.normalize import FULL_PARSE_LIMIT, Normalized, normalize
-from ssm_warden.detect.rules import Rule, RulePackError, Scope, expand_pack_names, load_rules
+from ssm_warden.detect.pattern_set import PatternSet, re2_options
+from ssm_warden.detect.rules import Rule, Scope, expand_pack_names, load_rules
 from ssm_warden.models.findings import Finding, Severity
 from ssm_warden.shells import Shell
 from ssm_warden.slack.redact import redact
 
-_RE2_MAX_MEM = 256 << 20
 _EXCERPT = 160
 _REDACT_WHOLE = 8192  # texts up to this long are masked whole before an excerpt is cut
 _REDACT_MARGIN = 4096
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-
-
-def _options() -> re2.Options:
-    options = re2.Options()
-    options.max_mem = _RE2_MAX_MEM
-    return options
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,40 +43,6 @@ class _Slot:
 class _Unit:
     text: str
     privileged: bool
-
-
-class _ScopeMatcher:
-    """The RE2 set of one scope, and what each of its patterns belongs to."""
-
-    def __init__(self) -> None:
-        self.slots: list[_Slot] = []
-        self.patterns: list[str] = []
-        self.set: re2.Set | None = None
-
-    def add(self, pattern: str, slot: _Slot, rule_id: str) -> None:
-        try:
-            re2.compile(pattern, _options())
-        except re2.error as exc:
-            raise RulePackError(f"rule {rule_id}: pattern {pattern!r} is not valid RE2: {exc}") from exc
-        self.patterns.append(pattern)
-        self.slots.append(slot)
-
-    def compile(self) -> None:
-        if not self.patterns:
-            return
-        rset = re2.Set.SearchSet(_options())
-        for pattern in self.patterns:
-            rset.Add(pattern)
-        rset.Compile()
-        self.set = rset
-
-    def match(self, text: str) -> list[_Slot]:
-        if self.set is None:
-            return []
-        found = self.set.Match(text)
-        if not found:
-            return []
-        return [self.slots[i] for i in found]
 
 
 class Detector:
@@ -104,8 +64,8 @@ class Detector:
             for name in names or ():
                 self._facts_by_name.setdefault(name, []).append(rule)
         self._fact_relevant = _relevance(self._facts_by_name, self._facts_any_name)
-        self._scopes: dict[Scope, _ScopeMatcher] = {
-            s: _ScopeMatcher() for s in ("segment", "pipeline", "snippet", "raw", "output")
+        self._scopes: dict[Scope, PatternSet[_Slot]] = {
+            s: PatternSet[_Slot]() for s in ("segment", "pipeline", "snippet", "raw", "output")
         }
         for r_index, rule in enumerate(self.rules):
             for c_index, clause in enumerate(rule.clauses):
@@ -349,7 +309,7 @@ def _cut(text: str, start: int, end: int) -> str:
 
 @functools.lru_cache(maxsize=2048)
 def _compiled(pattern: str) -> re2._Regexp:
-    return re2.compile(pattern, _options())
+    return re2.compile(pattern, re2_options())
 
 
 def _ordered(findings: Iterable[Finding]) -> list[Finding]:

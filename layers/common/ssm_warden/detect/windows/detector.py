@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import re2
 
 from ssm_warden.detect.detector import max_severity
+from ssm_warden.detect.pattern_set import PatternSet, re2_options
 from ssm_warden.detect.windows.facts import FIELDS, Facts, facts_of
 from ssm_warden.detect.windows.reader import read
 from ssm_warden.detect.windows.rules import Condition, WindowsRule, expand_windows_packs, load_windows_rules
@@ -22,15 +23,8 @@ from ssm_warden.shells import Shell
 from ssm_warden.slack.redact import redact
 
 _EXCERPT = 160
-_RE2_MAX_MEM = 256 << 20
 
 __all__ = ["WindowsDetector", "max_severity", "windows_detector"]
-
-
-def _options() -> re2.Options:
-    options = re2.Options()
-    options.max_mem = _RE2_MAX_MEM
-    return options
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,42 +34,12 @@ class _Slot:
     negative: bool
 
 
-class _FieldMatcher:
-    def __init__(self) -> None:
-        self.patterns: list[str] = []
-        self.slots: list[_Slot] = []
-        self.set: re2.Set | None = None
-
-    def add(self, pattern: str, slot: _Slot, rule_id: str) -> None:
-        try:
-            re2.compile(pattern, _options())
-        except re2.error as exc:
-            from ssm_warden.detect.rules import RulePackError
-
-            raise RulePackError(f"rule {rule_id}: pattern {pattern!r} is not valid RE2: {exc}") from exc
-        self.patterns.append(pattern)
-        self.slots.append(slot)
-
-    def compile(self) -> None:
-        if self.patterns:
-            rset = re2.Set.SearchSet(_options())
-            for p in self.patterns:
-                rset.Add(p)
-            rset.Compile()
-            self.set = rset
-
-    def match(self, text: str) -> list[_Slot]:
-        if self.set is None:
-            return []
-        return [self.slots[i] for i in self.set.Match(text) or ()]
-
-
 class WindowsDetector:
     """Judges PowerShell and cmd.exe commands against the Windows rule packs."""
 
     def __init__(self, rules: Sequence[WindowsRule]) -> None:
         self.rules = tuple(rules)
-        self._fields = {f: _FieldMatcher() for f in FIELDS}
+        self._fields = {f: PatternSet[_Slot]() for f in FIELDS}
         for r_index, rule in enumerate(self.rules):
             for c_index, cond in enumerate(rule.conditions):
                 self._add(cond, r_index, c_index, rule.id)
@@ -178,7 +142,7 @@ def _excerpt(cond: Condition, text: str) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def _compiled(pattern: str) -> re2._Regexp:
-    return re2.compile(pattern, _options())
+    return re2.compile(pattern, re2_options())
 
 
 @functools.lru_cache(maxsize=16)
