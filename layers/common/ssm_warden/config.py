@@ -62,6 +62,16 @@ class Settings(BaseModel):
     # use it (comma-separated; "*": anyone AWS lets use it, since its event names no invoker).
     security_hub_action_arn: str | None = Field(default=None, alias="SECURITY_HUB_ACTION_ARN")
     security_hub_action_principals: str | None = Field(default=None, alias="SECURITY_HUB_ACTION_PRINCIPALS")
+    # ssm-warden's own resources, so tamper rules can tell a call on them (enforce/own_resources.py):
+    # comma-separated function, EventBridge rule and schedule names, the session-log subscription
+    # filter (``name`` or ``name|group``) and the stack. The function's own name comes from Lambda.
+    warden_functions: str | None = Field(default=None, alias="WARDEN_FUNCTIONS")
+    command_monitor_function: str | None = Field(default=None, alias="COMMAND_MONITOR_FUNCTION")
+    function_name: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
+    warden_rules: str | None = Field(default=None, alias="WARDEN_RULES")
+    warden_schedules: str | None = Field(default=None, alias="WARDEN_SCHEDULES")
+    session_log_filter: str | None = Field(default=None, alias="SESSION_LOG_FILTER")
+    warden_stack_name: str | None = Field(default=None, alias="WARDEN_STACK_NAME")
     # Local development and tests only: every AWS client goes to this endpoint (moto server).
     endpoint_url: str | None = Field(default=None, alias="SSM_WARDEN_ENDPOINT_URL")
     region: str = Field(default="us-east-1", alias="AWS_REGION")

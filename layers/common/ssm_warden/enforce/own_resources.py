@@ -19,7 +19,6 @@ destination), and say so.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
@@ -84,37 +83,25 @@ def _filter_name(value: str | None, log_group: str) -> str | None:
     return parts[0].strip() if parts else None
 
 
-_ENV_KEYS = (
-    "WARDEN_FUNCTIONS",
-    "COMMAND_MONITOR_FUNCTION",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "WARDEN_RULES",
-    "WARDEN_SCHEDULES",
-    "SESSION_LOG_FILTER",
-    "WARDEN_STACK_NAME",
-)
-
-
 def warden_resources() -> WardenResources:
     """ssm-warden's resource names for this container (built once per configuration)."""
-    return _build(get_settings(), tuple(os.environ.get(key) for key in _ENV_KEYS))
+    return _build(get_settings())
 
 
 @lru_cache(maxsize=4)
-def _build(settings: Settings, values: tuple[str | None, ...]) -> WardenResources:
-    env = dict(zip(_ENV_KEYS, values, strict=True))
-    functions = set(_names(env["WARDEN_FUNCTIONS"]))
-    monitor = env["COMMAND_MONITOR_FUNCTION"] or None
-    for extra in (env["AWS_LAMBDA_FUNCTION_NAME"], monitor):
+def _build(settings: Settings) -> WardenResources:
+    functions = set(_names(settings.warden_functions))
+    monitor = settings.command_monitor_function or None
+    for extra in (settings.function_name, monitor):
         if extra:
             functions.add(extra)
     return WardenResources(
         session_log_group=settings.session_log_group,
         functions=frozenset(functions),
         command_monitor=monitor,
-        rules=_names(env["WARDEN_RULES"]),
-        schedules=_names(env["WARDEN_SCHEDULES"]),
-        log_filter=_filter_name(env["SESSION_LOG_FILTER"], settings.session_log_group),
+        rules=_names(settings.warden_rules),
+        schedules=_names(settings.warden_schedules),
+        log_filter=_filter_name(settings.session_log_filter, settings.session_log_group),
         policy_parameter=settings.policy_parameter,
-        stack=env["WARDEN_STACK_NAME"] or None,
+        stack=settings.warden_stack_name or None,
     )
