@@ -37,6 +37,13 @@ class _Slot:
     rule: int
     clause: int
     negative: bool
+    scope: Scope = "segment"
+
+
+# Texts up to this long are matched once against every command scope's patterns together (one RE2
+# pass per distinct text, not one per scope); longer ones against each scope's own set, as RE2's
+# lazy DFA over a big set and a long text is where its memory budget could run out.
+_ONE_PASS_LIMIT = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +74,18 @@ class Detector:
         self._scopes: dict[Scope, PatternSet[_Slot]] = {
             s: PatternSet[_Slot]() for s in ("segment", "pipeline", "snippet", "raw", "output")
         }
+        # Every command scope's patterns in one set, each slot tagged with its scope.
+        self._command_scopes = PatternSet[_Slot]()
         for r_index, rule in enumerate(self.rules):
             for c_index, clause in enumerate(rule.clauses):
                 matcher = self._scopes[clause.scope]
-                for pattern in clause.match:
-                    matcher.add(pattern, _Slot(r_index, c_index, False), rule.id)
-                for pattern in clause.unless:
-                    matcher.add(pattern, _Slot(r_index, c_index, True), rule.id)
-        for matcher in self._scopes.values():
+                for negative, patterns in ((False, clause.match), (True, clause.unless)):
+                    for pattern in patterns:
+                        slot = _Slot(r_index, c_index, negative, clause.scope)
+                        matcher.add(pattern, slot, rule.id)
+                        if clause.scope != "output":
+                            self._command_scopes.add(pattern, slot, rule.id)
+        for matcher in (*self._scopes.values(), self._command_scopes):
             matcher.compile()
         self.command_rules = tuple(r for r in self.rules if not r.is_output)
         self.output_rules = tuple(r for r in self.rules if r.is_output)
@@ -186,6 +197,7 @@ class Detector:
     ) -> list[Finding]:
         # (rule, clause) -> first unit that satisfies it, and whether any satisfying unit is privileged
         satisfied: dict[tuple[int, int], tuple[_Unit, bool]] = {}
+        one_pass: dict[str, dict[str, list[_Slot]]] = {}  # text -> its slots by scope
         for scope, scope_units in units.items():
             matcher = self._scopes[scope]  # type: ignore[index]
             seen_texts: set[str] = set()
@@ -194,7 +206,15 @@ class Detector:
                 if key in seen_texts:
                     continue
                 seen_texts.add(key)
-                slots = matcher.match(unit.text)
+                if output or len(unit.text) > _ONE_PASS_LIMIT:
+                    slots = matcher.match(unit.text)
+                else:
+                    by_scope = one_pass.get(unit.text)
+                    if by_scope is None:
+                        by_scope = one_pass[unit.text] = {}
+                        for slot in self._command_scopes.match(unit.text):
+                            by_scope.setdefault(slot.scope, []).append(slot)
+                    slots = by_scope.get(scope, [])
                 if not slots:
                     continue
                 positive: set[tuple[int, int]] = set()
