@@ -63,7 +63,7 @@ class Detector:
         # Fact rules by the program names their condition can hold for (see conditions.Gate).
         self._facts_by_name: dict[str, list[Rule]] = {}
         self._facts_any_name: list[Rule] = []
-        self._gate_cache: dict[tuple[str, frozenset[str]], tuple[Rule, ...]] = {}
+        self._gate_cache: dict[tuple[str | bool, ...], tuple[Rule, ...]] = {}
         for rule in self.fact_rules:
             names = rule.gate.names if rule.gate is not None else None
             if names is None:
@@ -146,10 +146,22 @@ class Detector:
 
     def _candidates(self, e: ExecFacts) -> tuple[Rule, ...]:
         """The fact rules whose gate this program passes (remembered by name and shape)."""
-        shape = frozenset(n for n, nonempty in _NONEMPTY.items() if nonempty(e))
-        key = (e.name, shape)
+        key = (
+            e.name,
+            bool(e.reads),
+            bool(e.writes),
+            bool(e.appends),
+            bool(e.deletes),
+            bool(e.dests),
+            bool(e.unknown_dests),
+            bool(e.pipe_from),
+            bool(e.pipe_to),
+            bool(e.flags),
+            bool(e.operands),
+        )
         found = self._gate_cache.get(key)
         if found is None:
+            shape = frozenset(n for n, nonempty in _NONEMPTY.items() if nonempty(e))
             pool = (*self._facts_by_name.get(e.name, ()), *self._facts_any_name)
             found = tuple(r for r in pool if r.gate is None or _passes(r.gate, e.name, shape))
             if len(self._gate_cache) > 8192:
@@ -159,8 +171,12 @@ class Detector:
 
     def _judge_facts(self, views: Normalized, original: str, already: set[str]) -> list[Finding]:
         relevant = self._fact_relevant
-        if relevant is not None and not any(e.redirs or e.argv[0] in relevant for e in views.execs):
-            return []  # no program here can satisfy any fact rule's gate
+        if relevant is not None:
+            for e in views.execs:
+                if e.redirs or e.argv[0] in relevant:
+                    break
+            else:
+                return []  # no program here can satisfy any fact rule's gate
         execs, text = derive(views.execs, self.own)
         hits: dict[str, tuple[Rule, ExecFacts]] = {}
         for e in execs:
