@@ -208,12 +208,25 @@ class Detector:
             )
         return findings
 
+    def _met_by_scope(self, text: str) -> dict[str, set[tuple[int, int]]]:
+        """The (rule, clause) pairs ``text`` meets in each command scope: a match and no unless."""
+        slots = self._command_scopes.match(text)
+        if not slots:
+            return {}
+        positive: dict[str, set[tuple[int, int]]] = {}
+        negative: dict[str, set[tuple[int, int]]] = {}
+        for slot in slots:
+            (negative if slot.negative else positive).setdefault(slot.scope, set()).add(
+                (slot.rule, slot.clause)
+            )
+        return {scope: keys - negative.get(scope, set()) for scope, keys in positive.items()}
+
     def _evaluate(
         self, units: dict[str, list[_Unit]], privileged: bool, original: str, output: bool
     ) -> list[Finding]:
         # (rule, clause) -> first unit that satisfies it, and whether any satisfying unit is privileged
         satisfied: dict[tuple[int, int], tuple[_Unit, bool]] = {}
-        one_pass: dict[str, dict[str, list[_Slot]]] = {}  # text -> its slots by scope
+        one_pass: dict[str, dict[str, set[tuple[int, int]]]] = {}  # text -> clauses it meets, by scope
         for scope, scope_units in units.items():
             matcher = self._scopes[scope]  # type: ignore[index]
             seen_texts: set[str] = set()
@@ -223,21 +236,15 @@ class Detector:
                     continue
                 seen_texts.add(key)
                 if output or len(unit.text) > _ONE_PASS_LIMIT:
-                    slots = matcher.match(unit.text)
+                    met = _met(matcher.match(unit.text))
                 else:
                     by_scope = one_pass.get(unit.text)
                     if by_scope is None:
-                        by_scope = one_pass[unit.text] = {}
-                        for slot in self._command_scopes.match(unit.text):
-                            by_scope.setdefault(slot.scope, []).append(slot)
-                    slots = by_scope.get(scope, [])
-                if not slots:
+                        by_scope = one_pass[unit.text] = self._met_by_scope(unit.text)
+                    met = by_scope.get(scope)
+                if not met:
                     continue
-                positive: set[tuple[int, int]] = set()
-                negative: set[tuple[int, int]] = set()
-                for slot in slots:
-                    (negative if slot.negative else positive).add((slot.rule, slot.clause))
-                for key2 in positive - negative:
+                for key2 in met:
                     clause = self.rules[key2[0]].clauses[key2[1]]
                     if clause.privileged and not unit.privileged:
                         continue
@@ -290,6 +297,15 @@ _NONEMPTY: dict[str, Callable[[ExecFacts], bool]] = {
     "proc.flags": lambda e: bool(e.flags),
     "proc.operands": lambda e: bool(e.operands),
 }
+
+
+def _met(slots: list[_Slot]) -> set[tuple[int, int]]:
+    """The (rule, clause) pairs of ``slots`` (one scope's matches in one text) with a match and no unless."""
+    positive: set[tuple[int, int]] = set()
+    negative: set[tuple[int, int]] = set()
+    for slot in slots:
+        (negative if slot.negative else positive).add((slot.rule, slot.clause))
+    return positive - negative
 
 
 def _relevance(by_name: dict[str, list[Rule]], any_name: list[Rule]) -> frozenset[str] | None:

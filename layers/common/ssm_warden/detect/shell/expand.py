@@ -179,7 +179,7 @@ class Expander:
             item = command.items[i]
             if not isinstance(item, Word):
                 break
-            m = _ASSIGN.match(item.raw)
+            m = _ASSIGN.match(item.raw) if "=" in item.raw else None
             if not m:
                 break
             name = m.group(1)
@@ -197,7 +197,7 @@ class Expander:
                     Exec(
                         (":",),
                         ":",
-                        tuple(_split_redir(r) for r in redirs),
+                        tuple([_split_redir(r) for r in redirs]) if redirs else (),
                         privileged,
                         depth,
                         self.out.pipeline_count,
@@ -239,7 +239,7 @@ class Expander:
             Exec(
                 tuple(argv),
                 path,
-                tuple(_split_redir(r) for r in redirs),
+                tuple([_split_redir(r) for r in redirs]) if redirs else (),
                 seg_priv,
                 depth,
                 self.out.pipeline_count,
