@@ -74,8 +74,10 @@ class Detector:
         self._scopes: dict[Scope, PatternSet[_Slot]] = {
             s: PatternSet[_Slot]() for s in ("segment", "pipeline", "snippet", "raw", "output")
         }
-        # Every command scope's patterns in one set, each slot tagged with its scope.
-        self._command_scopes = PatternSet[_Slot]()
+        # Every command scope's patterns in two sets (match and unless), each slot tagged with its
+        # scope: the unless set is searched only in a text that the match set found something in.
+        self._command_match = PatternSet[_Slot]()
+        self._command_unless = PatternSet[_Slot]()
         for r_index, rule in enumerate(self.rules):
             for c_index, clause in enumerate(rule.clauses):
                 matcher = self._scopes[clause.scope]
@@ -84,8 +86,10 @@ class Detector:
                         slot = _Slot(r_index, c_index, negative, clause.scope)
                         matcher.add(pattern, slot, rule.id)
                         if clause.scope != "output":
-                            self._command_scopes.add(pattern, slot, rule.id)
-        for matcher in (*self._scopes.values(), self._command_scopes):
+                            (self._command_unless if negative else self._command_match).add(
+                                pattern, slot, rule.id
+                            )
+        for matcher in (*self._scopes.values(), self._command_match, self._command_unless):
             matcher.compile()
         self.command_rules = tuple(r for r in self.rules if not r.is_output)
         self.output_rules = tuple(r for r in self.rules if r.is_output)
@@ -210,16 +214,17 @@ class Detector:
 
     def _met_by_scope(self, text: str) -> dict[str, set[tuple[int, int]]]:
         """The (rule, clause) pairs ``text`` meets in each command scope: a match and no unless."""
-        slots = self._command_scopes.match(text)
+        slots = self._command_match.match(text)
         if not slots:
             return {}
-        positive: dict[str, set[tuple[int, int]]] = {}
-        negative: dict[str, set[tuple[int, int]]] = {}
+        met: dict[str, set[tuple[int, int]]] = {}
         for slot in slots:
-            (negative if slot.negative else positive).setdefault(slot.scope, set()).add(
-                (slot.rule, slot.clause)
-            )
-        return {scope: keys - negative.get(scope, set()) for scope, keys in positive.items()}
+            met.setdefault(slot.scope, set()).add((slot.rule, slot.clause))
+        for slot in self._command_unless.match(text):
+            keys = met.get(slot.scope)
+            if keys is not None:
+                keys.discard((slot.rule, slot.clause))
+        return met
 
     def _evaluate(
         self, units: dict[str, list[_Unit]], privileged: bool, original: str, output: bool
