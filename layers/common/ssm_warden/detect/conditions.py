@@ -284,7 +284,8 @@ class _Compiler:
 
 def _any_of(preds: tuple[Predicate, ...]) -> Predicate:
     def any_holds(e: ExecFacts, t: TextFacts) -> bool:
-        for p in preds:  # in order, stopping at the first that holds (a loop: no generator per call)
+        # In order, stopping at the first that holds; a loop, not any(): no generator per call.
+        for p in preds:  # noqa: SIM110
             if p(e, t):
                 return True
         return False
@@ -294,7 +295,7 @@ def _any_of(preds: tuple[Predicate, ...]) -> Predicate:
 
 def _all_of(preds: tuple[Predicate, ...]) -> Predicate:
     def all_hold(e: ExecFacts, t: TextFacts) -> bool:
-        for p in preds:
+        for p in preds:  # noqa: SIM110 - as above
             if not p(e, t):
                 return False
         return True
@@ -307,10 +308,10 @@ def _comparison(getter: Callable[[ExecFacts, TextFacts], Any], op: str, values: 
     if op in ("=", "in"):
         wanted = frozenset(values)
         return lambda e, t: not wanted.isdisjoint(_many(getter(e, t)))
-    elif op == "!=":
+    if op == "!=":
         wanted = frozenset(values)
         return lambda e, t: wanted.isdisjoint(_many(getter(e, t)))
-    elif op == "startswith":
+    if op == "startswith":
         prefixes = tuple(values)
         match = lambda v: v.startswith(prefixes)  # noqa: E731
     elif op == "endswith":

@@ -176,8 +176,8 @@ class Detector:
     def _judge_facts(self, views: Normalized, original: str, already: set[str]) -> list[Finding]:
         relevant = self._fact_relevant
         if relevant is not None:
-            for e in views.execs:
-                if e.redirs or e.argv[0] in relevant:
+            for run in views.execs:
+                if run.redirs or run.argv[0] in relevant:
                     break
             else:
                 return []  # no program here can satisfy any fact rule's gate
@@ -241,7 +241,7 @@ class Detector:
                     continue
                 seen_texts.add(key)
                 if output or len(unit.text) > _ONE_PASS_LIMIT:
-                    met = _met(matcher.match(unit.text))
+                    met: set[tuple[int, int]] | None = _met(matcher.match(unit.text))
                 else:
                     by_scope = one_pass.get(unit.text)
                     if by_scope is None:
