@@ -4,6 +4,13 @@ Every pattern of every rule is added to one RE2 set per scope, so judging a unit
 linear-time pass whatever the number of rules; only the rules that matched are searched again, to
 quote the matching text in the finding's reason. RE2 never backtracks, so a megabyte line costs
 milliseconds, not minutes.
+
+A command's segments, pipelines, snippet and raw text are mostly the same few strings (``ls -la``
+is all four), so a text up to ``_ONE_PASS_LIMIT`` long is searched once against the match patterns
+of every command scope together (each slot says its scope), and against the unless patterns only
+when something matched. Fact rules are evaluated only for programs that pass their gate (program
+name and non-empty fields, ``conditions.Gate``). tests/unit/detect/test_evaluation_shortcuts.py
+compares each shortcut with the exhaustive evaluation.
 """
 
 from __future__ import annotations
