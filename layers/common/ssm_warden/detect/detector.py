@@ -118,8 +118,9 @@ class Detector:
         if len(lines) > 1 and len(command) <= FULL_PARSE_LIMIT:
             texts.extend(lines)
         best: dict[str, Finding] = {}
+        masked: dict[str, str] = {}  # redact() of each text quoted, once per call (it is pure)
         for text in texts:
-            for finding in self._judge_normalized(text, normalize(text), command):
+            for finding in self._judge_normalized(text, normalize(text), command, masked):
                 current = best.get(finding.rule)
                 if current is None or finding.severity.rank > current.severity.rank:
                     best[finding.rule] = finding
@@ -136,19 +137,21 @@ class Detector:
         """Findings of the output rules (secrets shown on screen) for one line a terminal printed."""
         clean = _ANSI_ESCAPE.sub("", line)
         units = {"output": [_Unit(clean, False)]}
-        return _ordered(self._evaluate(units, False, line, output=True))
+        return _ordered(self._evaluate(units, False, line, output=True, masked={}))
 
     # -- internals ----------------------------------------------------------------------------------
-    def _judge_normalized(self, text: str, views: Normalized, original: str) -> list[Finding]:
+    def _judge_normalized(
+        self, text: str, views: Normalized, original: str, masked: dict[str, str]
+    ) -> list[Finding]:
         units: dict[str, list[_Unit]] = {
             "segment": [_Unit(s.text, s.privileged) for s in views.segments],
             "pipeline": [_Unit(p, views.privileged) for p in views.pipelines],
             "snippet": [_Unit(views.snippet, views.privileged)] if views.snippet_parts else [],
             "raw": [_Unit(text, views.privileged)],
         }
-        findings = self._evaluate(units, views.privileged, original, output=False)
+        findings = self._evaluate(units, views.privileged, original, output=False, masked=masked)
         if self.fact_rules and views.execs:
-            findings.extend(self._judge_facts(views, original, {f.rule for f in findings}))
+            findings.extend(self._judge_facts(views, original, {f.rule for f in findings}, masked))
         if findings and inert(views):
             # Every program in the text only prints, or runs with a dry-run or help flag:
             # nothing in it acts, whatever the words it prints look like.
@@ -180,7 +183,9 @@ class Detector:
             self._gate_cache[key] = found
         return found
 
-    def _judge_facts(self, views: Normalized, original: str, already: set[str]) -> list[Finding]:
+    def _judge_facts(
+        self, views: Normalized, original: str, already: set[str], masked: dict[str, str] | None = None
+    ) -> list[Finding]:
         relevant = self._fact_relevant
         if relevant is not None:
             for run in views.execs:
@@ -204,7 +209,7 @@ class Detector:
             for when, worse in rule.escalations:
                 if worse.rank > severity.rank and when(hit, text):
                     severity = worse
-            excerpt = _cut(redact(hit.cmdline), 0, 0)
+            excerpt = _cut(_masked(hit.cmdline, {} if masked is None else masked), 0, 0)
             findings.append(
                 Finding(
                     rule=rule.id,
@@ -234,7 +239,12 @@ class Detector:
         return met
 
     def _evaluate(
-        self, units: dict[str, list[_Unit]], privileged: bool, original: str, output: bool
+        self,
+        units: dict[str, list[_Unit]],
+        privileged: bool,
+        original: str,
+        output: bool,
+        masked: dict[str, str],
     ) -> list[Finding]:
         # (rule, clause) -> first unit that satisfies it, and whether any satisfying unit is privileged
         satisfied: dict[tuple[int, int], tuple[_Unit, bool]] = {}
@@ -280,7 +290,7 @@ class Detector:
             severity = rule.severity
             if elevated and rule.severity_if_privileged is not None:
                 severity = rule.severity_if_privileged
-            excerpts = [_excerpt(rule, c, h[0].text) for c, h in enumerate(hits) if h is not None]
+            excerpts = [_excerpt(rule, c, h[0].text, masked) for c, h in enumerate(hits) if h is not None]
             findings.append(
                 Finding(
                     rule=rule.id,
@@ -336,7 +346,14 @@ def _passes(gate: Gate, name: str, shape: frozenset[str]) -> bool:
     return any((b.names is None or name in b.names) and b.needs <= shape for b in gate.branches())
 
 
-def _excerpt(rule: Rule, clause_index: int, text: str) -> str:
+def _masked(text: str, memo: dict[str, str]) -> str:
+    found = memo.get(text)
+    if found is None:
+        found = memo[text] = redact(text)
+    return found
+
+
+def _excerpt(rule: Rule, clause_index: int, text: str, memo: dict[str, str]) -> str:
     """The text around what the clause matched, masked BEFORE it is cut: a cut never shows the
     beginning of a secret that redaction would have recognised whole."""
     clause = rule.clauses[clause_index]
@@ -351,7 +368,7 @@ def _excerpt(rule: Rule, clause_index: int, text: str) -> str:
                 break
         else:
             text = text[:_REDACT_MARGIN]
-    masked = redact(text)
+    masked = _masked(text, memo)
     for pattern in clause.match:
         m = _compiled(pattern).search(masked)
         if m is not None:
