@@ -414,7 +414,11 @@ def test_a_promptless_program_is_a_low_visibility_finding_recorded_not_posted(mo
             monitor,
             session_id,
             target,
-            [[f"{PROMPT}vim /etc/nginx/nginx.conf"], [f"{PROMPT}journalctl -u nginx | less"], [f"{PROMPT}tmux"]],
+            [
+                [f"{PROMPT}vim /etc/nginx/nginx.conf"],
+                [f"{PROMPT}journalctl -u nginx | less"],
+                [f"{PROMPT}tmux"],
+            ],
         ),
         LambdaContext(),
     )
