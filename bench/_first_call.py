@@ -25,6 +25,23 @@ import sys
 import time
 from typing import Any
 
+# Libraries and parts worth knowing whether a path loads them (reported, not timed).
+NOTABLE = (
+    "slack_sdk",
+    "re2",
+    "tree_sitter",
+    "yaml",
+    "aws_lambda_powertools.utilities.batch",
+    "aws_lambda_powertools.utilities.idempotency",
+    "aws_lambda_powertools.utilities.parameters",
+    "aws_lambda_powertools.utilities.parser",
+    "ssm_warden.detect.rules",
+    "ssm_warden.detect.detector",
+    "ssm_warden.detect.windows",
+    "ssm_warden.slack.messages",
+    "ssm_warden.slack.interactions",
+    "ssm_warden.transcript",
+)
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -118,6 +135,7 @@ def run(function: str, events: list[dict[str, Any]]) -> dict[str, Any]:
         "first_call_import_cpu_ms": round(cold_cpu - sdk_import_cpu - client_cpu_ms_first, 1),
         "modules_at_import": modules_after_import,
         "modules_after_first_call": len(sys.modules),
+        "notable_modules_loaded": [m for m in NOTABLE if m in sys.modules],
         "results": results,
     }
 

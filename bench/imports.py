@@ -132,6 +132,7 @@ def first_calls(boto3_ms: float) -> Iterator[dict[str, Any]]:
                 "target_ratio": FIRST_CALL_TARGET_RATIO,
                 "within_target": ratio <= FIRST_CALL_TARGET_RATIO,
                 "clients": runs[0]["clients"],
+                "loads": runs[0]["notable_modules_loaded"],
                 "result": _brief(runs[0]["results"][0]),
                 "runs": FIRST_CALL_RUNS,
             }
