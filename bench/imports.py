@@ -20,8 +20,8 @@ of ``FIRST_CALL_RUNS`` new interpreters:
   ``_make_api_call`` over a warm one), which every function pays whatever ssm-warden does;
 - bytecode is compiled first, as ``make build`` does for the layer (``precompile_bytecode``);
 - ``first_call_import_ms`` = ``cold_start_ms`` - ``sdk_ms``: what ssm-warden adds. Its ratio to
-  ``import boto3`` (``import_baseline_wall``: the same wall-clock measure, fresh interpreter) is the
-  target: <= 1.2.
+  ``import boto3`` timed in the same new interpreters (``sdk_import_ms``) is the target: <= 1.2.
+  ``ratio_to_boto3_cpu`` is the same in CPU time, the figure to read on a loaded machine.
 """
 
 from __future__ import annotations
@@ -121,17 +121,18 @@ def first_calls(boto3_ms: float) -> Iterator[dict[str, Any]]:
         with bench_stack() as stack:  # a new local stack each: no function measures another's leftovers
             runs = [first_call(function, stack.events_for(function)) for _ in range(FIRST_CALL_RUNS)]
             figures = {key: round(statistics.median(r[key] for r in runs), 1) for key in FIGURES}
-            ratio = figures["first_call_import_ms"] / boto3_ms
+            # Over ``import boto3`` timed in the same new interpreters: the same machine state.
+            ratio = figures["first_call_import_ms"] / figures["sdk_import_ms"]
             yield {
                 "figure": "first_call",
                 "function": function,
                 **figures,
                 "ratio_to_boto3": round(ratio, 3),
-                "cold_start_ratio_to_boto3": round(figures["cold_start_ms"] / boto3_ms, 3),
-                # CPU: ssm-warden's part over ``import boto3``'s, both in the same new interpreter.
                 "ratio_to_boto3_cpu": round(
                     figures["first_call_import_cpu_ms"] / figures["sdk_import_cpu_ms"], 3
                 ),
+                "cold_start_ratio_to_boto3": round(figures["cold_start_ms"] / figures["sdk_import_ms"], 3),
+                "boto3_import_ms_here": boto3_ms,
                 "target_ratio": FIRST_CALL_TARGET_RATIO,
                 "within_target": ratio <= FIRST_CALL_TARGET_RATIO,
                 "clients": runs[0]["clients"],
