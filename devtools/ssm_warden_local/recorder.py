@@ -265,7 +265,12 @@ def _in_programs(shell: str) -> list[Step]:
         T("import os\r"),
         T("os.system('id')\r"),
         T(f"os.system('{curl}')\r"),
+        T("for n in range(1):\r"),  # a block: python's "... " continuation prompt
+        T("    os.system('uname -s')\r"),
+        T("\r"),
         T("exit()\r", wait=1.1),
+        T("psql -h 127.0.0.1 -p 9 -U app app\r"),  # no server: psql exits at once
+        T("echo after-psql\r"),
         T("sqlite3\r"),
         T(".shell id\r"),
         T("select 1;\r"),

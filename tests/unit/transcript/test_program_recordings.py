@@ -69,8 +69,13 @@ def test_commands_run_from_a_program_are_judged_as_run_from_it_with_medium_confi
     # Then each is extracted as run from that program, of medium confidence (alert, never end)
     for command, program in expected:
         assert (command, f"run from {program}", "medium") in found, (command, program, found)
-    # And a REPL's own prompt (``>>>``, ``sqlite>``) is never learned as the shell's
+    # And a REPL's own prompt (``>>>``, ``sqlite>``) is never learned as the shell's, and once a
+    # program has exited (psql that could not connect) the shell's commands are its own again
     assert PROMPT_CHANGED not in extracted.flags
+    for command, by in zip(rec.ran, rec.ran_by, strict=True):
+        if by in SHELLS:
+            entries = [(c.how, c.confidence) for c in extracted.commands if c.text == command]
+            assert any(conf == "high" for _, conf in entries), (command, entries)
     for line in rec.read_by_programs:
         entries = [c for c in extracted.commands if c.text == line]
         assert all(c.confidence == "medium" for c in entries), (line, entries)

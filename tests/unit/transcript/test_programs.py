@@ -52,6 +52,20 @@ def test_zsh_prompt_after_a_full_screen_programs_last_row_is_found() -> None:
     assert ("echo after-less", "high") in commands(result)
 
 
+def test_a_program_that_exits_at_once_leaves_the_shells_prompt_to_the_shell() -> None:
+    # Given psql that cannot connect, at a zsh prompt that looks like a psql one (``vm# ``)
+    lines = ["vm# vm# psql -h db -U app app", "psql: error: connection to server failed", "vm# sqlite3"]
+    lines += ["SQLite version 3.40.1", "sqlite> .quit", "vm# id"]
+    # Then the shell's next commands are the shell's, of high confidence
+    result = extract_lines(lines)
+    assert commands(result) == [
+        ("psql -h db -U app app", "high"),
+        ("sqlite3", "high"),
+        (".quit", "medium"),
+        ("id", "high"),
+    ]
+
+
 STATUS = '[rec] 0:bash* 1:bash-                    "host" 22:52 01-Dec-26\x1b(B\x1b[m\x1b[?12l\x1b[?25h'
 
 
@@ -97,3 +111,10 @@ def test_which_tmux_and_screen_commands_enter_the_multiplexer() -> None:
     assert enters_multiplexer("tmux ls") is None
     assert enters_multiplexer("tmux kill-server") is None
     assert enters_multiplexer("screen -ls") is None
+
+
+def test_psql_prompt_and_its_shell_escape() -> None:
+    lines = ["vm# vm# psql -U app app", "psql (15.5)", "app=# select 1;", "app=# \\! " + CURL, "app=# \\q"]
+    result = extract_lines([*lines, "vm# id"])
+    assert next(c for c in result.commands if c.text == CURL).how == "run from psql"
+    assert commands(result)[-1] == ("id", "high")

@@ -281,7 +281,9 @@ def changes_directory(command: str) -> bool:
 PROGRAMS: dict[str, str] = {
     "python": r">>> |\.\.\. ",
     "mysql": r"(?:mysql|MariaDB \[[^\]]*\])> |    -> ",
-    "psql": r"[\w-]+=?[#>] |[\w-]+-[#>] ",
+    # psql's ``%/%R%x%# ``: the database, ``=`` (``-`` or a quote when continuing, ``^``, ``!``),
+    # a transaction mark, ``#``/``>``: ``app=# ``, ``app=*> ``, ``app-# ``; never a bare ``vm# ``
+    "psql": r"""[\w-]+[=\-^!'"(][*!]?[#>] """,
     "sqlite3": r"sqlite> |   \.\.\.> ",
 }
 UNWATCHABLE = frozenset(
