@@ -118,3 +118,26 @@ def test_psql_prompt_and_its_shell_escape() -> None:
     result = extract_lines([*lines, "vm# id"])
     assert next(c for c in result.commands if c.text == CURL).how == "run from psql"
     assert commands(result)[-1] == ("id", "high")
+
+
+def test_text_shown_by_vim_or_less_that_mentions_an_escape_is_not_a_command() -> None:
+    # Given a file whose text mentions vim's :! and has a '!' in a sentence, shown in vim and less
+    vim_screen = "see :!ls for a listing" + " " * 58 + "~" + " " * 79 + "~" + " " * 79 + ":q!"
+    vim = extract_lines(["vm# vm# vim -u NONE notes", vim_screen, "vm# id"])
+    less = extract_lines(
+        ["vm# vm# less notes", "Warning! rm -rf /srv/cache removes it", "notes (END)q", "vm# id"]
+    )
+    # Then neither is judged as a command run from the program
+    assert [c.text for c in vim.commands] == ["vim -u NONE notes", "id"]
+    assert [c.text for c in less.commands] == ["less notes", "id"]
+
+
+def test_commands_on_vims_and_less_command_lines_are_judged() -> None:
+    vim_screen = "~" + " " * 79 + "~" + " " * 79 + f":!{CURL}:!{CURL}"
+    vim = extract_lines(
+        ["vm# vm# vim -u NONE notes", vim_screen, "uid=0", "Press ENTER or type command", "vm# id"]
+    )
+    assert (CURL, "medium") in commands(vim)
+    for shown in (f"notes (END)!{CURL}!{CURL}", f"!{CURL}", f":!{CURL}", f"notes lines 1-20/200 10%!{CURL}"):
+        less = extract_lines(["vm# vm# less notes", shown, "!done  (press RETURN)", "vm# id"])
+        assert (CURL, "medium") in commands(less), shown

@@ -388,6 +388,12 @@ def plausible_command(text: str) -> bool:
 
 
 NO_PROMPT = "empty-prompt"
+# less's prompt before a ``!``: a file name (with a dot or a slash) and its position, ``:``...
+_PAGER_BANG = re.compile(
+    r"(?:[^\s!]{1,200}(?: \(END\)| lines \d+-\d+\S*(?: \d+%)?(?: \(END\))?| \d+%)"
+    r"|[^\s!]{0,200}[./][^\s!]{0,200}|:|\(END\)|--More--(?:\(\d+%\))?)?!"
+)
+_ROW_GAP = re.compile(r" {16}\S")  # the padding of a full-screen program's row, then the next row
 SHELL_ESCAPES = frozenset({"vim", "vi", "nvim", "less", "more", "man", "python", "mysql", "psql", "sqlite3"})
 _PY_CALL = re.compile(
     r"""(?:os\.(?:system|popen|exec\w*|spawn\w*)|subprocess\.\w+|pty\.spawn|commands\.getoutput)\(\s*\[?\s*(?P<q>['"])(?P<cmd>.+?)(?P=q)"""
@@ -399,11 +405,20 @@ def shell_escape(program: str, line: str) -> str | None:
     less, ``os.system('cmd')``/``subprocess.run([...])`` in python, ``\\! cmd``/``system cmd`` in
     mysql and psql, ``.shell cmd``/``.system cmd`` in sqlite3."""
     if program in ("vim", "vi", "nvim"):
+        # vim's screen rows come as one line (cursor moves removed): its command line is the last
+        # row, so a ``:!`` followed by more rows (a wide gap, then text) is the file's text
         pos = line.rfind(":!")
-        return line[pos + 2 :].strip() or None if pos >= 0 else None
+        cmd = line[pos + 2 :].strip() if pos >= 0 else ""
+        return cmd if cmd and _ROW_GAP.search(cmd) is None else None
     if program in ("less", "more", "man"):
-        pos = line.rfind("!")
-        cmd = line[pos + 1 :].strip() if pos >= 0 else ""
+        # ``!`` typed at less's prompt on the last row (``:``, ``(END)``, the file's name, a
+        # position), never a ``!`` inside a sentence of the file; less echoes it as typed and
+        # again when it runs it (``!id!id``)
+        m = _PAGER_BANG.match(line.strip())
+        cmd = line.strip()[m.end() :].strip() if m else ""
+        half = len(cmd) // 2
+        if len(cmd) % 2 == 1 and cmd[half] == "!" and cmd[:half] == cmd[half + 1 :]:
+            cmd = cmd[:half]
         return cmd if cmd and plausible_command(cmd) and "(press RETURN)" not in cmd else None
     if program == "python":
         m = _PY_CALL.search(line)
