@@ -14,6 +14,7 @@ themselves (never from ssm-warden's extractor). Used by ``recorder.py``.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -59,6 +60,10 @@ def _unhex(s: str) -> str:
 
 
 def _program(path: str) -> str | None:
+    """The program ``path`` runs: Debian's alternatives (``/usr/bin/pager``, ``/usr/bin/editor``,
+    ``vi``) resolved on this machine, where the session was recorded."""
+    if path.startswith("/"):
+        path = os.path.realpath(path)
     name = path.rsplit("/", 1)[-1]
     if name in PROGRAMS:
         return PROGRAMS[name]

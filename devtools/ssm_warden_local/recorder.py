@@ -271,6 +271,14 @@ def _in_programs(shell: str) -> list[Step]:
         T("exit()\r", wait=1.1),
         T("psql -h 127.0.0.1 -p 9 -U app app\r"),  # no server: psql exits at once
         T("echo after-psql\r"),
+        T("git -C repo log\r"),  # git pages through less by itself
+        T("!id\r"),
+        K("\r"),
+        K("q"),
+        T("git -C repo -c user.name=Dev -c user.email=dev@example.com commit --allow-empty\r", wait=0.5),
+        T(":!id\r"),  # git opened vi by itself
+        K("\r"),
+        T(":q!\r"),
         T("sqlite3\r"),
         T(".shell id\r"),
         T("select 1;\r"),
@@ -399,6 +407,14 @@ def _home(tmp: Path, session: Session, truth: Path) -> dict[str, str]:
     repo = work / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    if session.programs:  # a history longer than a screen: ``git log`` pages it through less
+        message = "deploy notes\n\n" + "".join(
+            f"step {n}: $ sudo systemctl restart app-{n}\n" for n in range(40)
+        )
+        author = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+        subprocess.run(
+            ["git", "-C", str(repo), *author, "commit", "-q", "--allow-empty", "-m", message], check=True
+        )
     return {
         "HOME": str(home),
         "PATH": "/usr/local/bin:/usr/bin:/bin",

@@ -141,3 +141,34 @@ def test_commands_on_vims_and_less_command_lines_are_judged() -> None:
     for shown in (f"notes (END)!{CURL}!{CURL}", f"!{CURL}", f":!{CURL}", f"notes lines 1-20/200 10%!{CURL}"):
         less = extract_lines(["vm# vm# less notes", shown, "!done  (press RETURN)", "vm# id"])
         assert (CURL, "medium") in commands(less), shown
+
+
+def test_commands_that_open_a_pager_or_an_editor_by_themselves() -> None:
+    from ssm_warden.transcript.implicit import opened_by
+
+    must = {
+        "git log": "less",
+        "git -C repo log --stat": "less",
+        "sudo journalctl -u nginx": "less",
+        "systemctl status sshd": "less",
+        "git commit": "vim",
+        "git rebase -i HEAD~3": "vim",
+        "crontab -e": "vim",
+        "sudo visudo": "vim",
+        "sudo -e /etc/hosts": "vim",
+        "sudo -u app crontab -e": "vim",
+        "kubectl edit deploy/web": "vim",
+        "systemctl edit nginx": "vim",
+    }
+    must_not = ["git log | head", "git --no-pager log", "git commit -m fix", "journalctl -f", "crontab -l"]
+    must_not += ["systemctl restart nginx", "git status", "git log > out.txt", "sudo ls"]
+    assert {c: opened_by(c) for c in must} == must
+    assert [c for c in must_not if opened_by(c) is not None] == []
+
+
+def test_a_shell_escape_from_git_logs_pager_is_judged() -> None:
+    lines = ["vm# vm# git log", "commit 1f3a9c2", "Author: Dev <dev@example.com>", f":!{CURL}!{CURL}"]
+    result = extract_lines([*lines, "!done  (press RETURN)", "vm# id"])
+    assert (CURL, "medium") in commands(result)
+    assert next(c for c in result.commands if c.text == CURL).how == "run from less"
+    assert commands(result)[-1][0] == "id"

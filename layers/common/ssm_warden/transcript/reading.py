@@ -4,7 +4,7 @@ command, and what a command changes about the terminal (a new shell, a program, 
 from __future__ import annotations
 
 from ssm_warden.shells import Shell
-from ssm_warden.transcript import prompts, windows
+from ssm_warden.transcript import implicit, prompts, windows
 from ssm_warden.transcript.confidence import lower
 from ssm_warden.transcript.model import UNWATCHABLE, Command, Extracted, PendingCommand, WatchState
 from ssm_warden.transcript.shell import scan_posix, scan_powershell
@@ -263,7 +263,8 @@ class CommandReading:
             else:
                 s.expect_prompt = EXPECT_LINES
             return
-        program = prompts.program_of(text)
+        # a long line wrapped at an unknown width: what it starts is read from every reading of it
+        program = next(filter(None, map(prompts.program_of, command.texts)), None)
         if program is not None:
             s.program = program
             if program not in prompts.PROGRAMS:
@@ -273,6 +274,9 @@ class CommandReading:
             if program not in ("tmux", "screen"):
                 return
             s.multiplexer = prompts.enters_multiplexer(text) or s.multiplexer
+        opened = next(filter(None, map(implicit.opened_by, command.texts)), None) if program is None else None
+        if opened is not None:
+            s.program = opened  # ``git log`` in less, ``crontab -e`` in vi: their escapes are read
         started = prompts.started_shell(text)
         if started is not None:
             s.expect_prompt = EXPECT_LINES
