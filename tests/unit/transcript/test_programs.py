@@ -172,3 +172,10 @@ def test_a_shell_escape_from_git_logs_pager_is_judged() -> None:
     assert (CURL, "medium") in commands(result)
     assert next(c for c in result.commands if c.text == CURL).how == "run from less"
     assert commands(result)[-1][0] == "id"
+
+
+def test_inside_screen_commands_are_medium_until_it_terminates() -> None:
+    lines = ["vm# vm# screen", "vm# id", "uid=0", "vm# exit", "[screen is terminating]", "vm# id"]
+    result = extract_lines(lines)
+    assert commands(result) == [("screen", "high"), ("id", "medium"), ("exit", "medium"), ("id", "high")]
+    assert "unwatchable:screen" in result.flags

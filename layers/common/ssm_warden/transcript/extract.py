@@ -21,9 +21,15 @@ The session's terminal is modelled, not matched against a list of prompt shapes:
 - lines that were typed but never ran are reported as ``cancelled``, not as commands (Ctrl-C, a
   partial line before a Tab listing, a history expansion whose expanded line is taken instead);
   bracketed pastes are read from their redraw;
-- a program with its own prompt (``python3``, ``mysql``, ``psql``) has its input lines read as
-  commands of medium confidence; a full-screen program or multiplexer (``vim``, ``less``, ``tmux``)
-  makes the session unwatchable (flag) until the shell's prompt returns.
+- a program with its own prompt (``python3``, ``mysql``, ``psql``, ``sqlite3``) has its input
+  lines read as commands of medium confidence, and what it runs in a shell (``os.system('…')``,
+  ``\\! …``, ``.shell …``) as a command run from it; ``vim``'s ``:!`` and ``less``'s ``!``
+  command lines likewise, also when a command opens them by itself (``git log``, ``git commit``:
+  ``transcript.implicit``); a full-screen program or multiplexer (``vim``, ``less``, ``tmux``)
+  raises the ``unwatchable:<program>`` flag;
+- inside ``tmux``/``screen`` the inner shell's commands are read from the multiplexer's redraw
+  (``transcript.multiplexer``: its status line removed, input drawn at the column after an
+  earlier prompt row joined to it), of medium confidence, until its client exits.
 
 The extractor is fed log events and keeps what must survive to the next event or invocation in a
 small ``WatchState``. A command is reported once, when it is complete, under the id of the event
