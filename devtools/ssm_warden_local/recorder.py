@@ -10,7 +10,11 @@ REALLY ran come from the shell itself, never from ssm-warden's extractor:
   ``lithist``): history holds each line as run, after history expansion, and never a line cancelled
   with Ctrl-C;
 - zsh: ``preexec``, which receives each command line as run;
-- dash (no history): ``strace`` of the lines the shell ``read`` from its terminal.
+- dash (no history): ``strace`` of the lines the shell ``read`` from its terminal;
+- programs with their own prompt (the ``prog_*`` sessions: vim, less, python3, sqlite3, psql,
+  git's pager and editor, a real tmux server, script): the whole session runs under ``strace``,
+  and ``program_truth`` takes the shells those programs started with ``-c`` and the lines the
+  REPLs read; the shells inside tmux and script write bash history like the outer one.
 
 The recordings are kept as test fixtures (``tests/unit/transcript/recordings/*.json``); the tests
 and ``python -m bench transcripts`` turn each into every input form (streamed events through
