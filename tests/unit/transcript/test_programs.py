@@ -86,10 +86,11 @@ def test_inside_tmux_input_drawn_after_an_earlier_prompt_row_is_the_command_and_
         f"{prompt}echo after",
     ]
     result = extract_lines(lines)
-    # Then the inner commands are judged, medium (tmux's redraw), the status line never is
+    # Then the inner commands are judged (one joined from tmux's drawing: medium), the status
+    # line never is
     assert commands(result) == [
         ("tmux new -s rec", "high"),
-        (CURL, "medium"),
+        (CURL, "high"),
         ("echo one", "medium"),
         ("echo after", "high"),
     ]
@@ -174,8 +175,18 @@ def test_a_shell_escape_from_git_logs_pager_is_judged() -> None:
     assert commands(result)[-1][0] == "id"
 
 
-def test_inside_screen_commands_are_medium_until_it_terminates() -> None:
+def test_inside_screen_commands_are_the_inner_shells_until_it_terminates() -> None:
     lines = ["vm# vm# screen", "vm# id", "uid=0", "vm# exit", "[screen is terminating]", "vm# id"]
     result = extract_lines(lines)
-    assert commands(result) == [("screen", "high"), ("id", "medium"), ("exit", "medium"), ("id", "high")]
+    assert commands(result) == [("screen", "high"), ("id", "high"), ("exit", "high"), ("id", "high")]
+    assert [c.how.endswith("inside screen") for c in result.commands] == [False, True, True, False]
     assert "unwatchable:screen" in result.flags
+
+
+def test_a_row_drawn_in_pieces_on_one_line_is_read_whole() -> None:
+    # Given tmux drawing the inner prompt at row 1, the status line, then the typed input at the
+    # column after the prompt, all in one line (as the agent sends a raw piece)
+    prompt = "[root@vm rec]# "
+    line = f"{STATUS}\x1b[1;1H{prompt}\x1b[?2004h\x1b[24;1H{STATUS}\x1b[1;{len(prompt) + 1}Hid"
+    result = extract_lines([f"{prompt}{prompt}tmux", line, "uid=0"])
+    assert commands(result) == [("tmux", "high"), ("id", "high")]

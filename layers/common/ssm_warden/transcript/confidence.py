@@ -5,8 +5,8 @@
 - ``medium``: the shell probably ran it, but the screen leaves room for doubt: a prompt-like line
   printed right after a command that shows files or logs (``cat``, ``git log``), a command read
   from a program's prompt (``>>> os.system(...)``) or run from vim's ``:!`` or less's ``!``, a
-  command typed in a shell inside tmux or screen (read from its redraw, which shows old prompt
-  lines again), a line seen only as a completion redraw, a long line read at a guessed width;
+  command inside tmux joined from input drawn after a prompt row seen earlier, a line seen only
+  as a completion redraw, a long line read at a guessed terminal width;
 - ``low``: after a prompt that changed with no shell-starting or ``PS1=`` command to explain it,
   or a first-guess prompt the session never confirmed.
 

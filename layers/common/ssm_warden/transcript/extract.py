@@ -28,8 +28,9 @@ The session's terminal is modelled, not matched against a list of prompt shapes:
   ``transcript.implicit``); a full-screen program or multiplexer (``vim``, ``less``, ``tmux``)
   raises the ``unwatchable:<program>`` flag;
 - inside ``tmux``/``screen`` the inner shell's commands are read from the multiplexer's redraw
-  (``transcript.multiplexer``: its status line removed, input drawn at the column after an
-  earlier prompt row joined to it), of medium confidence, until its client exits.
+  (``transcript.multiplexer``: its status line removed) until its client exits; a command after
+  the inner shell's own prompt keeps its confidence (typing ``tmux`` must not make a session
+  alert-only), one joined from input drawn at the column after an earlier prompt row is medium.
 
 The extractor is fed log events and keeps what must survive to the next event or invocation in a
 small ``WatchState``. A command is reported once, when it is complete, under the id of the event
@@ -79,6 +80,7 @@ class Extractor(PromptLearning, CommandReading):
         self._heads_key: tuple[str, ...] = ()
         self._heads_value: tuple[str, ...] = ("",)
         self._plain = False  # the batch is a plain-text transcript (lines end with CR): no events
+        self._drawn = False
 
     # -- public ---------------------------------------------------------------------------------
     def feed(self, event_id: str, lines: Iterable[str]) -> None:
@@ -214,6 +216,7 @@ class Extractor(PromptLearning, CommandReading):
     def _line(self, raw: str) -> None:
         s = self._s
         if s.multiplexer:
+            self._drawn = False
             raw = self._in_multiplexer(raw)
         text = self._clean(raw)
         if s.cut_tail:
@@ -401,20 +404,19 @@ class Extractor(PromptLearning, CommandReading):
             s.multiplexer, s.waiting = None, ""
             return raw
         pane = multiplexer.pane_text(raw, text)
-        if pane is None:
-            if text.strip():
-                # a row showing only the prompt: the input may be drawn later, after it
-                bare = text.rstrip() + " "
-                found = self._match_current(bare)
-                s.waiting = bare[:200] if found is not None and found[0] == len(bare) else ""
-            return raw
-        tail, col = pane
-        if multiplexer.STATUS.search(self._clean(tail)):
-            tail = ""  # the cursor went to the status row: nothing of the pane follows
-        waiting, s.waiting = s.waiting, ""
-        if col > 1 and waiting and col in (len(waiting) + 1, len(waiting.rstrip()) + 2):
-            return waiting + tail  # the input typed at the prompt drawn on an earlier line
-        return tail
+        if pane is not None:
+            shown, col = pane
+            waiting = s.waiting
+            if col > 1 and waiting and col in (len(waiting) + 1, len(waiting.rstrip()) + 2):
+                self._drawn = True
+                shown = waiting + shown  # the input typed at the prompt drawn on an earlier line
+            raw = text = shown
+        if text.strip():
+            # a row showing only the prompt: the input may be drawn later, after it
+            bare = text.rstrip() + " "
+            found = self._match_current(bare)
+            s.waiting = bare[:200] if found is not None and found[0] == len(bare) else ""
+        return raw
 
     def _paste_seen_before(self) -> bool:
         """A bracketed-paste redraw whose first lines came in an earlier invocation: the lines

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from ssm_warden.transcript.terminal import screen_text
+
 # tmux's default status-left and window list: ``[session] 0:name* 1:name-`` (flags *-#!~MZ).
 STATUS = re.compile(r"\[[^\]\s]{1,64}\] (?:\d+:[^\s]{0,64}[*\-#!~MZ]{0,3} {0,2})+")
 # What follows the window list in the default status-right: ``"title" HH:MM DD-Mon-YY``.
@@ -40,22 +42,36 @@ def ended(text: str) -> bool:
 
 
 def pane_text(raw: str, text: str) -> tuple[str, int] | None:
-    """For a line that holds the status line (``text`` is its cleaned form): the raw text the
-    multiplexer drew in the pane after it, and the column (1-based) it was drawn at; None for a
-    line without a status line. A line the agent stripped (no cursor position left) gives what
-    follows the status line, at column 0 (unknown)."""
+    """For a line that holds the status line (``text`` is its cleaned form): the row of the pane
+    the cursor was left on, as the line's cursor positions drew it (text drawn at a row and
+    column, each piece where it was put), and the column (1-based) the row's text starts at;
+    None for a line without a status line. A line the agent stripped (no cursor position left)
+    gives what follows the status line, at column 0 (unknown)."""
     statuses = list(STATUS.finditer(text))
     if not statuses:
         return None
-    status = statuses[-1]
     moves = list(_MOVE.finditer(raw))
-    if moves:
-        last = moves[-1]
-        column = last.group(2)
-        col = int(column) if column else 1
-        if last.group(3) is not None:
-            col = 0  # a row move only: the column is unknown
-        return raw[last.end() :], col
-    rest = text[status.end() :]
-    right = _STATUS_RIGHT.match(rest)
-    return (rest[right.end() :] if right else rest), 0
+    if not moves:
+        rest = text[statuses[-1].end() :]
+        right = _STATUS_RIGHT.match(rest)
+        return (rest[right.end() :] if right else rest), 0
+    rows: dict[int, dict[int, str]] = {}
+    row, col = 0, 1  # the text before the first move: a row of its own
+    ends = [m.start() for m in moves[1:]] + [len(raw)]
+    for m, end in zip([None, *moves], [moves[0].start(), *ends], strict=True):
+        if m is not None:
+            if m.group(3) is not None:
+                row = int(m.group(3) or 1)
+            else:
+                row, col = int(m.group(1) or 1), int(m.group(2) or 1)
+        start = m.end() if m is not None else 0
+        cells = rows.setdefault(row, {})
+        for ch in screen_text(raw[start:end]):
+            cells[col] = ch
+            col += 1
+    cells = rows.get(row, {})
+    if not cells:
+        return "", 1
+    first = min(cells)
+    shown = "".join(cells.get(c, " ") for c in range(first, max(cells) + 1))
+    return ("" if STATUS.search(shown) else shown), first

@@ -93,6 +93,7 @@ class CommandReading:
     result: Extracted
     _event_id: str
     _index: int
+    _drawn: bool  # the line being read was joined from a multiplexer's drawing
 
     def _output(self, line: str) -> None:
         raise NotImplementedError
@@ -110,9 +111,12 @@ class CommandReading:
         index = self._index
         self._index += 1
         if self._s.multiplexer:
-            # the screen is tmux's redraw of the inner shell: a redraw shows old prompt lines again
-            confidence = lower(confidence, "medium")
             how = f"{how}, inside {self._s.multiplexer}"
+            if self._drawn:
+                # joined from the multiplexer's drawing (input drawn at the column after a prompt
+                # row seen earlier): the model inferred the line, it did not read it
+                confidence = lower(confidence, "medium")
+                how = f"{how}, drawn after an earlier prompt row"
         powershell = shell == "powershell"
         heredocs: list[tuple[str, bool]] = []
         if powershell:
