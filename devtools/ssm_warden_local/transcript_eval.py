@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,21 +177,28 @@ def score(rec: Recording, extracted: Extracted) -> Score:
     """A command that ran is found when an extracted command (or a reading of it) is that command,
     or when every one of its lines is a line of extracted commands (a pasted buffer the shell read
     as several commands; dash's truth, which is lines); the other way round, an extracted command
-    ran when it, or every one of its lines, is among the commands or lines that ran."""
+    ran when it, or every one of its lines, is among the commands or lines that ran. A command that
+    ran n times is found when it was extracted n times."""
     truth = [norm(c) for c in rec.ran]
     truth_lines = {norm(line) for c in rec.ran for line in c.split("\n") if line.strip()}
     ran = set(truth) | truth_lines | {norm(x) for x in rec.read_by_programs}
-    seen: set[str] = set()
-    seen_lines: set[str] = set()
+    # How many times each text, and each line, was extracted (a command that ran twice must be
+    # found twice: ``id`` from less and again from git log's pager)
+    seen: Counter[str] = Counter()
+    seen_lines: Counter[str] = Counter()
     for command in extracted.commands:
-        for text in command.texts:
-            seen.add(norm(text))
-            seen_lines.update(norm(x) for x in text.split("\n") if x.strip())
+        seen.update({norm(text) for text in command.texts})
+        seen_lines.update({norm(x) for text in command.texts for x in text.split("\n") if x.strip()})
     result = Score(ran=len(truth), judged=len(extracted.commands), flags_expected=len(rec.expect_flags))
     result.flags_missing = [f for f in rec.expect_flags if f not in extracted.flags]
     for entry, original in zip(truth, rec.ran, strict=True):
         lines = [norm(x) for x in original.split("\n") if x.strip()]
-        if entry in seen or all(line in seen_lines for line in lines):
+        if seen[entry] > 0:
+            seen[entry] -= 1
+            seen_lines.subtract(set(lines))
+            result.found += 1
+        elif all(seen_lines[line] > 0 for line in lines):
+            seen_lines.subtract(lines)
             result.found += 1
         else:
             result.missed.append(original)
