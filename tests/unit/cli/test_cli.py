@@ -184,7 +184,9 @@ def test_classify_reads_the_accounts_own_network_from_the_policy(
         return {f["rule"] for f in json.loads(out)["findings"]}
 
     assert "sensitive-data-to-unknown-destination" in rules(bucket="acme-backups")  # no policy: unknown
-    assert "sensitive-data-to-unknown-destination" not in rules("--policy", str(policy), bucket="acme-backups")
+    assert "sensitive-data-to-unknown-destination" not in rules(
+        "--policy", str(policy), bucket="acme-backups"
+    )
     assert "sensitive-data-to-unknown-destination" in rules("--policy", str(policy), bucket="elsewhere")
 
 
