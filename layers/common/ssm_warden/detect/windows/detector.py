@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import re2
 
@@ -27,11 +26,11 @@ _EXCERPT = 160
 __all__ = ["WindowsDetector", "max_severity", "windows_detector"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    rule: int
-    condition: int  # index into conditions, or -1 - index into exceptions
-    negative: bool
+# What one pattern of the RE2 set stands for: (rule, condition, negative, pattern position). The
+# condition is an index into ``conditions``, or ``-1 - index`` into ``exceptions``; the position is
+# the pattern's place in the condition's ``match`` (or ``unless``) list. A plain tuple: it is read
+# in the innermost loop.
+_Slot = tuple[int, int, bool, int]
 
 
 class WindowsDetector:
@@ -50,10 +49,10 @@ class WindowsDetector:
 
     def _add(self, cond: Condition, r_index: int, c_index: int, rule_id: str) -> None:
         matcher = self._fields[cond.field]
-        for p in cond.match:
-            matcher.add(p, _Slot(r_index, c_index, False), rule_id)
-        for p in cond.unless:
-            matcher.add(p, _Slot(r_index, c_index, True), rule_id)
+        for position, p in enumerate(cond.match):
+            matcher.add(p, (r_index, c_index, False, position), rule_id)
+        for position, p in enumerate(cond.unless):
+            matcher.add(p, (r_index, c_index, True, position), rule_id)
 
     # -- public -------------------------------------------------------------------------------------
     def judge_command(self, command: str, shell: Shell) -> list[Finding]:
@@ -66,15 +65,25 @@ class WindowsDetector:
         return self._evaluate(facts, command)
 
     @staticmethod
-    def _settle(slots: list[_Slot], value: str, satisfied: dict[tuple[int, int], str]) -> None:
-        """A condition holds on ``value`` when one of its patterns matched and none of its unless."""
+    def _settle(slots: list[_Slot], value: str, satisfied: dict[tuple[int, int], tuple[str, int]]) -> None:
+        """A condition holds on ``value`` when one of its patterns matched and none of its unless.
+
+        The first value satisfying a condition is kept, with the first of its patterns that matched
+        that value (where the excerpt is cut: no pattern before it needs to be searched again).
+        """
         if not slots:
             return
-        negative = {(s.rule, s.condition) for s in slots if s.negative}
-        for s in slots:
-            key = (s.rule, s.condition)
-            if not s.negative and key not in negative:
-                satisfied.setdefault(key, value)
+        negative = {(s[0], s[1]) for s in slots if s[2]}
+        first: dict[tuple[int, int], int] = {}
+        for r_index, c_index, is_negative, position in slots:
+            key = (r_index, c_index)
+            if is_negative or key in negative or key in satisfied:
+                continue
+            known = first.get(key)
+            if known is None or position < known:
+                first[key] = position
+        for key, position in first.items():
+            satisfied[key] = (value, position)
 
     def facts(self, command: str, shell: Shell) -> Facts:
         return facts_of(read(command, shell))
@@ -85,8 +94,8 @@ class WindowsDetector:
 
     # -- internals ----------------------------------------------------------------------------------
     def _evaluate(self, facts: Facts, original: str) -> list[Finding]:
-        # (rule, condition) → the first fact value satisfying it
-        satisfied: dict[tuple[int, int], str] = {}
+        # (rule, condition) → the first fact value satisfying it, and its first pattern matching there
+        satisfied: dict[tuple[int, int], tuple[str, int]] = {}
         for field, matcher in self._fields.items():
             values = facts.field(field)
             if matcher.set is None or not values:
@@ -98,9 +107,9 @@ class WindowsDetector:
             # may run from one value into the next there), then each is settled value by value.
             candidates = matcher.match("\n".join(values))
             if candidates:
-                wanted = {(s.rule, s.condition) for s in candidates if not s.negative}
+                wanted = {(s[0], s[1]) for s in candidates if not s[2]}
                 for value in values:
-                    found = [s for s in matcher.match(value) if (s.rule, s.condition) in wanted]
+                    found = [s for s in matcher.match(value) if (s[0], s[1]) in wanted]
                     self._settle(found, value, satisfied)
         findings: list[Finding] = []
         for r_index in sorted({k[0] for k in satisfied}):
@@ -112,9 +121,11 @@ class WindowsDetector:
             if not present or (rule.combine == "all" and len(present) != len(hits)):
                 continue
             # One redaction per finding, over the quoted fact values joined.
-            excerpts = redact(" … ".join(_excerpt(rule.conditions[c], h) for c, h in present))
+            excerpts = redact(" … ".join(_excerpt(rule.conditions[c], h[0], h[1]) for c, h in present))
+            # Every field is already of its type (the rule was validated when its pack was loaded):
+            # constructing without validation gives the same finding, for less.
             findings.append(
-                Finding(
+                Finding.model_construct(
                     rule=rule.id,
                     title=rule.title,
                     severity=rule.severity,
@@ -128,8 +139,12 @@ class WindowsDetector:
         return sorted(findings, key=lambda f: (-f.severity.rank, f.rule))
 
 
-def _excerpt(cond: Condition, text: str) -> str:
-    for pattern in cond.match:
+def _excerpt(cond: Condition, text: str, first: int = 0) -> str:
+    """``text`` cut around where the first of ``cond``'s patterns matching it matches.
+
+    ``first``: no pattern before this position matches ``text`` (the RE2 set said so).
+    """
+    for pattern in cond.match[first:]:
         m = _compiled(pattern).search(text)
         if m is not None:
             start, end = m.span()
