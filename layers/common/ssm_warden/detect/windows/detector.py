@@ -26,11 +26,12 @@ _EXCERPT = 160
 __all__ = ["WindowsDetector", "max_severity", "windows_detector"]
 
 
-# What one pattern of the RE2 set stands for: (rule, condition, negative, pattern position). The
+# What one pattern of an RE2 set stands for: ((rule, condition), negative, pattern position). The
 # condition is an index into ``conditions``, or ``-1 - index`` into ``exceptions``; the position is
-# the pattern's place in the condition's ``match`` (or ``unless``) list. A plain tuple: it is read
+# the pattern's place in the condition's ``match`` (or ``unless``) list. Plain tuples: they are read
 # in the innermost loop.
-_Slot = tuple[int, int, bool, int]
+_Key = tuple[int, int]
+_Slot = tuple[_Key, bool, int]
 
 
 class WindowsDetector:
@@ -46,13 +47,18 @@ class WindowsDetector:
                 self._add(cond, r_index, -1 - e_index, rule.id)
         for matcher in self._fields.values():
             matcher.compile()
+        # (position of the field in ``Facts``, its set, its slots) for the fields some rule reads.
+        self._matchers = [
+            (Facts._fields.index(f), m.set, m.slots) for f, m in self._fields.items() if m.set is not None
+        ]
 
     def _add(self, cond: Condition, r_index: int, c_index: int, rule_id: str) -> None:
         matcher = self._fields[cond.field]
+        key = (r_index, c_index)
         for position, p in enumerate(cond.match):
-            matcher.add(p, (r_index, c_index, False, position), rule_id)
+            matcher.add(p, (key, False, position), rule_id)
         for position, p in enumerate(cond.unless):
-            matcher.add(p, (r_index, c_index, True, position), rule_id)
+            matcher.add(p, (key, True, position), rule_id)
 
     # -- public -------------------------------------------------------------------------------------
     def judge_command(self, command: str, shell: Shell) -> list[Finding]:
@@ -65,18 +71,15 @@ class WindowsDetector:
         return self._evaluate(facts, command)
 
     @staticmethod
-    def _settle(slots: list[_Slot], value: str, satisfied: dict[tuple[int, int], tuple[str, int]]) -> None:
+    def _settle(slots: list[_Slot], value: str, satisfied: dict[_Key, tuple[str, int]]) -> None:
         """A condition holds on ``value`` when one of its patterns matched and none of its unless.
 
         The first value satisfying a condition is kept, with the first of its patterns that matched
         that value (where the excerpt is cut: no pattern before it needs to be searched again).
         """
-        if not slots:
-            return
-        negative = {(s[0], s[1]) for s in slots if s[2]}
-        first: dict[tuple[int, int], int] = {}
-        for r_index, c_index, is_negative, position in slots:
-            key = (r_index, c_index)
+        negative = {s[0] for s in slots if s[1]}
+        first: dict[_Key, int] = {}
+        for key, is_negative, position in slots:
             if is_negative or key in negative or key in satisfied:
                 continue
             known = first.get(key)
@@ -95,22 +98,28 @@ class WindowsDetector:
     # -- internals ----------------------------------------------------------------------------------
     def _evaluate(self, facts: Facts, original: str) -> list[Finding]:
         # (rule, condition) → the first fact value satisfying it, and its first pattern matching there
-        satisfied: dict[tuple[int, int], tuple[str, int]] = {}
-        for field, matcher in self._fields.items():
-            values = facts.field(field)
-            if matcher.set is None or not values:
+        satisfied: dict[_Key, tuple[str, int]] = {}
+        settle = self._settle
+        for index, rset, slots in self._matchers:
+            values = facts[index]
+            if not values:
                 continue
             if len(values) == 1:
-                self._settle(matcher.match(values[0]), values[0], satisfied)
+                found = rset.Match(values[0])
+                if found:
+                    settle([slots[i] for i in found], values[0], satisfied)
                 continue
             # Several values: one pass over them joined finds the candidates (``\s`` or ``[^x]``
             # may run from one value into the next there), then each is settled value by value.
-            candidates = matcher.match("\n".join(values))
-            if candidates:
-                wanted = {(s[0], s[1]) for s in candidates if not s[2]}
+            found = rset.Match("\n".join(values))
+            if found:
+                wanted = {slots[i][0] for i in found if not slots[i][1]}
                 for value in values:
-                    found = [s for s in matcher.match(value) if (s[0], s[1]) in wanted]
-                    self._settle(found, value, satisfied)
+                    matched = rset.Match(value)
+                    if matched:
+                        candidates = [slots[i] for i in matched if slots[i][0] in wanted]
+                        if candidates:
+                            settle(candidates, value, satisfied)
         findings: list[Finding] = []
         for r_index in sorted({k[0] for k in satisfied}):
             rule = self.rules[r_index]

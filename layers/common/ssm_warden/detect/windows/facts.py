@@ -21,7 +21,7 @@ an ``unless`` on them therefore holds anywhere in the text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ssm_warden.detect.windows.reading import Command, Reading
 
@@ -38,10 +38,13 @@ _URL = re.compile(r"(?:https?|ftp)s?://[^\s'\"<>)]+|\\\\[a-z0-9_.\-$]+\\[^\s'\"]
 # Zero-width and bidirectional-override characters: names that read differently than they run.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+_BACKSLASHES = re.compile(r"\\{2,}")
+_DIGIT_DOT_DIGIT = re.compile(r"\d\.\d")
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
+class Facts(NamedTuple):
+    """The facts of one judged text (a named tuple: immutable, and cheap to build)."""
+
     command: tuple[str, ...]
     program: tuple[str, ...]
     pipeline: tuple[str, ...]
@@ -58,9 +61,13 @@ class Facts:
 
 def normalise_path(text: str) -> str:
     path = text.strip().strip("'\"").replace("/", "\\")
-    for pattern, hive in _HIVES:
-        path = pattern.sub(hive, path, count=1)
-    return re.sub(r"\\{2,}", r"\\", path) if not path.startswith("\\\\") else path
+    # Every hive pattern is anchored at a "registry::" or "hk" prefix: no other path can change.
+    if path[:2].lower() in ("hk", "re"):
+        for pattern, hive in _HIVES:
+            path = pattern.sub(hive, path, count=1)
+    if "\\\\" not in path or path.startswith("\\\\"):
+        return path  # no run of backslashes to fold (or a UNC path, kept as written)
+    return _BACKSLASHES.sub(r"\\", path)
 
 
 def facts_of(reading: Reading) -> Facts:
@@ -81,7 +88,8 @@ def facts_of(reading: Reading) -> Facts:
     for text in texts:
         if "://" in text or "\\\\" in text:
             urls.extend(m.group(0).lower() for m in _URL.finditer(text))
-        if "." in text:
+        # An IPv4 address has three dots and a digit, a dot, a digit: most texts have neither.
+        if text.count(".") >= 3 and _DIGIT_DOT_DIGIT.search(text):
             urls.extend(m.group(0) for m in _IPV4.finditer(text))
     behavior: list[str] = []
     if reading.decoded:
@@ -90,8 +98,10 @@ def facts_of(reading: Reading) -> Facts:
         behavior.append(f"nested:{reading.nesting}")
     if reading.truncated:
         behavior.append("truncated")
-    if any(not t.isascii() and _INVISIBLE.search(t) for t in texts):
-        reading.obfuscation.append("invisible-char")
+    for t in texts:
+        if not t.isascii() and _INVISIBLE.search(t):
+            reading.obfuscation.append("invisible-char")
+            break
     behavior.extend(f"obfuscated:{kind}" for kind in dict.fromkeys(reading.obfuscation))
     if _fetched_then_run(commands, texts):
         behavior.append("fetched-then-run")
@@ -118,14 +128,14 @@ def _arg_view(arg: str) -> str:
     # file paths with Windows separators ("C:/Windows/system32/config/SAM" is the same file).
     if arg[:2].lower() in ("hk", "re"):
         return normalise_path(arg)
-    if _SLASHED_PATH.match(arg):
+    if "/" in arg and _SLASHED_PATH.match(arg):  # without a "/" there is nothing to replace
         return arg.replace("/", "\\")
     return arg
 
 
 def _line(command: Command) -> str:
     # One line per value (a multi-line argument reads as the terminal shows it, spaces between).
-    line = " ".join((command.program, *(_arg_view(a) for a in command.args))).lower()
+    line = " ".join([command.program, *map(_arg_view, command.args)]).lower()
     return line.replace("\n", " ") if "\n" in line else line
 
 

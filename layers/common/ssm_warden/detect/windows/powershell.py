@@ -92,13 +92,16 @@ class _Walker:
         # The nodes to read are found by a tree-sitter query (in C), then read in document order,
         # so an assignment is known before the commands after it use the variable.
         captures = QueryCursor(_query()).captures(root)
-        nodes = [(n.start_byte, kind, n) for kind, found in captures.items() for n in found]
+        # (start, kind's order, capture order, kind, node): sorting these tuples is the stable sort
+        # by (start, kind's order), and never reaches the nodes (the capture order is unique).
+        nodes = [(n.start_byte, _ORDER[kind], 0, kind, n) for kind, found in captures.items() for n in found]
         if len(nodes) > _MAX_NODES:
             self.reading.truncated = True
             nodes = nodes[:_MAX_NODES]
-        nodes.sort(key=lambda t: (t[0], _ORDER[t[1]]))
+        nodes = [(start, order, i, kind, n) for i, (start, order, _, kind, n) in enumerate(nodes)]
+        nodes.sort()
         pipelines: dict[tuple[int, int], int] = {}
-        for _, kind, node in nodes:
+        for _, _, _, kind, node in nodes:
             if kind == "assign":
                 self._assign(node)
             elif kind == "command":
@@ -139,15 +142,17 @@ class _Walker:
     def _command(self, node: Node, pipeline: int) -> None:
         name_node = None
         elements: Node | None = None
+        name_kind = ""
         for child in node.named_children:
-            if child.type in ("command_name", "command_name_expr"):
-                name_node = child
-            elif child.type == "command_elements":
+            kind = child.type
+            if kind in {"command_name", "command_name_expr"}:
+                name_node, name_kind = child, kind
+            elif kind == "command_elements":
                 elements = child
         if name_node is None:
             return
         hidden = False
-        if name_node.type == "command_name":
+        if name_kind == "command_name":
             raw_name = text_of(name_node)
             name = strip_backticks(raw_name)
             if "`" in raw_name:
@@ -186,17 +191,19 @@ class _Walker:
             if kind == "command_argument_sep":
                 joined = False
                 continue
-            if joined and args and kind not in ("command_parameter", "redirection"):
-                piece = self._arguments_of(child)
+            if joined and args and kind not in {"command_parameter", "redirection"}:
+                piece = self._arguments_of(child, kind)
                 args[-1] += "".join(piece)
                 continue
             joined = True
-            args.extend(self._arguments_of(child))
+            if kind in _WORDS:  # the common case, read here: a word
+                args.append(strip_backticks(text_of(child)))
+            else:
+                args.extend(self._arguments_of(child, kind))
         return args
 
-    def _arguments_of(self, child: Node) -> list[str]:
-        kind = child.type
-        if kind in ("command_parameter", "redirection", "generic_token"):  # the common case: a word
+    def _arguments_of(self, child: Node, kind: str) -> list[str]:
+        if kind in _WORDS:  # a word
             return [strip_backticks(text_of(child))]
         inner = unwrap(child)
         if inner.type == "variable" and text_of(inner).startswith("@"):
@@ -243,6 +250,7 @@ class _Walker:
             self.folder.folded.append(value)
 
 
+_WORDS = frozenset({"command_parameter", "redirection", "generic_token"})
 _STATEMENT = re.compile(r"""(?:"[^"]*"|'[^']*'|[^;|\n])+""")
 _TOKEN = re.compile(r"""(?:"[^"]*"|'[^']*'|[^\s"'])+""")
 
