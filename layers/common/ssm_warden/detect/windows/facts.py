@@ -70,6 +70,15 @@ def normalise_path(text: str) -> str:
     return _BACKSLASHES.sub(r"\\", path)
 
 
+def ipv4_addresses(text: str) -> list[str]:
+    """Every dotted-quad address in ``text``, in order (``_IPV4.findall``, for less)."""
+    # One has three dots and a digit, a dot, a digit: most texts have neither, and checking that
+    # costs a fraction of the search (whose leading ``\b`` defeats the regex engine's fast scan).
+    if text.count(".") < 3 or _DIGIT_DOT_DIGIT.search(text) is None:
+        return []
+    return _IPV4.findall(text)
+
+
 def facts_of(reading: Reading) -> Facts:
     commands = reading.commands
     line_of = [_line(c) for c in commands]
@@ -88,9 +97,7 @@ def facts_of(reading: Reading) -> Facts:
     for text in texts:
         if "://" in text or "\\\\" in text:
             urls.extend(m.group(0).lower() for m in _URL.finditer(text))
-        # An IPv4 address has three dots and a digit, a dot, a digit: most texts have neither.
-        if text.count(".") >= 3 and _DIGIT_DOT_DIGIT.search(text):
-            urls.extend(m.group(0) for m in _IPV4.finditer(text))
+        urls.extend(ipv4_addresses(text))
     behavior: list[str] = []
     if reading.decoded:
         behavior.append("encoded-command")
