@@ -79,6 +79,11 @@ def ipv4_addresses(text: str) -> list[str]:
     return _IPV4.findall(text)
 
 
+def _unique(values: list[str]) -> tuple[str, ...]:
+    """``values`` without repeats, in first-seen order (most lists have one value or none)."""
+    return tuple(dict.fromkeys(values)) if len(values) > 1 else tuple(values)
+
+
 def facts_of(reading: Reading) -> Facts:
     commands = reading.commands
     line_of = [_line(c) for c in commands]
@@ -96,7 +101,7 @@ def facts_of(reading: Reading) -> Facts:
     urls: list[str] = []
     for text in texts:
         if "://" in text or "\\\\" in text:
-            urls.extend(m.group(0).lower() for m in _URL.finditer(text))
+            urls.extend([m.group(0).lower() for m in _URL.finditer(text)])
         urls.extend(ipv4_addresses(text))
     behavior: list[str] = []
     if reading.decoded:
@@ -109,21 +114,26 @@ def facts_of(reading: Reading) -> Facts:
         if not t.isascii() and _INVISIBLE.search(t):
             reading.obfuscation.append("invisible-char")
             break
-    behavior.extend(f"obfuscated:{kind}" for kind in dict.fromkeys(reading.obfuscation))
+    if reading.obfuscation:
+        behavior.extend([f"obfuscated:{kind}" for kind in dict.fromkeys(reading.obfuscation)])
     if _fetched_then_run(commands, texts):
         behavior.append("fetched-then-run")
+    stopped = [
+        s.replace("\n", " ")
+        for c in commands
+        if c.program in _STOPPERS  # _stopped_services' own first test, done here
+        for s in _stopped_services(c)
+    ]
     return Facts(
-        command=tuple(dict.fromkeys(line_of)),
-        program=tuple(dict.fromkeys(c.program.replace("\n", " ") for c in commands)),
-        pipeline=tuple(dict.fromkeys(" | ".join(p) for p in pipelines.values() if len(p) > 1)),
+        _unique(line_of),
+        _unique([c.program.replace("\n", " ") for c in commands]),
+        _unique([" | ".join(p) for p in pipelines.values() if len(p) > 1]),
         # One text: script patterns may span statements, and one RE2 pass reads it all.
-        script=("\n".join(dict.fromkeys((*texts, *reading.calls))),),
-        path=tuple(dict.fromkeys(paths)),
-        url=tuple(dict.fromkeys(urls)),
-        service_stopped=tuple(
-            dict.fromkeys(s.replace("\n", " ") for c in commands for s in _stopped_services(c))
-        ),
-        behavior=("\n".join(behavior),) if behavior else (),
+        ("\n".join(dict.fromkeys((*texts, *reading.calls))),),
+        _unique(paths),
+        _unique(urls),
+        _unique(stopped),
+        ("\n".join(behavior),) if behavior else (),
     )
 
 
@@ -254,6 +264,8 @@ def _fetched_then_run(commands: list[Command], texts: tuple[str, ...]) -> bool:
     downloaded: set[str] = set()
     first_download = len(commands)
     for index, command in enumerate(commands):
+        if command.program not in _DOWNLOADERS:  # _download_targets' own first test, done here
+            continue
         names = _download_targets(command)
         if names:
             downloaded.update(names)

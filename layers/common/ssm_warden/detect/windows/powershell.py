@@ -64,7 +64,9 @@ def parse(text: str) -> Node:
 def read_powershell(text: str, reading: Reading, depth: int = 0, via: str = "typed") -> Folder:
     """Add what ``text`` runs, read as PowerShell, to ``reading``; return the folder (variables)."""
     folder = Folder()
-    if nesting_depth(text) > MAX_NESTING:
+    # No more brackets open at once than there are opening brackets: most texts skip the count.
+    opening = text.count("(") + text.count("{") + text.count("[")
+    if opening > MAX_NESTING and nesting_depth(text) > MAX_NESTING:
         # Error trees of thousands of open brackets cost the grammar quadratic time; no real
         # command nests this deep, so it is read word by word and the fact is kept.
         reading.obfuscation.append("deep-nesting")
@@ -75,7 +77,8 @@ def read_powershell(text: str, reading: Reading, depth: int = 0, via: str = "typ
         if root.has_error:
             _read_loosely(text, reading, depth, via)
     reading.texts.append(strip_backticks(text).lower())
-    reading.texts.extend(t.lower() for t in folder.folded if t)
+    if folder.folded:
+        reading.texts.extend([t.lower() for t in folder.folded if t])
     return folder
 
 
