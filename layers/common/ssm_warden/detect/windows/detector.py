@@ -131,10 +131,8 @@ class WindowsDetector:
                 continue
             # One redaction per finding, over the quoted fact values joined.
             excerpts = redact(" … ".join(_excerpt(rule.conditions[c], h[0], h[1]) for c, h in present))
-            # Every field is already of its type (the rule was validated when its pack was loaded):
-            # constructing without validation gives the same finding, for less.
             findings.append(
-                Finding.model_construct(
+                Finding(
                     rule=rule.id,
                     title=rule.title,
                     severity=rule.severity,
