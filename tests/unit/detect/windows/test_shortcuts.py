@@ -22,10 +22,12 @@ from ssm_warden.detect.windows.facts import (
     _IPV4,
     _SLASHED_PATH,
     _arg_view,
+    _line,
     ipv4_addresses,
     normalise_path,
 )
 from ssm_warden.detect.windows.programs import _EXE_SUFFIX, ALIASES, canonical_program
+from ssm_warden.detect.windows.reading import Command
 
 # Pieces that the skipped steps look for, with near misses and look-alikes (K is KELVIN SIGN, which
 # matches "k" case-insensitively).
@@ -93,6 +95,19 @@ def test_hive_renaming_is_skipped_only_where_it_renames_nothing(text: str) -> No
 @given(_PATHS)
 def test_slash_folding_is_skipped_only_where_there_is_no_slash(arg: str) -> None:
     assert _arg_view(arg) == _arg_view_plainly(arg)
+
+
+_ARGS = st.tuples(
+    st.sampled_from(["", "R", "r", "H", "h", "Registry::", "HKLM", "/", "C:/", "x"]), _PATHS
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_ARGS, max_size=5))
+def test_a_command_line_views_every_argument_as_arg_view_does(args: list[str]) -> None:
+    command = Command("reg", tuple(args), "powershell", 1, 0)
+    plain = " ".join(["reg", *map(_arg_view_plainly, args)]).lower().replace("\n", " ")
+    assert _line(command) == plain
 
 
 _ADDRESS_PIECES = st.sampled_from(

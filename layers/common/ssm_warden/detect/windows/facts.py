@@ -152,7 +152,10 @@ def _arg_view(arg: str) -> str:
 
 def _line(command: Command) -> str:
     # One line per value (a multi-line argument reads as the terminal shows it, spaces between).
-    line = " ".join([command.program, *map(_arg_view, command.args)]).lower()
+    # Most arguments have no "/" and start with neither "hk" nor "re" (no other first character
+    # lower-cases to "h" or "r"): those are their own view, without the call.
+    views = [_arg_view(a) if "/" in a or a[:1] in "hHrR" else a for a in command.args]
+    line = " ".join([command.program, *views]).lower()
     return line.replace("\n", " ") if "\n" in line else line
 
 
