@@ -122,18 +122,19 @@ class _Walker:
         return pipelines[key]
 
     def _assign(self, node: Node) -> None:
-        left = [c for c in node.named_children if c.type == "left_assignment_expression"]
-        if not left or node.named_child_count < 3:
+        children = node.named_children  # one list, read several times below
+        left = [c for c in children if c.type == "left_assignment_expression"]
+        if not left or len(children) < 3:
             return
         target = unwrap(left[0].named_children[0]) if left[0].named_child_count else None
         if target is None or target.type != "variable":
             return
         name = text_of(target).lstrip("$").strip("{}").lower()
-        op = text_of(node.named_children[1])
-        value = self.folder.value(node.named_children[-1])
+        op = text_of(children[1])
+        value = self.folder.value(children[-1])
         if op == "=" and value is not None:
             self.folder.variables[name] = value
-            self.folder.remember(value, node.named_children[-1])
+            self.folder.remember(value, children[-1])
         elif op == "+=" and value is not None and isinstance(self.folder.variables.get(name), str):
             current = self.folder.variables[name]
             text = as_text(value)
@@ -211,7 +212,8 @@ class _Walker:
         inner = unwrap(child)
         if inner.type == "variable" and text_of(inner).startswith("@"):
             return self._splat(inner)
-        value: Value | None = self.folder.value(child)
+        # The folder unwraps what it is given: handing it ``inner`` spares a second walk down.
+        value: Value | None = self.folder.value(inner)
         text = as_text(value)
         if text is None:
             text = strip_backticks(text_of(child))
