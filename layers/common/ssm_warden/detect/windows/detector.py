@@ -120,6 +120,11 @@ class WindowsDetector:
                         candidates = [slots[i] for i in matched if slots[i][0] in wanted]
                         if candidates:
                             settle(candidates, value, satisfied)
+                            # A condition keeps its first value: once every candidate has one,
+                            # the values left cannot change anything.
+                            wanted.difference_update(satisfied)
+                            if not wanted:
+                                break
         findings: list[Finding] = []
         for r_index in sorted({k[0] for k in satisfied}):
             rule = self.rules[r_index]
