@@ -10,7 +10,11 @@ REALLY ran come from the shell itself, never from ssm-warden's extractor:
   ``lithist``): history holds each line as run, after history expansion, and never a line cancelled
   with Ctrl-C;
 - zsh: ``preexec``, which receives each command line as run;
-- dash (no history): ``strace`` of the lines the shell ``read`` from its terminal.
+- dash (no history): ``strace`` of the lines the shell ``read`` from its terminal;
+- programs with their own prompt (the ``prog_*`` sessions: vim, less, python3, sqlite3, psql,
+  git's pager and editor, a real tmux server, script): the whole session runs under ``strace``,
+  and ``program_truth`` takes the shells those programs started with ``-c`` and the lines the
+  REPLs read; the shells inside tmux and script write bash history like the outer one.
 
 The recordings are kept as test fixtures (``tests/unit/transcript/recordings/*.json``); the tests
 and ``python -m bench transcripts`` turn each into every input form (streamed events through
@@ -37,6 +41,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ssm_warden_local import program_truth
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "unit" / "transcript" / "recordings"
@@ -93,6 +99,12 @@ class Session:
     cols: int = 80
     rc: str = ""  # extra startup lines (prompt, theme)
     env: dict[str, str] = field(default_factory=dict)
+    # Programs with their own prompt run in the session: the whole session runs under ``strace``
+    # and the commands those programs ran (``sh -c``) are part of what ran (``programs.py``).
+    programs: bool = False
+    # What the extractor must say about the session: "unwatchable:<program>" flags. Written here,
+    # from what the session does (a full-screen program, a multiplexer), never from the extractor.
+    expect_flags: tuple[str, ...] = ()
 
 
 AL2_PROMPT = r"""PS1='[\u@\h \W]\$ '
@@ -231,6 +243,112 @@ def sessions() -> list[Session]:
             "heldout_zsh_path", "zsh", "heldout", ["zsh", "-i"], _other("zsh"), rc=ZSH_PATH_PROMPT, cols=100
         ),
         Session("heldout_dash", "dash", "heldout", ["dash", "-i"], _other("dash")),
+        *program_sessions(),
+    ]
+
+
+def _in_programs(shell: str) -> list[Step]:
+    """Keystrokes of the program sessions: commands run from inside vim, less, python3, sqlite3
+    (a person escaping to a shell from a program with its own prompt)."""
+    curl = "curl -s http://127.0.0.1:9/x | sh"  # harmless: port 9 is closed
+    return [
+        T("cd /tmp/warden-rec\r"),
+        T("vim -u NONE -N README.md\r", wait=0.5),
+        T(":!id\r"),
+        K("\r"),
+        T(f":!{curl}\r"),
+        K("\r"),
+        T(":q!\r"),
+        T("echo after-vim\r", wait=1.1),
+        T("less README.md\r"),
+        T("!id\r"),
+        K("\r"),
+        K("q"),
+        T("echo after-less\r"),
+        T("python3 -q\r"),
+        T("import os\r"),
+        T("os.system('id')\r"),
+        T(f"os.system('{curl}')\r"),
+        T("for n in range(1):\r"),  # a block: python's "... " continuation prompt
+        T("    os.system('uname -s')\r"),
+        T("\r"),
+        T("exit()\r", wait=1.1),
+        T("psql -h 127.0.0.1 -p 9 -U app app\r"),  # no server: psql exits at once
+        T("echo after-psql\r"),
+        T("git -C repo log\r"),  # git pages through less by itself
+        T("!id\r"),
+        K("\r"),
+        K("q"),
+        T("git -C repo -c user.name=Dev -c user.email=dev@example.com commit --allow-empty\r", wait=0.5),
+        T(":!id\r"),  # git opened vi by itself
+        K("\r"),
+        T(":q!\r"),
+        T("sqlite3\r"),
+        T(".shell id\r"),
+        T("select 1;\r"),
+        T(".quit\r"),
+        T("echo done\r"),
+    ]
+
+
+def _in_multiplexers() -> list[Step]:
+    """Keystrokes of the multiplexer session: a real tmux server in the pty, an inner shell and
+    commands typed there; then ``script``'s inner shell."""
+    return [
+        T("cd /tmp/warden-rec\r"),
+        T("tmux -f /dev/null new -s rec\r", wait=1.1),
+        T("id\r"),
+        T("echo inside-tmux\r"),
+        T("cat README.md\r"),
+        T("curl -s http://127.0.0.1:9/y | sh\r", wait=1.1),
+        K("\x02c"),  # C-b c: a second window (a new inner shell), drawn over the first
+        T("echo in-window-1\r", wait=1.1),
+        K("\x02n"),  # C-b n: back to the first window, which tmux redraws (its old prompts too)
+        T("echo back-in-window-0\r", wait=1.1),
+        T("exit\r", wait=1.1),  # the first window closes: tmux redraws the second
+        T("exit\r", wait=1.1),  # the last window closes: tmux exits
+        T("echo after-tmux\r"),
+        T("script -q /dev/null\r"),
+        T("id\r"),
+        T("echo inside-script\r"),
+        T("exit\r", wait=1.1),
+        T("echo after-script\r"),
+    ]
+
+
+def program_sessions() -> list[Session]:
+    """Sessions that run programs with their own prompt (issue 11, item 4), measured apart."""
+    flags_programs = ("unwatchable:vim", "unwatchable:less")
+    return [
+        Session(
+            "prog_bash_programs",
+            "bash",
+            "programs",
+            ["bash", "-i"],
+            [*_in_programs("bash"), T("exit\r")],
+            programs=True,
+            expect_flags=flags_programs,
+        ),
+        Session(
+            "prog_zsh_programs",
+            "zsh",
+            "programs",
+            ["zsh", "-i"],
+            [*_in_programs("zsh"), T("exit\r")],
+            programs=True,
+            expect_flags=flags_programs,
+            env={"SHELL": "/bin/zsh"},
+        ),
+        Session(
+            "prog_bash_tmux",
+            "bash",
+            "programs",
+            ["bash", "-i"],
+            [*_in_multiplexers(), T("exit\r")],
+            rc=AL2_PROMPT,
+            programs=True,
+            expect_flags=("unwatchable:tmux",),
+        ),
     ]
 
 
@@ -276,6 +394,7 @@ def _home(tmp: Path, session: Session, truth: Path) -> dict[str, str]:
     if session.shell == "sh":
         bashrc += "PS1='sh-5.2$ '\n"
     (home / ".bashrc").write_text(bashrc + (session.rc if session.shell != "zsh" else ""))
+    (home / ".bash_profile").write_text(". ~/.bashrc\n")  # tmux starts login shells
     if session.shell == "dash":
         (home / ".bashrc").write_text("")
     zshrc = (
@@ -292,6 +411,14 @@ def _home(tmp: Path, session: Session, truth: Path) -> dict[str, str]:
     repo = work / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    if session.programs:  # a history longer than a screen: ``git log`` pages it through less
+        message = "deploy notes\n\n" + "".join(
+            f"step {n}: $ sudo systemctl restart app-{n}\n" for n in range(40)
+        )
+        author = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+        subprocess.run(
+            ["git", "-C", str(repo), *author, "commit", "-q", "--allow-empty", "-m", message], check=True
+        )
     return {
         "HOME": str(home),
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -300,6 +427,8 @@ def _home(tmp: Path, session: Session, truth: Path) -> dict[str, str]:
         "USER": "ssm-user",
         "HOSTNAME": "ip-10-0-1-23.ec2.internal",
         "ENV": str(home / ".bashrc"),
+        "SHELL": "/bin/bash",  # the shell vim, less, tmux and script start
+        "TMUX_TMPDIR": str(tmp),  # a tmux server of the recording's own
         **session.env,
     }
 
@@ -322,6 +451,8 @@ def _argv(session: Session, home: str, truth: Path) -> list[str]:
             "dash",
             "-i",
         ]
+    if session.programs:
+        return program_truth.traced(session.argv, Path(f"{truth}.exec"))
     return session.argv
 
 
@@ -390,6 +521,16 @@ def record(session: Session) -> dict[str, Any]:
         with contextlib.suppress(OSError):
             os.close(fd)
         ran = _truth(session, truth)
+        ran_by = [session.shell] * len(ran)
+        read: list[str] = []
+        if session.programs:
+            for program, command in program_truth.commands_run_from_programs(Path(f"{truth}.exec")):
+                ran.append(command)
+                ran_by.append(program)
+            read = program_truth.lines_read_by_repls(Path(f"{truth}.exec"))
+    extra: dict[str, Any] = {}
+    if session.programs:
+        extra = {"ran_by": ran_by, "read_by_programs": read, "expect_flags": list(session.expect_flags)}
     return {
         "name": session.name,
         "shell": session.shell,
@@ -397,6 +538,7 @@ def record(session: Session) -> dict[str, Any]:
         "cols": session.cols,
         "chunks": [[int(t // TICK), base64.b64encode(data).decode()] for t, data in chunks],
         "ran": ran,
+        **extra,
         "recorded_with": _versions(session),
     }
 
@@ -452,7 +594,16 @@ def _versions(session: Session) -> str:
         )
         return f"dash {out.stdout.strip()}"
     out = subprocess.run([shell, "--version"], capture_output=True, text=True, check=False)
-    return out.stdout.splitlines()[0] if out.stdout else shell
+    version = out.stdout.splitlines()[0] if out.stdout else shell
+    if session.programs:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Package} ${Version}; ", "vim", "less", "tmux", "python3", "sqlite3"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        version += "; " + out.stdout.strip()
+    return version
 
 
 def main(argv: list[str]) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,12 @@ class Recording:
     chunks: list[bytes]
     ticks: list[int]
     ran: list[str]
+    # Program sessions: which program ran each command (``ran_by``), the lines a REPL read (not
+    # commands any shell ran: not counted as found or missed, and not made up when judged), and
+    # the flags the session must raise (``unwatchable:tmux``).
+    ran_by: list[str] = field(default_factory=list)
+    read_by_programs: list[str] = field(default_factory=list)
+    expect_flags: list[str] = field(default_factory=list)
 
     @property
     def raw(self) -> bytes:
@@ -57,11 +64,29 @@ def load(path: Path) -> Recording:
         ticks.append(max(0, tick - previous))
         previous = tick
     chunks = [base64.b64decode(c) for _, c in data["chunks"]]
-    return Recording(data["name"], data["shell"], data["group"], chunks, ticks, data["ran"])
+    return Recording(
+        data["name"],
+        data["shell"],
+        data["group"],
+        chunks,
+        ticks,
+        data["ran"],
+        data.get("ran_by", []),
+        data.get("read_by_programs", []),
+        data.get("expect_flags", []),
+    )
 
 
-def recordings(folder: Path = OUT) -> list[Recording]:
-    return [load(p) for p in sorted(folder.glob("*.json"))]
+PROGRAMS_GROUP = "programs"  # sessions that run vim, less, python3, tmux...: measured apart
+
+
+def recordings(folder: Path = OUT, *, programs: bool | None = None) -> list[Recording]:
+    """The recordings in ``folder``; only the program sessions (``programs=True``), only the
+    others (``False``), or all (``None``)."""
+    found = [load(p) for p in sorted(folder.glob("*.json"))]
+    if programs is None:
+        return found
+    return [r for r in found if (r.group == PROGRAMS_GROUP) == programs]
 
 
 def stream_calls(rec: Recording) -> list[list[list[str]]]:
@@ -127,6 +152,8 @@ class Score:
     never_ran: list[str] = field(default_factory=list)
     output_taken: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
+    flags_expected: int = 0  # "unwatchable:<program>" flags the sessions must raise
+    flags_missing: list[str] = field(default_factory=list)
 
     @property
     def recall(self) -> float:
@@ -139,6 +166,8 @@ class Score:
         self.never_ran += other.never_ran
         self.output_taken += other.output_taken
         self.missed += other.missed
+        self.flags_expected += other.flags_expected
+        self.flags_missing += other.flags_missing
 
 
 _SCREEN_TEXT = {norm(x) for x in (README + GITLOG).splitlines() if x.strip()} | {"sh-4.2$ rm -rf /"}
@@ -148,20 +177,28 @@ def score(rec: Recording, extracted: Extracted) -> Score:
     """A command that ran is found when an extracted command (or a reading of it) is that command,
     or when every one of its lines is a line of extracted commands (a pasted buffer the shell read
     as several commands; dash's truth, which is lines); the other way round, an extracted command
-    ran when it, or every one of its lines, is among the commands or lines that ran."""
+    ran when it, or every one of its lines, is among the commands or lines that ran. A command that
+    ran n times is found when it was extracted n times."""
     truth = [norm(c) for c in rec.ran]
     truth_lines = {norm(line) for c in rec.ran for line in c.split("\n") if line.strip()}
-    ran = set(truth) | truth_lines
-    seen: set[str] = set()
-    seen_lines: set[str] = set()
+    ran = set(truth) | truth_lines | {norm(x) for x in rec.read_by_programs}
+    # How many times each text, and each line, was extracted (a command that ran twice must be
+    # found twice: ``id`` from less and again from git log's pager)
+    seen: Counter[str] = Counter()
+    seen_lines: Counter[str] = Counter()
     for command in extracted.commands:
-        for text in command.texts:
-            seen.add(norm(text))
-            seen_lines.update(norm(x) for x in text.split("\n") if x.strip())
-    result = Score(ran=len(truth), judged=len(extracted.commands))
+        seen.update({norm(text) for text in command.texts})
+        seen_lines.update({norm(x) for text in command.texts for x in text.split("\n") if x.strip()})
+    result = Score(ran=len(truth), judged=len(extracted.commands), flags_expected=len(rec.expect_flags))
+    result.flags_missing = [f for f in rec.expect_flags if f not in extracted.flags]
     for entry, original in zip(truth, rec.ran, strict=True):
         lines = [norm(x) for x in original.split("\n") if x.strip()]
-        if entry in seen or all(line in seen_lines for line in lines):
+        if seen[entry] > 0:
+            seen[entry] -= 1
+            seen_lines.subtract(set(lines))
+            result.found += 1
+        elif all(seen_lines[line] > 0 for line in lines):
+            seen_lines.subtract(lines)
             result.found += 1
         else:
             result.missed.append(original)
@@ -180,17 +217,17 @@ def score(rec: Recording, extracted: Extracted) -> Score:
     return result
 
 
-def evaluate(folder: Path = OUT) -> Iterator[tuple[Recording, str, Score]]:
-    for rec in recordings(folder):
+def evaluate(folder: Path = OUT, *, programs: bool | None = None) -> Iterator[tuple[Recording, str, Score]]:
+    for rec in recordings(folder, programs=programs):
         for form in FORMS:
             yield rec, form, score(rec, extract_form(rec, form))
 
 
-def summary(folder: Path = OUT) -> dict[str, Any]:
+def summary(folder: Path = OUT, *, programs: bool | None = None) -> dict[str, Any]:
     by_form: dict[str, Score] = {f: Score() for f in FORMS}
     by_group: dict[str, Score] = {}
     rows = []
-    for rec, form, s in evaluate(folder):
+    for rec, form, s in evaluate(folder, programs=programs):
         by_form[form].add(s)
         by_group.setdefault(rec.group, Score()).add(s)
         rows.append((rec.name, form, s))

@@ -405,16 +405,29 @@ def test_each_in_session_blinding_command_is_a_high_finding_that_ends_a_prod_ses
     assert action.kind is ActionKind.TERMINATE
 
 
-def test_a_promptless_program_is_a_low_visibility_finding(monitor: Warden) -> None:
+def test_a_promptless_program_is_a_low_visibility_finding_recorded_not_posted(monitor: Warden) -> None:
+    # Given a prod session (prod alerts on low findings)
     session_id, target = live_session(monitor, "prod")
+    # When someone opens an editor, a pager and a multiplexer
     monitor_app.lambda_handler(
-        streamed_payload(monitor, session_id, target, [[f"{PROMPT}vim /etc/nginx/nginx.conf"]]),
+        streamed_payload(
+            monitor,
+            session_id,
+            target,
+            [
+                [f"{PROMPT}vim /etc/nginx/nginx.conf"],
+                [f"{PROMPT}journalctl -u nginx | less"],
+                [f"{PROMPT}tmux"],
+            ],
+        ),
         LambdaContext(),
     )
-    [action] = queued_actions(monitor)
-    [finding] = action.findings
-    assert (finding.rule, finding.severity) == ("promptless-program-entered", Severity.LOW)
-    assert action.kind is ActionKind.ALERT  # prod alerts on low; a session is never ended for vim
+    # Then each is a low "visibility reduced" finding on the session's audit trail, observed: the
+    # default policy does not post everyday editing and paging to Slack, nor end the session
+    assert queued_actions(monitor) == []
+    found = [r for r in monitor.audit(session_id) if r.rule_or_limit == "promptless-program-entered"]
+    assert len(found) == 3
+    assert {(r.action, r.outcome, r.details["severity"]) for r in found} == {("observe", "observed", "low")}
 
 
 def test_what_a_hidden_command_prints_still_gives_it_away(monitor: Warden) -> None:

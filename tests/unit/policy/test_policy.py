@@ -121,6 +121,22 @@ def test_strictest_scope_of_the_default_policy_terminates_high_findings() -> Non
     assert strict.actions[Severity.LOW] is ResponseAction.ALERT
 
 
+def test_a_scopes_own_network_is_added_to_the_defaults() -> None:
+    policy = load_policy_text(
+        "version: 1\n"
+        "defaults:\n  own_network: {buckets: [Acme-Backups], domains: [acme.example.]}\n"
+        "scopes:\n"
+        "  - name: prod\n    match: {tags: {Environment: prod}}\n"
+        "    own_network: {buckets: [acme-prod-*]}\n"
+    ).policy
+    prod = effective_settings(policy, SessionFacts(target_tags={"Environment": "prod"}))
+    dev = effective_settings(policy, SessionFacts(target_tags={"Environment": "dev"}))
+    assert prod.own_network.buckets == ["acme-backups", "acme-prod-*"]
+    assert prod.own_network.domains == dev.own_network.domains == ["acme.example"]
+    assert dev.own_network.buckets == ["acme-backups"]
+    assert default_policy().policy.defaults.own_network is None  # nothing is ours unless said
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -149,6 +165,14 @@ def test_strictest_scope_of_the_default_policy_terminates_high_findings() -> Non
         (
             "version: 1\ndefaults:\n  actions: {severe: alert}\n",
             ":3: defaults.actions.severe.[key]: Input should be 'low', 'medium', 'high' or 'critical'",
+        ),
+        (
+            "version: 1\ndefaults:\n  own_network: {buckets: [s3://acme/x]}\n",
+            ":3: defaults.own_network.buckets: Value error, 's3://acme/x' is not a bucket or domain name",
+        ),
+        (
+            "version: 1\ndefaults:\n  own_network: {bucket: [acme]}\n",
+            ":3: defaults.own_network.bucket: Extra inputs are not permitted",
         ),
         ("version: 1\ndefaults: [\n", ":3: not valid YAML"),
         ("- just\n- a list\n", ":1: a policy is a mapping"),

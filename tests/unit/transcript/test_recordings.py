@@ -15,8 +15,10 @@ from ssm_warden.transcript.terminal import split_text
 from ssm_warden_local import agent_model
 from ssm_warden_local import transcript_eval as te
 
-RECORDINGS = te.recordings()
+RECORDINGS = te.recordings(programs=False)  # the program sessions: test_program_recordings
 NAMES = [r.name for r in RECORDINGS]
+ALL = te.recordings()  # with the program sessions (vim, less, python3, tmux...)
+ALL_NAMES = [r.name for r in ALL]
 
 
 def test_there_are_recordings_of_every_shell_and_prompt_kind() -> None:
@@ -47,10 +49,10 @@ def test_each_shell_and_prompt_generalises(name: str) -> None:
         assert score.recall >= 0.9, f"{name} ({form}) missed {score.missed}"
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL_NAMES)
 def test_scan_and_the_live_path_agree_on_the_same_session(name: str, tmp_path: Path) -> None:
     # Given a recorded session's streamed events, exported as CloudWatch Logs JSON lines
-    rec = next(r for r in RECORDINGS if r.name == name)
+    rec = next(r for r in ALL if r.name == name)
     calls = te.stream_calls(rec)
     export = tmp_path / f"{name}.jsonl"
     with export.open("w") as out:
@@ -70,10 +72,10 @@ def test_scan_and_the_live_path_agree_on_the_same_session(name: str, tmp_path: P
     ]
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ALL_NAMES)
 def test_scan_of_the_s3_log_and_the_live_path_of_its_plain_events_agree(name: str, tmp_path: Path) -> None:
     # Given a recorded session's end-of-session transcript, as an S3 object and as CloudWatch events
-    rec = next(r for r in RECORDINGS if r.name == name)
+    rec = next(r for r in ALL if r.name == name)
     transcript = agent_model.script_transcript(rec.raw)
     log = tmp_path / f"{name}.log"
     log.write_bytes(transcript)

@@ -100,8 +100,9 @@ def classify(commands: Iterable[str], settings: Any, shell: Shell = "posix") -> 
     """The output object for each command, judged with ``settings`` (EffectiveSettings)."""
     from ssm_warden.detect import verdict_for
     from ssm_warden.detect.detector import get_detector, max_severity
+    from ssm_warden.monitor.judging import own_network_of
 
-    detector = get_detector(tuple(settings.rule_packs))
+    detector = get_detector(tuple(settings.rule_packs), own_network_of(settings))
     for command in commands:
         findings = detector.judge_command(command, shell)
         severity = max_severity(findings)

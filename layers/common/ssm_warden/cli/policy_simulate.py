@@ -89,6 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     from ssm_warden.cli.simulation import _facts, compare_session, summary
     from ssm_warden.clock import iso, utc_now
     from ssm_warden.detect.detector import get_detector
+    from ssm_warden.monitor.judging import own_network_of
     from ssm_warden.policy.evaluate import effective_settings
     from ssm_warden.policy.loader import load_policy_file
 
@@ -102,14 +103,16 @@ def _run(args: argparse.Namespace) -> int:
     changes = []
     for record in records:
         facts = _facts(record)
-        packs_before = tuple(effective_settings(current.loaded.policy, facts).rule_packs)
-        packs_after = tuple(effective_settings(candidate.policy, facts).rule_packs)
+        before = effective_settings(current.loaded.policy, facts)
+        after = effective_settings(candidate.policy, facts)
+        detector_before = get_detector(tuple(before.rule_packs), own_network_of(before))
+        detector_after = get_detector(tuple(after.rule_packs), own_network_of(after))
         commands = _commands(read_stream(ctx, group, record.session_id))
         judged = [
             (
                 text,
-                get_detector(packs_before).judge_command(text, shell),
-                get_detector(packs_after).judge_command(text, shell),
+                detector_before.judge_command(text, shell),
+                detector_after.judge_command(text, shell),
             )
             for text, shell in commands
         ]

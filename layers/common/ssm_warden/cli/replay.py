@@ -106,6 +106,7 @@ def _run(args: argparse.Namespace) -> int:
     from ssm_warden.cli.deployment import policy_in_force, read_session, sessions_table
     from ssm_warden.cli.timeline import build, render_html, render_text
     from ssm_warden.detect.detector import get_detector
+    from ssm_warden.monitor.judging import own_network_of
     from ssm_warden.monitor.service import role_arn_of
     from ssm_warden.policy.evaluate import SessionFacts, effective_settings
 
@@ -138,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
             document_name=(record.document_name if record else None) or "SSM-SessionManagerRunShell",
         ),
     )
-    entries = build(events, records, get_detector(tuple(settings.rule_packs)))
+    entries = build(events, records, get_detector(tuple(settings.rule_packs), own_network_of(settings)))
     session = {
         "session_id": args.session_id,
         "principal": principal,

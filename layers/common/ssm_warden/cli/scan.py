@@ -132,12 +132,12 @@ class JudgingBasis:
 def scan_transcript(transcript: Transcript, basis: JudgingBasis) -> dict[str, Any]:
     """Extract and judge one session's transcript; a JSON-ready report."""
     from ssm_warden.detect.detector import get_detector
-    from ssm_warden.monitor.judging import BatchJudge
+    from ssm_warden.monitor.judging import BatchJudge, own_network_of
     from ssm_warden.transcript.confidence import allows_termination, why_not
     from ssm_warden.transcript.extract import Extractor
 
     settings = basis.settings_for(transcript)
-    judge = BatchJudge(get_detector(tuple(settings.rule_packs)))
+    judge = BatchJudge(get_detector(tuple(settings.rule_packs), own_network_of(settings)))
 
     extractor = Extractor()
     for n, lines in enumerate(transcript.events):

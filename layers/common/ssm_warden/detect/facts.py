@@ -16,6 +16,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 
 from ssm_warden.detect.shell.views import Exec
 
@@ -175,7 +176,10 @@ class OwnNetwork:
         return any(address in net for net in _OUR_RANGES if net.version == address.version)
 
     def bucket_is_ours(self, bucket: str) -> bool:
-        return bucket.lower() in self.buckets
+        name = bucket.lower()
+        return name in self.buckets or any(
+            fnmatchcase(name, pattern) for pattern in self.buckets if "*" in pattern or "?" in pattern
+        )
 
 
 NO_OWN_NETWORK = OwnNetwork()

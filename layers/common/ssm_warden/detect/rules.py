@@ -53,6 +53,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ssm_warden import compiled_yaml
 from ssm_warden.detect.conditions import ConditionError, Gate, Predicate, compile_condition
 from ssm_warden.errors import WardenError
 from ssm_warden.models.findings import Severity
@@ -305,7 +306,7 @@ def expand_pack_names(names: Iterable[str] | None) -> tuple[str, ...]:
 def load_pack_text(text: str, source: str) -> list[Rule]:
     """Parse and validate one pack's YAML text."""
     try:
-        data = yaml.safe_load(text)
+        data = compiled_yaml.safe_load(text)
         spec = PackSpec.model_validate(data)
     except (yaml.YAMLError, ValidationError) as exc:
         raise RulePackError(f"rule pack {source}: {exc}") from exc
@@ -336,7 +337,7 @@ def shared_lists_and_macros() -> tuple[dict[str, tuple[str, ...]], dict[str, str
     lists: dict[str, tuple[str, ...]] = {}
     macros: dict[str, str] = {}
     try:
-        for entry in yaml.safe_load(text) or []:
+        for entry in compiled_yaml.safe_load(text) or []:
             if "list" in entry:
                 item = _ListSpec.model_validate(entry)
                 lists[item.name] = tuple(item.items)

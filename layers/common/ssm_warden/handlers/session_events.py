@@ -13,7 +13,6 @@ from ssm_warden.enforce.on_event import act_on_ledger_result, act_on_tamper
 from ssm_warden.enforce.sink import QueueSink
 from ssm_warden.enforce.tamper import is_tamper_call
 from ssm_warden.errors import MalformedEventError
-from ssm_warden.handlers.access_events import handle_access_event
 from ssm_warden.ledger.repository import WriteOutcome
 from ssm_warden.ledger.service import parse_session_event, record_session_event
 from ssm_warden.models.cloudtrail import ACCESS_REQUEST_EVENT_NAMES, KEYLESS_EVENTS
@@ -83,7 +82,11 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
         if parsed.detail.event_name in ACCESS_REQUEST_EVENT_NAMES or (
             (parsed.detail.event_source, parsed.detail.event_name) in KEYLESS_EVENTS
         ):
-            return handle_access_event(parsed.detail, now=now)  # JIT access and keyless paths
+            # JIT access and keyless paths: their ledger, joins and checks load only when such an
+            # event comes (most events are StartSession / TerminateSession).
+            from ssm_warden.handlers.access_events import handle_access_event
+
+            return handle_access_event(parsed.detail, now=now)
         result = record_session_event(parsed)
     except (MalformedEventError, ValidationError) as exc:
         # Retrying cannot fix a malformed event: report it (log, metric, alarm) and return, so it is

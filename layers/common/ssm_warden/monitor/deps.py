@@ -19,6 +19,7 @@ from ssm_warden.monitor.judging import BatchJudge
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ssm_warden.detect.facts import OwnNetwork
     from ssm_warden.models.actions import ActionRequest
     from ssm_warden.policy.store import PolicyState
 
@@ -72,7 +73,8 @@ class Dependencies:
     sink: Sink
     write_audit: Callable[[AuditRecord], bool]
     policy: Callable[[], PolicyState]
-    detector: Callable[[tuple[str, ...]], BatchJudge]  # ``judging.batch_judge`` in the function
+    # ``judging.batch_judge`` in the function: rule packs and the account's own network → the judge
+    detector: Callable[[tuple[str, ...], OwnNetwork], BatchJudge]
     region: str
     force_monitor: bool = False
     report: Callable[[str, dict[str, Any]], None] = lambda message, extra: None

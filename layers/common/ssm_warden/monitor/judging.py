@@ -19,11 +19,15 @@ import importlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ssm_warden.models.findings import Finding
 from ssm_warden.shells import Shell
 from ssm_warden.transcript.extract import Extracted, OutputLine
+
+if TYPE_CHECKING:
+    from ssm_warden.detect.facts import OwnNetwork
+    from ssm_warden.policy.evaluate import EffectiveSettings
 
 BLOCK_LINES = 256
 COMMAND_CACHE_SIZE = 4096
@@ -134,8 +138,16 @@ class _NoOutputRules:
 
 
 @lru_cache(maxsize=16)
-def batch_judge(packs: tuple[str, ...]) -> BatchJudge:
-    """The judge for these rule packs, kept for the container's life (its command cache too)."""
+def batch_judge(packs: tuple[str, ...], own: OwnNetwork | None = None) -> BatchJudge:
+    """The judge for these rule packs and the account's own network (the policy's ``own_network``),
+    kept for the container's life (its command cache too)."""
     from ssm_warden.detect.detector import get_detector
 
-    return BatchJudge(get_detector(packs))
+    return BatchJudge(get_detector(packs, own))
+
+
+def own_network_of(settings: EffectiveSettings) -> OwnNetwork:
+    """The detector's view of the policy's ``own_network``: what is not an unknown destination."""
+    from ssm_warden.detect.facts import OwnNetwork
+
+    return OwnNetwork(tuple(settings.own_network.buckets), tuple(settings.own_network.domains))

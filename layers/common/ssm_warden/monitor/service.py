@@ -51,7 +51,7 @@ from ssm_warden.monitor import log_alerts
 from ssm_warden.monitor.binding import Standing, bind, expected_log_group
 from ssm_warden.monitor.deps import BatchResult, Dependencies, SessionStore, Sink
 from ssm_warden.monitor.judged import role_arn_of, session_context
-from ssm_warden.monitor.judging import BatchJudge
+from ssm_warden.monitor.judging import BatchJudge, own_network_of
 from ssm_warden.monitor.termination_cap import capped
 from ssm_warden.monitor.watch_state import STORED_PENDING_CHARS, WatchMemory
 from ssm_warden.policy.evaluate import EffectiveSettings, SessionFacts, effective_settings
@@ -215,7 +215,7 @@ def _process(event: dict[str, Any], deps: Dependencies) -> BatchResult:
     result.commands = len(extracted.commands)
     result.output_lines = extracted.output_count
 
-    detector = deps.detector(tuple(settings.rule_packs))
+    detector = deps.detector(tuple(settings.rule_packs), own_network_of(settings))
     judged = judge_extracted(
         extracted,
         accepted,

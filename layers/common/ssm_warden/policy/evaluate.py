@@ -21,6 +21,7 @@ from ssm_warden.policy.model import (
     JitWindow,
     KeylessPathName,
     Match,
+    OwnNetworkSettings,
     Policy,
     ResponseAction,
     RuleOverride,
@@ -69,6 +70,7 @@ class EffectiveSettings(BaseModel):
     jit_window: JitWindow = JitWindow.ENFORCE
     keyless: dict[KeylessPathName, ResponseAction] = Field(default_factory=dict)
     denied_tunnel_ports: list[int] = Field(default_factory=list)
+    own_network: OwnNetworkSettings = Field(default_factory=OwnNetworkSettings)
 
     def start_check_action(self, check: StartCheck) -> ResponseAction:
         return self.start_checks.get(check, ResponseAction.OBSERVE)
@@ -147,7 +149,17 @@ def _merge(name: str, base: ScopeSettings, override: ScopeSettings | None) -> Ef
     values["denied_tunnel_ports"] = values["denied_tunnel_ports"] or []
     values["require_jit"] = bool(values["require_jit"])
     values["jit_window"] = values["jit_window"] or JitWindow.ENFORCE
+    values["own_network"] = _own_network(base.own_network, override.own_network if override else None)
     return EffectiveSettings(scope=name, **values)
+
+
+def _own_network(base: OwnNetworkSettings | None, scope: OwnNetworkSettings | None) -> OwnNetworkSettings:
+    """The defaults' buckets and domains with the scope's added (what is ours does not shrink)."""
+    lists = [n for n in (base, scope) if n is not None]
+    return OwnNetworkSettings(
+        buckets=list(dict.fromkeys(b for n in lists for b in n.buckets)),
+        domains=list(dict.fromkeys(d for n in lists for d in n.domains)),
+    )
 
 
 def effective_settings(policy: Policy, facts: SessionFacts) -> EffectiveSettings:

@@ -106,6 +106,28 @@ class KeylessPathName(StrEnum):
     FLEET_MANAGER_RDP = "fleet_manager_rdp"
 
 
+class OwnNetworkSettings(_Strict):
+    """The account's own S3 buckets and domains: data sent there is not sent to an "unknown
+    destination" (private address ranges and ``*.internal`` names are always ours)."""
+
+    buckets: list[str] = Field(
+        default_factory=list,
+        description="S3 bucket names or globs (acme-backups, acme-logs-*), compared without case.",
+    )
+    domains: list[str] = Field(
+        default_factory=list,
+        description="Domains whose names and subdomains are ours (acme.example covers api.acme.example).",
+    )
+
+    @field_validator("buckets", "domains")
+    @classmethod
+    def _plain_names(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value.strip() or any(c.isspace() for c in value) or "/" in value:
+                raise ValueError(f"{value!r} is not a bucket or domain name (no spaces, no '/')")
+        return [v.lower().rstrip(".") for v in values]
+
+
 class JitAndKeylessSettings(_Strict):
     """Settings for JIT access and the keyless paths; ``ScopeSettings`` inherits them."""
 
@@ -146,6 +168,10 @@ class ScopeSettings(JitAndKeylessSettings):
     rules: dict[str, RuleOverride] | None = None
     start_checks: dict[StartCheck, ResponseAction] | None = Field(
         default=None, description="What each start-time check leads to when it fails."
+    )
+    own_network: OwnNetworkSettings | None = Field(
+        default=None,
+        description="The account's own buckets and domains; a scope's lists are added to the defaults'.",
     )
 
 

@@ -70,7 +70,7 @@ def _allowed(invoker: str | None, patterns: Sequence[str]) -> bool:
 
 def _session_of(finding: dict[str, Any]) -> SessionRef | None:
     """The session an ssm-warden finding names, from ids only (validated), or None."""
-    from ssm_warden.slack.interactions import ButtonValue
+    from ssm_warden.slack.button_value import ButtonValue
 
     fields = finding.get("ProductFields") or {}
     if not str(finding.get("GeneratorId", "")).startswith("ssm-warden/"):

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from ssm_warden.clock import iso, utc_now
 from ssm_warden.errors import ConfigError, TransientError, WardenError
@@ -33,6 +33,7 @@ from ssm_warden.models.actions import ActionKind, ActionRequest, Mode, SessionRe
 from ssm_warden.models.audit import AuditRecord, Decision
 from ssm_warden.models.findings import Severity
 from ssm_warden.slack._aws import aws_errors
+from ssm_warden.slack.button_value import ButtonValue
 from ssm_warden.slack.messages import (
     ACTION_ACK,
     ACTION_EXTEND_PREFIX,
@@ -47,20 +48,6 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 SLACK_RESPONSE_HOSTS = frozenset({"hooks.slack.com"})
-
-
-class ButtonValue(BaseModel):
-    """What an alert button carries: ids, never free text."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    a: str = Field(pattern=r"^\d{12}$")  # account
-    r: str = Field(pattern=r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")  # region
-    s: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@=,+-]{0,95}$")  # session id
-    x: str | None = Field(default=None, pattern=r"^[0-9a-f]{1,64}$")  # the alert's action id
-
-    def session(self) -> SessionRef:
-        return SessionRef(session_id=self.s, account=self.a, region=self.r)
 
 
 class InteractionEffects(Protocol):

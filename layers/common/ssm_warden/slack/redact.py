@@ -510,10 +510,18 @@ def redact(text: str) -> str:
     """Mask every secret ``text`` appears to contain. Idempotent: ``redact(redact(t)) == redact(t)``."""
     lowered = text.lower()
     for rule in _RULES:
-        if rule.triggers is not None and not any(t in lowered for t in rule.triggers):
-            continue
-        text = _sub_keyed(rule, text) if rule.keyed else rule.pattern.sub(rule.replace, text)
-        lowered = text.lower()
+        triggers = rule.triggers
+        if triggers is not None:
+            # A plain loop, not any(<generator>): this check runs for every rule on every text.
+            for trigger in triggers:
+                if trigger in lowered:
+                    break
+            else:
+                continue
+        masked = _sub_keyed(rule, text) if rule.keyed else rule.pattern.sub(rule.replace, text)
+        if masked != text:
+            text = masked
+            lowered = text.lower()
     return text
 
 

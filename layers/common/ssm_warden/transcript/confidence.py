@@ -4,8 +4,9 @@
   session confirmed), where the shell was waiting for input;
 - ``medium``: the shell probably ran it, but the screen leaves room for doubt: a prompt-like line
   printed right after a command that shows files or logs (``cat``, ``git log``), a command read
-  from a program's prompt (``>>> os.system(...)``), a line seen only as a completion redraw, a long
-  line read at a guessed terminal width;
+  from a program's prompt (``>>> os.system(...)``) or run from vim's ``:!`` or less's ``!``, a
+  command inside tmux joined from input drawn after a prompt row seen earlier, a line seen only
+  as a completion redraw, a long line read at a guessed terminal width;
 - ``low``: after a prompt that changed with no shell-starting or ``PS1=`` command to explain it,
   or a first-guess prompt the session never confirmed.
 

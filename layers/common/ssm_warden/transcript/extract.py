@@ -21,9 +21,16 @@ The session's terminal is modelled, not matched against a list of prompt shapes:
 - lines that were typed but never ran are reported as ``cancelled``, not as commands (Ctrl-C, a
   partial line before a Tab listing, a history expansion whose expanded line is taken instead);
   bracketed pastes are read from their redraw;
-- a program with its own prompt (``python3``, ``mysql``, ``psql``) has its input lines read as
-  commands of medium confidence; a full-screen program or multiplexer (``vim``, ``less``, ``tmux``)
-  makes the session unwatchable (flag) until the shell's prompt returns.
+- a program with its own prompt (``python3``, ``mysql``, ``psql``, ``sqlite3``) has its input
+  lines read as commands of medium confidence, and what it runs in a shell (``os.system('…')``,
+  ``\\! …``, ``.shell …``) as a command run from it; ``vim``'s ``:!`` and ``less``'s ``!``
+  command lines likewise, also when a command opens them by itself (``git log``, ``git commit``:
+  ``transcript.implicit``); a full-screen program or multiplexer (``vim``, ``less``, ``tmux``)
+  raises the ``unwatchable:<program>`` flag;
+- inside ``tmux``/``screen`` the inner shell's commands are read from the multiplexer's redraw
+  (``transcript.multiplexer``: its status line removed) until its client exits; a command after
+  the inner shell's own prompt keeps its confidence (typing ``tmux`` must not make a session
+  alert-only), one joined from input drawn at the column after an earlier prompt row is medium.
 
 The extractor is fed log events and keeps what must survive to the next event or invocation in a
 small ``WatchState``. A command is reported once, when it is complete, under the id of the event
@@ -39,7 +46,7 @@ from collections.abc import Iterable
 from itertools import repeat
 
 from ssm_warden.shells import Shell
-from ssm_warden.transcript import editors, prompts, screen, windows
+from ssm_warden.transcript import editors, multiplexer, prompts, screen, windows
 from ssm_warden.transcript.batch import CUT_CHARS, CUT_MAX, Looks, rejoin_cuts, split_embedded
 from ssm_warden.transcript.confidence import lower
 from ssm_warden.transcript.learning import PromptLearning
@@ -73,6 +80,7 @@ class Extractor(PromptLearning, CommandReading):
         self._heads_key: tuple[str, ...] = ()
         self._heads_value: tuple[str, ...] = ("",)
         self._plain = False  # the batch is a plain-text transcript (lines end with CR): no events
+        self._drawn = False
 
     # -- public ---------------------------------------------------------------------------------
     def feed(self, event_id: str, lines: Iterable[str]) -> None:
@@ -159,6 +167,7 @@ class Extractor(PromptLearning, CommandReading):
             or s.expect_prompt
             or s.follow_cd
             or s.program
+            or s.multiplexer
             or s.zle_paste
             or s.partial
             or not s.prompts
@@ -206,6 +215,9 @@ class Extractor(PromptLearning, CommandReading):
 
     def _line(self, raw: str) -> None:
         s = self._s
+        if s.multiplexer:
+            self._drawn = False
+            raw = self._in_multiplexer(raw)
         text = self._clean(raw)
         if s.cut_tail:
             self._cut_continues(text)
@@ -228,12 +240,21 @@ class Extractor(PromptLearning, CommandReading):
             # the prompt after it: readline's bracketed-paste marker says where the shell started
             # reading. (zsh prints the marker after its prompt: then what precedes it is the prompt.)
             cut = raw.rfind(INPUT_READY)
-            before = self._clean(raw[:cut]).strip()
+            shown = self._clean(raw[:cut])
+            before = shown.strip()
             if before and self._match_current(before + " ") is None:
                 tail = self._clean(raw[cut + len(INPUT_READY) :])
                 hit = self._prompt(tail, ready) if tail and tail != text else None
                 if hit is not None:
                     text = tail
+                else:
+                    # zsh prints the marker after its prompt: a full-screen program's last row
+                    # (``README.md (END)``) may precede the prompt on the line
+                    at = self._prompt_ending(shown.rstrip() + " ")
+                    line = (shown.rstrip() + " ")[at:] + tail if at is not None else ""
+                    hit = self._prompt(line, ready) if line else None
+                    if hit is not None:
+                        text = line
         if hit is None:
             hit = self._prompt(text, ready)
         if hit is None and s.zle_paste and self._zle_paste_goes_on(raw, text):
@@ -362,6 +383,40 @@ class Extractor(PromptLearning, CommandReading):
             if fixed and fixed != command and fixed != text.strip():
                 variants = (fixed, *variants)
         self._start(command, how, confidence, shell, variants)
+
+    def _prompt_ending(self, shown: str) -> int | None:
+        """Where the current prompt starts in ``shown`` when it runs to the end of it."""
+        end = len(shown)
+        for i in range(end - 1, max(-1, end - 200), -1):
+            if i and shown[i - 1] != " ":
+                continue
+            found = self._match_current(shown[i:])
+            if found is not None and found[0] == end - i:
+                return i
+        return None
+
+    def _in_multiplexer(self, raw: str) -> str:
+        """Inside tmux or screen: what of ``raw`` the inner shell drew (``transcript.multiplexer``):
+        the status line removed, input drawn after a prompt of an earlier line joined to it."""
+        s = self._s
+        text = self._clean(raw)
+        if multiplexer.ended(text):
+            s.multiplexer, s.waiting = None, ""
+            return raw
+        pane = multiplexer.pane_text(raw, text)
+        if pane is not None:
+            shown, col = pane
+            waiting = s.waiting
+            if col > 1 and waiting and col in (len(waiting) + 1, len(waiting.rstrip()) + 2):
+                self._drawn = True
+                shown = waiting + shown  # the input typed at the prompt drawn on an earlier line
+            raw = text = shown
+        if text.strip():
+            # a row showing only the prompt: the input may be drawn later, after it
+            bare = text.rstrip() + " "
+            found = self._match_current(bare)
+            s.waiting = bare[:200] if found is not None and found[0] == len(bare) else ""
+        return raw
 
     def _paste_seen_before(self) -> bool:
         """A bracketed-paste redraw whose first lines came in an earlier invocation: the lines

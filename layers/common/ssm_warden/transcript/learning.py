@@ -62,6 +62,10 @@ class PromptLearning:
                 s.shells, s.shell = shells, shells[0]
             if s.program:
                 s.program = None  # the shell's prompt is back
+            if s.expect_prompt and s.shell == "posix":
+                # a shell just started shows a prompt already known (``bash``, ``script``, tmux's
+                # inner shell): nothing new to learn, and a file it shows next is output
+                s.expect_prompt = 0
             if s.shell != "posix":
                 # a Windows prompt seen again: the location did not change (``cd .``, a failed
                 # ``cd``) or the new shell's prompt is known; nothing to learn from the output after

@@ -53,6 +53,8 @@ class WatchState(BaseModel):
     expect_prompt: int = 0  # lines left in which a new prompt is learned
     follow_cd: int = 0  # lines in which the prompt may show a new working directory
     program: str | None = None  # an interactive program with its own prompt (python, mysql)
+    multiplexer: str | None = None  # tmux/screen: the terminal shows its redraw of inner shells
+    waiting: str = ""  # inside a multiplexer: the prompt of a row where the shell waits for input
     ps2_empty: bool = False  # PS2='' : continuation lines come without a prompt
     width: int | None = None  # terminal width, when the session showed it (zsh's PROMPT_SP)
     last_command: str = ""  # the last command, cut to 300 characters

@@ -281,7 +281,9 @@ def changes_directory(command: str) -> bool:
 PROGRAMS: dict[str, str] = {
     "python": r">>> |\.\.\. ",
     "mysql": r"(?:mysql|MariaDB \[[^\]]*\])> |    -> ",
-    "psql": r"[\w-]+=?[#>] |[\w-]+-[#>] ",
+    # psql's ``%/%R%x%# ``: the database, ``=`` (``-`` or a quote when continuing, ``^``, ``!``),
+    # a transaction mark, ``#``/``>``: ``app=# ``, ``app=*> ``, ``app-# ``; never a bare ``vm# ``
+    "psql": r"""[\w-]+[=\-^!'"(][*!]?[#>] """,
     "sqlite3": r"sqlite> |   \.\.\.> ",
 }
 UNWATCHABLE = frozenset(
@@ -295,14 +297,43 @@ def program_of(command: str) -> str | None:
     if not words:
         return None
     name = words[0].rsplit("/", 1)[-1]
-    base = re.sub(r"[\d.]+$", "", name)
+    base = re.sub(r"[\d.]+$", "", name)  # python3.11 -> python; a name that ends in a digit stays
     if base in ("python", "ipython") and not any(not w.startswith("-") for w in words[1:]):
         return "python"
-    if base in ("mysql", "mariadb", "psql", "sqlite3") and "-e" not in words and "-c" not in words:
-        return {"mariadb": "mysql"}.get(base, base)
-    if base in UNWATCHABLE and "|" not in command:
-        return base
+    for program in (name, base):
+        if program in ("mysql", "mariadb", "psql", "sqlite3") and not {"-e", "-c"} & set(words):
+            if program == "sqlite3" and len([w for w in words[1:] if not w.startswith("-")]) > 1:
+                return None  # ``sqlite3 db.sqlite 'select ...'``: runs SQL and exits
+            return {"mariadb": "mysql"}.get(program, program)
+        if program in UNWATCHABLE and "|" not in command:
+            return program
     return None
+
+
+# tmux and screen commands that put the terminal inside the multiplexer (``tmux ls`` does not).
+_ENTERS = {
+    "tmux": frozenset({"new", "new-session", "attach", "attach-session", "a", "at", "att"}),
+    "screen": frozenset(),
+}
+
+
+def enters_multiplexer(command: str) -> str | None:
+    """``tmux``, ``tmux new -s x``, ``tmux a``, ``screen``, ``screen -r``: the multiplexer whose
+    screen the terminal shows from now on, or None."""
+    words = _words(command)
+    if not words or "|" in command:
+        return None
+    name = words[0].rsplit("/", 1)[-1]
+    if name not in _ENTERS:
+        return None
+    if name == "screen":
+        return None if {"-ls", "-list", "-X", "-Q", "-v"} & set(words) else name
+    options_with_value = {"-f", "-L", "-S", "-c"}
+    k = 1
+    while k < len(words) and words[k].startswith("-"):
+        k += 2 if words[k] in options_with_value else 1
+    sub = words[k] if k < len(words) else ""
+    return name if sub == "" or sub in _ENTERS["tmux"] else None
 
 
 # Commands that print files or logs: what they show may hold anything, prompts included.
@@ -357,6 +388,12 @@ def plausible_command(text: str) -> bool:
 
 
 NO_PROMPT = "empty-prompt"
+# less's prompt before a ``!``: a file name (with a dot or a slash) and its position, ``:``...
+_PAGER_BANG = re.compile(
+    r"(?:[^\s!]{1,200}(?: \(END\)| lines \d+-\d+\S*(?: \d+%)?(?: \(END\))?| \d+%)"
+    r"|[^\s!]{0,200}[./][^\s!]{0,200}|:|\(END\)|--More--(?:\(\d+%\))?)?!"
+)
+_ROW_GAP = re.compile(r" {16}\S")  # the padding of a full-screen program's row, then the next row
 SHELL_ESCAPES = frozenset({"vim", "vi", "nvim", "less", "more", "man", "python", "mysql", "psql", "sqlite3"})
 _PY_CALL = re.compile(
     r"""(?:os\.(?:system|popen|exec\w*|spawn\w*)|subprocess\.\w+|pty\.spawn|commands\.getoutput)\(\s*\[?\s*(?P<q>['"])(?P<cmd>.+?)(?P=q)"""
@@ -366,18 +403,32 @@ _PY_CALL = re.compile(
 def shell_escape(program: str, line: str) -> str | None:
     """The shell command a line typed in ``program`` runs, or None: ``:!cmd`` in vim, ``!cmd`` in
     less, ``os.system('cmd')``/``subprocess.run([...])`` in python, ``\\! cmd``/``system cmd`` in
-    mysql and psql."""
+    mysql and psql, ``.shell cmd``/``.system cmd`` in sqlite3."""
     if program in ("vim", "vi", "nvim"):
+        # vim's screen rows come as one line (cursor moves removed): its command line is the last
+        # row, so a ``:!`` followed by more rows (a wide gap, then text) is the file's text
         pos = line.rfind(":!")
-        return line[pos + 2 :].strip() or None if pos >= 0 else None
+        cmd = line[pos + 2 :].strip() if pos >= 0 else ""
+        return cmd if cmd and _ROW_GAP.search(cmd) is None else None
     if program in ("less", "more", "man"):
-        pos = line.rfind("!")
-        cmd = line[pos + 1 :].strip() if pos >= 0 else ""
+        # ``!`` typed at less's prompt on the last row (``:``, ``(END)``, the file's name, a
+        # position), never a ``!`` inside a sentence of the file; less echoes it as typed and
+        # again when it runs it (``!id!id``)
+        m = _PAGER_BANG.match(line.strip())
+        cmd = line.strip()[m.end() :].strip() if m else ""
+        half = len(cmd) // 2
+        if len(cmd) % 2 == 1 and cmd[half] == "!" and cmd[:half] == cmd[half + 1 :]:
+            cmd = cmd[:half]
         return cmd if cmd and plausible_command(cmd) and "(press RETURN)" not in cmd else None
     if program == "python":
         m = _PY_CALL.search(line)
         return m.group("cmd") if m else None
     text = line.strip()
+    if program == "sqlite3":
+        for lead in (".shell ", ".system "):
+            if text.startswith(lead):
+                return text[len(lead) :].strip() or None
+        return None
     for lead in ("\\!", "system "):
         if text.startswith(lead):
             return text[len(lead) :].strip() or None

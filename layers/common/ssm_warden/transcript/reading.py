@@ -4,7 +4,8 @@ command, and what a command changes about the terminal (a new shell, a program, 
 from __future__ import annotations
 
 from ssm_warden.shells import Shell
-from ssm_warden.transcript import prompts, windows
+from ssm_warden.transcript import implicit, prompts, windows
+from ssm_warden.transcript.confidence import lower
 from ssm_warden.transcript.model import UNWATCHABLE, Command, Extracted, PendingCommand, WatchState
 from ssm_warden.transcript.shell import scan_posix, scan_powershell
 
@@ -92,6 +93,7 @@ class CommandReading:
     result: Extracted
     _event_id: str
     _index: int
+    _drawn: bool  # the line being read was joined from a multiplexer's drawing
 
     def _output(self, line: str) -> None:
         raise NotImplementedError
@@ -108,6 +110,13 @@ class CommandReading:
     ) -> None:
         index = self._index
         self._index += 1
+        if self._s.multiplexer:
+            how = f"{how}, inside {self._s.multiplexer}"
+            if self._drawn:
+                # joined from the multiplexer's drawing (input drawn at the column after a prompt
+                # row seen earlier): the model inferred the line, it did not read it
+                confidence = lower(confidence, "medium")
+                how = f"{how}, drawn after an earlier prompt row"
         powershell = shell == "powershell"
         heredocs: list[tuple[str, bool]] = []
         if powershell:
@@ -258,7 +267,8 @@ class CommandReading:
             else:
                 s.expect_prompt = EXPECT_LINES
             return
-        program = prompts.program_of(text)
+        # a long line wrapped at an unknown width: what it starts is read from every reading of it
+        program = next(filter(None, map(prompts.program_of, command.texts)), None)
         if program is not None:
             s.program = program
             if program not in prompts.PROGRAMS:
@@ -267,6 +277,10 @@ class CommandReading:
                     self.result.flags.append(flag)
             if program not in ("tmux", "screen"):
                 return
+            s.multiplexer = prompts.enters_multiplexer(text) or s.multiplexer
+        opened = next(filter(None, map(implicit.opened_by, command.texts)), None) if program is None else None
+        if opened is not None:
+            s.program = opened  # ``git log`` in less, ``crontab -e`` in vi: their escapes are read
         started = prompts.started_shell(text)
         if started is not None:
             s.expect_prompt = EXPECT_LINES

@@ -114,11 +114,13 @@ def read_cmd(text: str, reading: Reading, depth: int = 0, via: str = "typed") ->
     """Add what ``text`` runs, read as cmd.exe (line by line, as a pasted batch), to ``reading``."""
     env = cmd_environment()
     for raw_line in text.splitlines() or [text]:
-        if _CARET_IN_WORD.search(raw_line):
+        # Carets and percent signs are what these three steps look for: most lines have neither.
+        percent = "%" in raw_line
+        if "^" in raw_line and _CARET_IN_WORD.search(raw_line):
             reading.obfuscation.append("caret")
-        if _ENV_SUBSTRING.search(raw_line):
+        if percent and _ENV_SUBSTRING.search(raw_line):
             reading.obfuscation.append("env-substring")
-        line = remove_carets(expand_percent(raw_line, env))
+        line = remove_carets(expand_percent(raw_line, env) if percent else raw_line)
         reading.texts.append(line.lower())
         if not line.strip():
             continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import re2
 
@@ -27,11 +26,12 @@ _EXCERPT = 160
 __all__ = ["WindowsDetector", "max_severity", "windows_detector"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    rule: int
-    condition: int  # index into conditions, or -1 - index into exceptions
-    negative: bool
+# What one pattern of an RE2 set stands for: ((rule, condition), negative, pattern position). The
+# condition is an index into ``conditions``, or ``-1 - index`` into ``exceptions``; the position is
+# the pattern's place in the condition's ``match`` (or ``unless``) list. Plain tuples: they are read
+# in the innermost loop.
+_Key = tuple[int, int]
+_Slot = tuple[_Key, bool, int]
 
 
 class WindowsDetector:
@@ -47,13 +47,18 @@ class WindowsDetector:
                 self._add(cond, r_index, -1 - e_index, rule.id)
         for matcher in self._fields.values():
             matcher.compile()
+        # (position of the field in ``Facts``, its set, its slots) for the fields some rule reads.
+        self._matchers = [
+            (Facts._fields.index(f), m.set, m.slots) for f, m in self._fields.items() if m.set is not None
+        ]
 
     def _add(self, cond: Condition, r_index: int, c_index: int, rule_id: str) -> None:
         matcher = self._fields[cond.field]
-        for p in cond.match:
-            matcher.add(p, _Slot(r_index, c_index, False), rule_id)
-        for p in cond.unless:
-            matcher.add(p, _Slot(r_index, c_index, True), rule_id)
+        key = (r_index, c_index)
+        for position, p in enumerate(cond.match):
+            matcher.add(p, (key, False, position), rule_id)
+        for position, p in enumerate(cond.unless):
+            matcher.add(p, (key, True, position), rule_id)
 
     # -- public -------------------------------------------------------------------------------------
     def judge_command(self, command: str, shell: Shell) -> list[Finding]:
@@ -66,15 +71,22 @@ class WindowsDetector:
         return self._evaluate(facts, command)
 
     @staticmethod
-    def _settle(slots: list[_Slot], value: str, satisfied: dict[tuple[int, int], str]) -> None:
-        """A condition holds on ``value`` when one of its patterns matched and none of its unless."""
-        if not slots:
-            return
-        negative = {(s.rule, s.condition) for s in slots if s.negative}
-        for s in slots:
-            key = (s.rule, s.condition)
-            if not s.negative and key not in negative:
-                satisfied.setdefault(key, value)
+    def _settle(slots: list[_Slot], value: str, satisfied: dict[_Key, tuple[str, int]]) -> None:
+        """A condition holds on ``value`` when one of its patterns matched and none of its unless.
+
+        The first value satisfying a condition is kept, with the first of its patterns that matched
+        that value (where the excerpt is cut: no pattern before it needs to be searched again).
+        """
+        negative = {s[0] for s in slots if s[1]}
+        first: dict[_Key, int] = {}
+        for key, is_negative, position in slots:
+            if is_negative or key in negative or key in satisfied:
+                continue
+            known = first.get(key)
+            if known is None or position < known:
+                first[key] = position
+        for key, position in first.items():
+            satisfied[key] = (value, position)
 
     def facts(self, command: str, shell: Shell) -> Facts:
         return facts_of(read(command, shell))
@@ -85,23 +97,34 @@ class WindowsDetector:
 
     # -- internals ----------------------------------------------------------------------------------
     def _evaluate(self, facts: Facts, original: str) -> list[Finding]:
-        # (rule, condition) → the first fact value satisfying it
-        satisfied: dict[tuple[int, int], str] = {}
-        for field, matcher in self._fields.items():
-            values = facts.field(field)
-            if matcher.set is None or not values:
+        # (rule, condition) → the first fact value satisfying it, and its first pattern matching there
+        satisfied: dict[_Key, tuple[str, int]] = {}
+        settle = self._settle
+        for index, rset, slots in self._matchers:
+            values = facts[index]
+            if not values:
                 continue
             if len(values) == 1:
-                self._settle(matcher.match(values[0]), values[0], satisfied)
+                found = rset.Match(values[0])
+                if found:
+                    settle([slots[i] for i in found], values[0], satisfied)
                 continue
             # Several values: one pass over them joined finds the candidates (``\s`` or ``[^x]``
             # may run from one value into the next there), then each is settled value by value.
-            candidates = matcher.match("\n".join(values))
-            if candidates:
-                wanted = {(s.rule, s.condition) for s in candidates if not s.negative}
+            found = rset.Match("\n".join(values))
+            if found:
+                wanted = {slots[i][0] for i in found if not slots[i][1]}
                 for value in values:
-                    found = [s for s in matcher.match(value) if (s.rule, s.condition) in wanted]
-                    self._settle(found, value, satisfied)
+                    matched = rset.Match(value)
+                    if matched:
+                        candidates = [slots[i] for i in matched if slots[i][0] in wanted]
+                        if candidates:
+                            settle(candidates, value, satisfied)
+                            # A condition keeps its first value: once every candidate has one,
+                            # the values left cannot change anything.
+                            wanted.difference_update(satisfied)
+                            if not wanted:
+                                break
         findings: list[Finding] = []
         for r_index in sorted({k[0] for k in satisfied}):
             rule = self.rules[r_index]
@@ -112,7 +135,7 @@ class WindowsDetector:
             if not present or (rule.combine == "all" and len(present) != len(hits)):
                 continue
             # One redaction per finding, over the quoted fact values joined.
-            excerpts = redact(" … ".join(_excerpt(rule.conditions[c], h) for c, h in present))
+            excerpts = redact(" … ".join(_excerpt(rule.conditions[c], h[0], h[1]) for c, h in present))
             findings.append(
                 Finding(
                     rule=rule.id,
@@ -128,8 +151,12 @@ class WindowsDetector:
         return sorted(findings, key=lambda f: (-f.severity.rank, f.rule))
 
 
-def _excerpt(cond: Condition, text: str) -> str:
-    for pattern in cond.match:
+def _excerpt(cond: Condition, text: str, first: int = 0) -> str:
+    """``text`` cut around where the first of ``cond``'s patterns matching it matches.
+
+    ``first``: no pattern before this position matches ``text`` (the RE2 set said so).
+    """
+    for pattern in cond.match[first:]:
         m = _compiled(pattern).search(text)
         if m is not None:
             start, end = m.span()

@@ -21,7 +21,7 @@ an ``unless`` on them therefore holds anywhere in the text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ssm_warden.detect.windows.reading import Command, Reading
 
@@ -38,10 +38,13 @@ _URL = re.compile(r"(?:https?|ftp)s?://[^\s'\"<>)]+|\\\\[a-z0-9_.\-$]+\\[^\s'\"]
 # Zero-width and bidirectional-override characters: names that read differently than they run.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+_BACKSLASHES = re.compile(r"\\{2,}")
+_DIGIT_DOT_DIGIT = re.compile(r"\d\.\d")
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
+class Facts(NamedTuple):
+    """The facts of one judged text (a named tuple: immutable, and cheap to build)."""
+
     command: tuple[str, ...]
     program: tuple[str, ...]
     pipeline: tuple[str, ...]
@@ -58,9 +61,27 @@ class Facts:
 
 def normalise_path(text: str) -> str:
     path = text.strip().strip("'\"").replace("/", "\\")
-    for pattern, hive in _HIVES:
-        path = pattern.sub(hive, path, count=1)
-    return re.sub(r"\\{2,}", r"\\", path) if not path.startswith("\\\\") else path
+    # Every hive pattern is anchored at a "registry::" or "hk" prefix: no other path can change.
+    if path[:2].lower() in ("hk", "re"):
+        for pattern, hive in _HIVES:
+            path = pattern.sub(hive, path, count=1)
+    if "\\\\" not in path or path.startswith("\\\\"):
+        return path  # no run of backslashes to fold (or a UNC path, kept as written)
+    return _BACKSLASHES.sub(r"\\", path)
+
+
+def ipv4_addresses(text: str) -> list[str]:
+    """Every dotted-quad address in ``text``, in order (``_IPV4.findall``, for less)."""
+    # One has three dots and a digit, a dot, a digit: most texts have neither, and checking that
+    # costs a fraction of the search (whose leading ``\b`` defeats the regex engine's fast scan).
+    if text.count(".") < 3 or _DIGIT_DOT_DIGIT.search(text) is None:
+        return []
+    return _IPV4.findall(text)
+
+
+def _unique(values: list[str]) -> tuple[str, ...]:
+    """``values`` without repeats, in first-seen order (most lists have one value or none)."""
+    return tuple(dict.fromkeys(values)) if len(values) > 1 else tuple(values)
 
 
 def facts_of(reading: Reading) -> Facts:
@@ -80,9 +101,8 @@ def facts_of(reading: Reading) -> Facts:
     urls: list[str] = []
     for text in texts:
         if "://" in text or "\\\\" in text:
-            urls.extend(m.group(0).lower() for m in _URL.finditer(text))
-        if "." in text:
-            urls.extend(m.group(0) for m in _IPV4.finditer(text))
+            urls.extend([m.group(0).lower() for m in _URL.finditer(text)])
+        urls.extend(ipv4_addresses(text))
     behavior: list[str] = []
     if reading.decoded:
         behavior.append("encoded-command")
@@ -90,23 +110,30 @@ def facts_of(reading: Reading) -> Facts:
         behavior.append(f"nested:{reading.nesting}")
     if reading.truncated:
         behavior.append("truncated")
-    if any(not t.isascii() and _INVISIBLE.search(t) for t in texts):
-        reading.obfuscation.append("invisible-char")
-    behavior.extend(f"obfuscated:{kind}" for kind in dict.fromkeys(reading.obfuscation))
+    for t in texts:
+        if not t.isascii() and _INVISIBLE.search(t):
+            reading.obfuscation.append("invisible-char")
+            break
+    if reading.obfuscation:
+        behavior.extend([f"obfuscated:{kind}" for kind in dict.fromkeys(reading.obfuscation)])
     if _fetched_then_run(commands, texts):
         behavior.append("fetched-then-run")
+    stopped = [
+        s.replace("\n", " ")
+        for c in commands
+        if c.program in _STOPPERS  # _stopped_services' own first test, done here
+        for s in _stopped_services(c)
+    ]
     return Facts(
-        command=tuple(dict.fromkeys(line_of)),
-        program=tuple(dict.fromkeys(c.program.replace("\n", " ") for c in commands)),
-        pipeline=tuple(dict.fromkeys(" | ".join(p) for p in pipelines.values() if len(p) > 1)),
+        _unique(line_of),
+        _unique([c.program.replace("\n", " ") for c in commands]),
+        _unique([" | ".join(p) for p in pipelines.values() if len(p) > 1]),
         # One text: script patterns may span statements, and one RE2 pass reads it all.
-        script=("\n".join(dict.fromkeys((*texts, *reading.calls))),),
-        path=tuple(dict.fromkeys(paths)),
-        url=tuple(dict.fromkeys(urls)),
-        service_stopped=tuple(
-            dict.fromkeys(s.replace("\n", " ") for c in commands for s in _stopped_services(c))
-        ),
-        behavior=("\n".join(behavior),) if behavior else (),
+        ("\n".join(dict.fromkeys((*texts, *reading.calls))),),
+        _unique(paths),
+        _unique(urls),
+        _unique(stopped),
+        ("\n".join(behavior),) if behavior else (),
     )
 
 
@@ -118,14 +145,17 @@ def _arg_view(arg: str) -> str:
     # file paths with Windows separators ("C:/Windows/system32/config/SAM" is the same file).
     if arg[:2].lower() in ("hk", "re"):
         return normalise_path(arg)
-    if _SLASHED_PATH.match(arg):
+    if "/" in arg and _SLASHED_PATH.match(arg):  # without a "/" there is nothing to replace
         return arg.replace("/", "\\")
     return arg
 
 
 def _line(command: Command) -> str:
     # One line per value (a multi-line argument reads as the terminal shows it, spaces between).
-    line = " ".join((command.program, *(_arg_view(a) for a in command.args))).lower()
+    # Most arguments have no "/" and start with neither "hk" nor "re" (no other first character
+    # lower-cases to "h" or "r"): those are their own view, without the call.
+    views = [_arg_view(a) if "/" in a or a[:1] in "hHrR" else a for a in command.args]
+    line = " ".join([command.program, *views]).lower()
     return line.replace("\n", " ") if "\n" in line else line
 
 
@@ -237,6 +267,8 @@ def _fetched_then_run(commands: list[Command], texts: tuple[str, ...]) -> bool:
     downloaded: set[str] = set()
     first_download = len(commands)
     for index, command in enumerate(commands):
+        if command.program not in _DOWNLOADERS:  # _download_targets' own first test, done here
+            continue
         names = _download_targets(command)
         if names:
             downloaded.update(names)

@@ -101,8 +101,11 @@ def text_of(node: Node) -> str:
 
 def unwrap(node: Node) -> Node:
     """The one meaningful node under a chain of single-child precedence wrappers."""
-    while node.type in _WRAPPERS and node.named_child_count == 1 and node.child_count == 1:
-        node = node.named_children[0]
+    while node.type in _WRAPPERS and node.child_count == 1 and node.named_child_count == 1:
+        child = node.named_child(0)
+        if child is None:  # cannot happen with one named child; keeps the type checker sure
+            break
+        node = child
     return node
 
 

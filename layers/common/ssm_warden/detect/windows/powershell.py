@@ -64,7 +64,9 @@ def parse(text: str) -> Node:
 def read_powershell(text: str, reading: Reading, depth: int = 0, via: str = "typed") -> Folder:
     """Add what ``text`` runs, read as PowerShell, to ``reading``; return the folder (variables)."""
     folder = Folder()
-    if nesting_depth(text) > MAX_NESTING:
+    # No more brackets open at once than there are opening brackets: most texts skip the count.
+    opening = text.count("(") + text.count("{") + text.count("[")
+    if opening > MAX_NESTING and nesting_depth(text) > MAX_NESTING:
         # Error trees of thousands of open brackets cost the grammar quadratic time; no real
         # command nests this deep, so it is read word by word and the fact is kept.
         reading.obfuscation.append("deep-nesting")
@@ -75,7 +77,8 @@ def read_powershell(text: str, reading: Reading, depth: int = 0, via: str = "typ
         if root.has_error:
             _read_loosely(text, reading, depth, via)
     reading.texts.append(strip_backticks(text).lower())
-    reading.texts.extend(t.lower() for t in folder.folded if t)
+    if folder.folded:
+        reading.texts.extend([t.lower() for t in folder.folded if t])
     return folder
 
 
@@ -92,13 +95,16 @@ class _Walker:
         # The nodes to read are found by a tree-sitter query (in C), then read in document order,
         # so an assignment is known before the commands after it use the variable.
         captures = QueryCursor(_query()).captures(root)
-        nodes = [(n.start_byte, kind, n) for kind, found in captures.items() for n in found]
+        # (start, kind's order, capture order, kind, node): sorting these tuples is the stable sort
+        # by (start, kind's order), and never reaches the nodes (the capture order is unique).
+        nodes = [(n.start_byte, _ORDER[kind], 0, kind, n) for kind, found in captures.items() for n in found]
         if len(nodes) > _MAX_NODES:
             self.reading.truncated = True
             nodes = nodes[:_MAX_NODES]
-        nodes.sort(key=lambda t: (t[0], _ORDER[t[1]]))
+        nodes = [(start, order, i, kind, n) for i, (start, order, _, kind, n) in enumerate(nodes)]
+        nodes.sort()
         pipelines: dict[tuple[int, int], int] = {}
-        for _, kind, node in nodes:
+        for _, _, _, kind, node in nodes:
             if kind == "assign":
                 self._assign(node)
             elif kind == "command":
@@ -116,18 +122,19 @@ class _Walker:
         return pipelines[key]
 
     def _assign(self, node: Node) -> None:
-        left = [c for c in node.named_children if c.type == "left_assignment_expression"]
-        if not left or node.named_child_count < 3:
+        children = node.named_children  # one list, read several times below
+        left = [c for c in children if c.type == "left_assignment_expression"]
+        if not left or len(children) < 3:
             return
         target = unwrap(left[0].named_children[0]) if left[0].named_child_count else None
         if target is None or target.type != "variable":
             return
         name = text_of(target).lstrip("$").strip("{}").lower()
-        op = text_of(node.named_children[1])
-        value = self.folder.value(node.named_children[-1])
+        op = text_of(children[1])
+        value = self.folder.value(children[-1])
         if op == "=" and value is not None:
             self.folder.variables[name] = value
-            self.folder.remember(value, node.named_children[-1])
+            self.folder.remember(value, children[-1])
         elif op == "+=" and value is not None and isinstance(self.folder.variables.get(name), str):
             current = self.folder.variables[name]
             text = as_text(value)
@@ -139,15 +146,17 @@ class _Walker:
     def _command(self, node: Node, pipeline: int) -> None:
         name_node = None
         elements: Node | None = None
+        name_kind = ""
         for child in node.named_children:
-            if child.type in ("command_name", "command_name_expr"):
-                name_node = child
-            elif child.type == "command_elements":
+            kind = child.type
+            if kind in {"command_name", "command_name_expr"}:
+                name_node, name_kind = child, kind
+            elif kind == "command_elements":
                 elements = child
         if name_node is None:
             return
         hidden = False
-        if name_node.type == "command_name":
+        if name_kind == "command_name":
             raw_name = text_of(name_node)
             name = strip_backticks(raw_name)
             if "`" in raw_name:
@@ -186,22 +195,25 @@ class _Walker:
             if kind == "command_argument_sep":
                 joined = False
                 continue
-            if joined and args and kind not in ("command_parameter", "redirection"):
-                piece = self._arguments_of(child)
+            if joined and args and kind not in {"command_parameter", "redirection"}:
+                piece = self._arguments_of(child, kind)
                 args[-1] += "".join(piece)
                 continue
             joined = True
-            args.extend(self._arguments_of(child))
+            if kind in _WORDS:  # the common case, read here: a word
+                args.append(strip_backticks(text_of(child)))
+            else:
+                args.extend(self._arguments_of(child, kind))
         return args
 
-    def _arguments_of(self, child: Node) -> list[str]:
-        kind = child.type
-        if kind in ("command_parameter", "redirection", "generic_token"):  # the common case: a word
+    def _arguments_of(self, child: Node, kind: str) -> list[str]:
+        if kind in _WORDS:  # a word
             return [strip_backticks(text_of(child))]
         inner = unwrap(child)
         if inner.type == "variable" and text_of(inner).startswith("@"):
             return self._splat(inner)
-        value: Value | None = self.folder.value(child)
+        # The folder unwraps what it is given: handing it ``inner`` spares a second walk down.
+        value: Value | None = self.folder.value(inner)
         text = as_text(value)
         if text is None:
             text = strip_backticks(text_of(child))
@@ -243,6 +255,7 @@ class _Walker:
             self.folder.folded.append(value)
 
 
+_WORDS = frozenset({"command_parameter", "redirection", "generic_token"})
 _STATEMENT = re.compile(r"""(?:"[^"]*"|'[^']*'|[^;|\n])+""")
 _TOKEN = re.compile(r"""(?:"[^"]*"|'[^']*'|[^\s"'])+""")
 

@@ -95,7 +95,8 @@ def canonical_program(name: str, shell: str) -> str:
     text = name.strip().strip("'\"").replace("/", "\\")
     base = text.rsplit("\\", 1)[-1].lower()
     had_exe = base.endswith(".exe")
-    base = _EXE_SUFFIX.sub("", base)
+    if "." in base:  # every suffix starts with a dot
+        base = _EXE_SUFFIX.sub("", base)
     if shell == "powershell" and not had_exe:
         return ALIASES.get(base, base)
     return base

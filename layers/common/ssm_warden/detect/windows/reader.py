@@ -33,6 +33,8 @@ _VALUED = (
 )
 _DASHES = "-/\u2013\u2014\u2015"
 _DYNAMIC_HOSTS = ("invoke-expression",)
+# Every program ``_read_nested`` reads further (its branches below, in one set to test first).
+_STARTS_SHELLS = POWERSHELL_HOSTS | CMD_HOSTS | {*_DYNAMIC_HOSTS, "start-process", "schtasks", "wmic", "at"}
 
 
 def read(text: str, shell: Shell) -> Reading:
@@ -51,10 +53,11 @@ def read(text: str, shell: Shell) -> Reading:
 
 def _read_nested(reading: Reading, start: int) -> None:
     index = start
-    while index < len(reading.commands):
-        command = reading.commands[index]
+    commands = reading.commands  # grows as nested shells are read: indexed, not iterated
+    while index < len(commands):
+        command = commands[index]
         index += 1
-        if command.depth >= MAX_DEPTH:
+        if command.program not in _STARTS_SHELLS or command.depth >= MAX_DEPTH:
             continue
         depth = command.depth + 1
         if command.program in POWERSHELL_HOSTS:

@@ -7,6 +7,7 @@ Both readers (PowerShell and cmd) fill one ``Reading``; nested shells (``powersh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ssm_warden.shells import Shell
 
@@ -14,9 +15,12 @@ MAX_DEPTH = 5  # nested shells read; deeper payloads are reported by the rule th
 MAX_COMMANDS = 400  # commands kept per judged text (a pasted script of thousands is cut, then flagged)
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
-    """One program or cmdlet the text runs, with its arguments as that program receives them."""
+class Command(NamedTuple):
+    """One program or cmdlet the text runs, with its arguments as that program receives them.
+
+    A named tuple (immutable like a frozen dataclass, built several times cheaper: thousands are
+    built per second of judging).
+    """
 
     program: str  # canonical: lower case, no path, no .exe, aliases resolved
     args: tuple[str, ...]

@@ -39,6 +39,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ssm_warden import compiled_yaml
 from ssm_warden.detect.rules import RulePackError
 from ssm_warden.detect.windows.facts import FIELDS
 from ssm_warden.models.findings import Severity
@@ -189,7 +190,7 @@ def _load_yaml(name: str) -> Any:
     if not entry.is_file():
         raise RulePackError(f"unknown rule pack {name!r}")
     try:
-        return yaml.safe_load(entry.read_text(encoding="utf-8"))
+        return compiled_yaml.safe_load(entry.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RulePackError(f"rule pack {name}.yaml: {exc}") from exc
 
