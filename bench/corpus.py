@@ -21,7 +21,10 @@ verdict but ``allow`` (nl2bash + tldr, and each file), benign items rated high o
 per source file and per category, and the confusion of predicted severity against the hint.
 A multi-line item is judged as the snippet it is (``judge_command`` judges it whole and line by
 line). Speed: a 1 MB line of several shapes, and the whole corpus in commands per second, each
-beside a baseline measured in the same run (``shlex.split`` + lowercasing the same input).
+beside a baseline measured in the same run (``shlex.split`` + lowercasing the same input). The
+corpus is judged in ``CORPUS_PASSES`` interleaved passes per engine (current, legacy, current, …):
+the least wall time of each, the median, the least CPU time, and the speed ratio new/legacy (of the
+minimums, and per pass) are printed, so a figure taken on a busy machine shows how unsteady it is.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import json
 import os
 import random
 import shlex
+import statistics
 import string
 import sys
 import time
@@ -50,6 +54,7 @@ from ssm_warden.policy.loader import default_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 BENIGN_FP_FILES = ("nl2bash.jsonl", "tldr.jsonl")
+CORPUS_PASSES = 5  # interleaved timing passes over the whole corpus, per engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,16 +289,37 @@ def timing(detector: Detector, items: list[Item]) -> Iterator[dict[str, Any]]:
         }
     if items:
         commands = [i.command for i in items]
-        det = _time(functools.partial(_judge_all_commands, detector, commands), repeat=2)
-        old = _time(functools.partial(_judge_all_commands, legacy, commands), repeat=2)
+        # Interleaved passes (new, legacy, new, …) so that both see the same machine; the least
+        # time of each is the figure least disturbed by other processes, the median says how
+        # steady it was, and CPU time is kept beside wall time (steadier on a shared machine).
+        walls: dict[str, list[float]] = {"new": [], "legacy": []}
+        cpus: dict[str, list[float]] = {"new": [], "legacy": []}
+        for _ in range(CORPUS_PASSES):
+            for name, engine in (("new", detector), ("legacy", legacy)):
+                wall, cpu = time.perf_counter(), time.process_time()
+                _judge_all_commands(engine, commands)
+                walls[name].append(time.perf_counter() - wall)
+                cpus[name].append(time.process_time() - cpu)
+        det, old = min(walls["new"]), min(walls["legacy"])
         base = _time(functools.partial(_baseline_all, commands), repeat=1)
+        n = len(commands)
         yield {
             "figure": "timing_corpus",
-            "commands": len(commands),
+            "commands": n,
+            "passes": CORPUS_PASSES,
             "detector_seconds": round(det, 3),
-            "detector_commands_per_second": round(len(commands) / det),
-            "legacy_detector_commands_per_second": round(len(commands) / old),
-            "baseline_shlex_lower_commands_per_second": round(len(commands) / base),
+            "detector_commands_per_second": round(n / det),
+            "legacy_detector_commands_per_second": round(n / old),
+            "detector_commands_per_second_median": round(n / statistics.median(walls["new"])),
+            "legacy_detector_commands_per_second_median": round(n / statistics.median(walls["legacy"])),
+            "detector_cpu_commands_per_second": round(n / min(cpus["new"])),
+            "legacy_detector_cpu_commands_per_second": round(n / min(cpus["legacy"])),
+            "speed_ratio_new_to_legacy_wall_min": round(old / det, 3),
+            "speed_ratio_new_to_legacy_cpu_min": round(min(cpus["legacy"]) / min(cpus["new"]), 3),
+            "speed_ratio_new_to_legacy_per_pass_cpu": sorted(
+                round(o / w, 2) for w, o in zip(cpus["new"], cpus["legacy"], strict=True)
+            ),
+            "baseline_shlex_lower_commands_per_second": round(n / base),
         }
     start = time.perf_counter()
     Detector(load_rules())

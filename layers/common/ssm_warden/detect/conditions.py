@@ -220,8 +220,7 @@ class _Compiler:
             terms.append(self.and_())
         if len(terms) == 1:
             return terms[0]
-        preds = [p for p, _ in terms]
-        return (lambda e, t: any(p(e, t) for p in preds)), _or_gate([g for _, g in terms])
+        return _any_of(tuple(p for p, _ in terms)), _or_gate([g for _, g in terms])
 
     def and_(self) -> tuple[Predicate, Gate]:
         terms = [self.not_()]
@@ -230,8 +229,7 @@ class _Compiler:
             terms.append(self.not_())
         if len(terms) == 1:
             return terms[0]
-        preds = [p for p, _ in terms]
-        return (lambda e, t: all(p(e, t) for p in preds)), _and_gate([g for _, g in terms])
+        return _all_of(tuple(p for p, _ in terms)), _and_gate([g for _, g in terms])
 
     def not_(self) -> tuple[Predicate, Gate]:
         tok = self.take()
@@ -284,15 +282,36 @@ class _Compiler:
         return (tok[1],)
 
 
+def _any_of(preds: tuple[Predicate, ...]) -> Predicate:
+    def any_holds(e: ExecFacts, t: TextFacts) -> bool:
+        # In order, stopping at the first that holds; a loop, not any(): no generator per call.
+        for p in preds:  # noqa: SIM110
+            if p(e, t):
+                return True
+        return False
+
+    return any_holds
+
+
+def _all_of(preds: tuple[Predicate, ...]) -> Predicate:
+    def all_hold(e: ExecFacts, t: TextFacts) -> bool:
+        for p in preds:  # noqa: SIM110 - as above
+            if not p(e, t):
+                return False
+        return True
+
+    return all_hold
+
+
 def _comparison(getter: Callable[[ExecFacts, TextFacts], Any], op: str, values: tuple[str, ...]) -> Predicate:
     match: Callable[[str], bool]
     if op in ("=", "in"):
         wanted = frozenset(values)
-        match = wanted.__contains__
-    elif op == "!=":
+        return lambda e, t: not wanted.isdisjoint(_many(getter(e, t)))
+    if op == "!=":
         wanted = frozenset(values)
-        return lambda e, t: not any(v in wanted for v in _many(getter(e, t)))
-    elif op == "startswith":
+        return lambda e, t: wanted.isdisjoint(_many(getter(e, t)))
+    if op == "startswith":
         prefixes = tuple(values)
         match = lambda v: v.startswith(prefixes)  # noqa: E731
     elif op == "endswith":

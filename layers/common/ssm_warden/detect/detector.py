@@ -4,6 +4,13 @@ Every pattern of every rule is added to one RE2 set per scope, so judging a unit
 linear-time pass whatever the number of rules; only the rules that matched are searched again, to
 quote the matching text in the finding's reason. RE2 never backtracks, so a megabyte line costs
 milliseconds, not minutes.
+
+A command's segments, pipelines, snippet and raw text are mostly the same few strings (``ls -la``
+is all four), so a text up to ``_ONE_PASS_LIMIT`` long is searched once against the match patterns
+of every command scope together (each slot says its scope), and against the unless patterns only
+when something matched. Fact rules are evaluated only for programs that pass their gate (program
+name and non-empty fields, ``conditions.Gate``). tests/unit/detect/test_evaluation_shortcuts.py
+compares each shortcut with the exhaustive evaluation.
 """
 
 from __future__ import annotations
@@ -37,6 +44,13 @@ class _Slot:
     rule: int
     clause: int
     negative: bool
+    scope: Scope = "segment"
+
+
+# Texts up to this long are matched once against every command scope's patterns together (one RE2
+# pass per distinct text, not one per scope); longer ones against each scope's own set, as RE2's
+# lazy DFA over a big set and a long text is where its memory budget could run out.
+_ONE_PASS_LIMIT = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +70,7 @@ class Detector:
         # Fact rules by the program names their condition can hold for (see conditions.Gate).
         self._facts_by_name: dict[str, list[Rule]] = {}
         self._facts_any_name: list[Rule] = []
-        self._gate_cache: dict[tuple[str, frozenset[str]], tuple[Rule, ...]] = {}
+        self._gate_cache: dict[tuple[str | bool, ...], tuple[Rule, ...]] = {}
         for rule in self.fact_rules:
             names = rule.gate.names if rule.gate is not None else None
             if names is None:
@@ -67,14 +81,22 @@ class Detector:
         self._scopes: dict[Scope, PatternSet[_Slot]] = {
             s: PatternSet[_Slot]() for s in ("segment", "pipeline", "snippet", "raw", "output")
         }
+        # Every command scope's patterns in two sets (match and unless), each slot tagged with its
+        # scope: the unless set is searched only in a text that the match set found something in.
+        self._command_match = PatternSet[_Slot]()
+        self._command_unless = PatternSet[_Slot]()
         for r_index, rule in enumerate(self.rules):
             for c_index, clause in enumerate(rule.clauses):
                 matcher = self._scopes[clause.scope]
-                for pattern in clause.match:
-                    matcher.add(pattern, _Slot(r_index, c_index, False), rule.id)
-                for pattern in clause.unless:
-                    matcher.add(pattern, _Slot(r_index, c_index, True), rule.id)
-        for matcher in self._scopes.values():
+                for negative, patterns in ((False, clause.match), (True, clause.unless)):
+                    for pattern in patterns:
+                        slot = _Slot(r_index, c_index, negative, clause.scope)
+                        matcher.add(pattern, slot, rule.id)
+                        if clause.scope != "output":
+                            (self._command_unless if negative else self._command_match).add(
+                                pattern, slot, rule.id
+                            )
+        for matcher in (*self._scopes.values(), self._command_match, self._command_unless):
             matcher.compile()
         self.command_rules = tuple(r for r in self.rules if not r.is_output)
         self.output_rules = tuple(r for r in self.rules if r.is_output)
@@ -96,8 +118,9 @@ class Detector:
         if len(lines) > 1 and len(command) <= FULL_PARSE_LIMIT:
             texts.extend(lines)
         best: dict[str, Finding] = {}
+        masked: dict[str, str] = {}  # redact() of each text quoted, once per call (it is pure)
         for text in texts:
-            for finding in self._judge_normalized(text, normalize(text), command):
+            for finding in self._judge_normalized(text, normalize(text), command, masked):
                 current = best.get(finding.rule)
                 if current is None or finding.severity.rank > current.severity.rank:
                     best[finding.rule] = finding
@@ -114,19 +137,21 @@ class Detector:
         """Findings of the output rules (secrets shown on screen) for one line a terminal printed."""
         clean = _ANSI_ESCAPE.sub("", line)
         units = {"output": [_Unit(clean, False)]}
-        return _ordered(self._evaluate(units, False, line, output=True))
+        return _ordered(self._evaluate(units, False, line, output=True, masked={}))
 
     # -- internals ----------------------------------------------------------------------------------
-    def _judge_normalized(self, text: str, views: Normalized, original: str) -> list[Finding]:
+    def _judge_normalized(
+        self, text: str, views: Normalized, original: str, masked: dict[str, str]
+    ) -> list[Finding]:
         units: dict[str, list[_Unit]] = {
             "segment": [_Unit(s.text, s.privileged) for s in views.segments],
             "pipeline": [_Unit(p, views.privileged) for p in views.pipelines],
             "snippet": [_Unit(views.snippet, views.privileged)] if views.snippet_parts else [],
             "raw": [_Unit(text, views.privileged)],
         }
-        findings = self._evaluate(units, views.privileged, original, output=False)
+        findings = self._evaluate(units, views.privileged, original, output=False, masked=masked)
         if self.fact_rules and views.execs:
-            findings.extend(self._judge_facts(views, original, {f.rule for f in findings}))
+            findings.extend(self._judge_facts(views, original, {f.rule for f in findings}, masked))
         if findings and inert(views):
             # Every program in the text only prints, or runs with a dry-run or help flag:
             # nothing in it acts, whatever the words it prints look like.
@@ -135,10 +160,22 @@ class Detector:
 
     def _candidates(self, e: ExecFacts) -> tuple[Rule, ...]:
         """The fact rules whose gate this program passes (remembered by name and shape)."""
-        shape = frozenset(n for n, nonempty in _NONEMPTY.items() if nonempty(e))
-        key = (e.name, shape)
+        key = (
+            e.name,
+            bool(e.reads),
+            bool(e.writes),
+            bool(e.appends),
+            bool(e.deletes),
+            bool(e.dests),
+            bool(e.unknown_dests),
+            bool(e.pipe_from),
+            bool(e.pipe_to),
+            bool(e.flags),
+            bool(e.operands),
+        )
         found = self._gate_cache.get(key)
         if found is None:
+            shape = frozenset(n for n, nonempty in _NONEMPTY.items() if nonempty(e))
             pool = (*self._facts_by_name.get(e.name, ()), *self._facts_any_name)
             found = tuple(r for r in pool if r.gate is None or _passes(r.gate, e.name, shape))
             if len(self._gate_cache) > 8192:
@@ -146,10 +183,16 @@ class Detector:
             self._gate_cache[key] = found
         return found
 
-    def _judge_facts(self, views: Normalized, original: str, already: set[str]) -> list[Finding]:
+    def _judge_facts(
+        self, views: Normalized, original: str, already: set[str], masked: dict[str, str] | None = None
+    ) -> list[Finding]:
         relevant = self._fact_relevant
-        if relevant is not None and not any(e.redirs or e.argv[0] in relevant for e in views.execs):
-            return []  # no program here can satisfy any fact rule's gate
+        if relevant is not None:
+            for run in views.execs:
+                if run.redirs or run.argv[0] in relevant:
+                    break
+            else:
+                return []  # no program here can satisfy any fact rule's gate
         execs, text = derive(views.execs, self.own)
         hits: dict[str, tuple[Rule, ExecFacts]] = {}
         for e in execs:
@@ -166,7 +209,7 @@ class Detector:
             for when, worse in rule.escalations:
                 if worse.rank > severity.rank and when(hit, text):
                     severity = worse
-            excerpt = _cut(redact(hit.cmdline), 0, 0)
+            excerpt = _cut(_masked(hit.cmdline, {} if masked is None else masked), 0, 0)
             findings.append(
                 Finding(
                     rule=rule.id,
@@ -181,11 +224,31 @@ class Detector:
             )
         return findings
 
+    def _met_by_scope(self, text: str) -> dict[str, set[tuple[int, int]]]:
+        """The (rule, clause) pairs ``text`` meets in each command scope: a match and no unless."""
+        slots = self._command_match.match(text)
+        if not slots:
+            return {}
+        met: dict[str, set[tuple[int, int]]] = {}
+        for slot in slots:
+            met.setdefault(slot.scope, set()).add((slot.rule, slot.clause))
+        for slot in self._command_unless.match(text):
+            keys = met.get(slot.scope)
+            if keys is not None:
+                keys.discard((slot.rule, slot.clause))
+        return met
+
     def _evaluate(
-        self, units: dict[str, list[_Unit]], privileged: bool, original: str, output: bool
+        self,
+        units: dict[str, list[_Unit]],
+        privileged: bool,
+        original: str,
+        output: bool,
+        masked: dict[str, str],
     ) -> list[Finding]:
         # (rule, clause) -> first unit that satisfies it, and whether any satisfying unit is privileged
         satisfied: dict[tuple[int, int], tuple[_Unit, bool]] = {}
+        one_pass: dict[str, dict[str, set[tuple[int, int]]]] = {}  # text -> clauses it meets, by scope
         for scope, scope_units in units.items():
             matcher = self._scopes[scope]  # type: ignore[index]
             seen_texts: set[str] = set()
@@ -194,14 +257,16 @@ class Detector:
                 if key in seen_texts:
                     continue
                 seen_texts.add(key)
-                slots = matcher.match(unit.text)
-                if not slots:
+                if output or len(unit.text) > _ONE_PASS_LIMIT:
+                    met: set[tuple[int, int]] | None = _met(matcher.match(unit.text))
+                else:
+                    by_scope = one_pass.get(unit.text)
+                    if by_scope is None:
+                        by_scope = one_pass[unit.text] = self._met_by_scope(unit.text)
+                    met = by_scope.get(scope)
+                if not met:
                     continue
-                positive: set[tuple[int, int]] = set()
-                negative: set[tuple[int, int]] = set()
-                for slot in slots:
-                    (negative if slot.negative else positive).add((slot.rule, slot.clause))
-                for key2 in positive - negative:
+                for key2 in met:
                     clause = self.rules[key2[0]].clauses[key2[1]]
                     if clause.privileged and not unit.privileged:
                         continue
@@ -225,7 +290,7 @@ class Detector:
             severity = rule.severity
             if elevated and rule.severity_if_privileged is not None:
                 severity = rule.severity_if_privileged
-            excerpts = [_excerpt(rule, c, h[0].text) for c, h in enumerate(hits) if h is not None]
+            excerpts = [_excerpt(rule, c, h[0].text, masked) for c, h in enumerate(hits) if h is not None]
             findings.append(
                 Finding(
                     rule=rule.id,
@@ -256,6 +321,15 @@ _NONEMPTY: dict[str, Callable[[ExecFacts], bool]] = {
 }
 
 
+def _met(slots: list[_Slot]) -> set[tuple[int, int]]:
+    """The (rule, clause) pairs of ``slots`` (one scope's matches in one text) with a match and no unless."""
+    positive: set[tuple[int, int]] = set()
+    negative: set[tuple[int, int]] = set()
+    for slot in slots:
+        (negative if slot.negative else positive).add((slot.rule, slot.clause))
+    return positive - negative
+
+
 def _relevance(by_name: dict[str, list[Rule]], any_name: list[Rule]) -> frozenset[str] | None:
     """Program names that can make a fact rule hold, when that can be known from the name and
     redirections alone; None when some rule could hold for any program."""
@@ -272,7 +346,14 @@ def _passes(gate: Gate, name: str, shape: frozenset[str]) -> bool:
     return any((b.names is None or name in b.names) and b.needs <= shape for b in gate.branches())
 
 
-def _excerpt(rule: Rule, clause_index: int, text: str) -> str:
+def _masked(text: str, memo: dict[str, str]) -> str:
+    found = memo.get(text)
+    if found is None:
+        found = memo[text] = redact(text)
+    return found
+
+
+def _excerpt(rule: Rule, clause_index: int, text: str, memo: dict[str, str]) -> str:
     """The text around what the clause matched, masked BEFORE it is cut: a cut never shows the
     beginning of a secret that redaction would have recognised whole."""
     clause = rule.clauses[clause_index]
@@ -287,7 +368,7 @@ def _excerpt(rule: Rule, clause_index: int, text: str) -> str:
                 break
         else:
             text = text[:_REDACT_MARGIN]
-    masked = redact(text)
+    masked = _masked(text, memo)
     for pattern in clause.match:
         m = _compiled(pattern).search(masked)
         if m is not None:

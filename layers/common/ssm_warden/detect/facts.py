@@ -254,11 +254,14 @@ def _split(argv: Sequence[str]) -> tuple[frozenset[str], tuple[str, ...]]:
     flags: set[str] = set()
     operands: list[str] = []
     for arg in argv[1:]:
-        if arg.startswith("-") and len(arg) > 1:
-            flags.add(arg.split("=", 1)[0])
+        if arg[:1] == "-" and len(arg) > 1:
             if "=" in arg:
-                operands.append(arg.split("=", 1)[1])
-        elif not _ASSIGNMENT.match(arg):
+                flag, _, value = arg.partition("=")
+                flags.add(flag)
+                operands.append(value)
+            else:
+                flags.add(arg)
+        elif "=" not in arg or not _ASSIGNMENT.match(arg):
             operands.append(arg.lstrip("@"))
     return frozenset(flags), tuple(operands)
 
@@ -305,11 +308,13 @@ def exec_facts(e: Exec, own: OwnNetwork) -> ExecFacts:
             _add_dest(facts, kind, host, own)
         if name == "rclone" and _RCLONE_REMOTE.match(word) and "://" not in word:
             _add_dest(facts, "bucket", word.split(":", 1)[0], own)  # a remote configured elsewhere
-    facts.dry_run = bool(flags & _DRY_RUN) or (name in _DASH_N_DRY and _has_short(flags, "n"))
-    facts.dry_run = facts.dry_run or any(a.startswith("--dry-run") for a in e.argv[1:])
-    facts.help = bool(flags & _HELP) or (len(e.argv) == 2 and e.argv[1] in _HELP_ALONE)
-    if any(_EMBEDDED_COMMAND.search(a) for a in e.argv[1:]):  # certbot --dry-run --pre-hook 'sh …'
-        facts.dry_run = facts.help = False
+    if flags:
+        facts.dry_run = not _DRY_RUN.isdisjoint(flags) or (name in _DASH_N_DRY and _has_short(flags, "n"))
+        facts.dry_run = facts.dry_run or any(a.startswith("--dry-run") for a in e.argv[1:])
+        facts.help = not _HELP.isdisjoint(flags)
+    facts.help = facts.help or (len(e.argv) == 2 and e.argv[1] in _HELP_ALONE)
+    if (facts.dry_run or facts.help) and any(_EMBEDDED_COMMAND.search(a) for a in e.argv[1:]):
+        facts.dry_run = facts.help = False  # certbot --dry-run --pre-hook 'sh …'
     return facts
 
 
@@ -333,8 +338,9 @@ def derive(execs: Sequence[Exec], own: OwnNetwork = NO_OWN_NETWORK) -> tuple[lis
     ]
     facts = [exec_facts(e, own) for e in execs]
     by_pipeline: dict[tuple[int, int], list[int]] = {}
-    for index, e in enumerate(execs):
-        by_pipeline.setdefault((e.depth, e.pipeline), []).append(index)
+    if len(execs) > 1:  # one program: no pipeline neighbours
+        for index, e in enumerate(execs):
+            by_pipeline.setdefault((e.depth, e.pipeline), []).append(index)
     for members in by_pipeline.values():
         if len(members) < 2:
             continue

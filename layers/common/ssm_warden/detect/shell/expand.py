@@ -89,6 +89,9 @@ _CRON_SCHEDULE = re.compile(r"^\s*(?:@\w+|(?:[\d*/,-]+\s+){5})")
 _SPLIT = "\x00"  # marks where an unquoted expansion splits a word
 
 
+_HEX = ("0x", "0X")  # with "://" and long digit strings: what words.canonical_hosts may rewrite
+
+
 class Expander:
     def __init__(self) -> None:
         self.vars: dict[str, str] = {}
@@ -176,7 +179,7 @@ class Expander:
             item = command.items[i]
             if not isinstance(item, Word):
                 break
-            m = _ASSIGN.match(item.raw)
+            m = _ASSIGN.match(item.raw) if "=" in item.raw else None
             if not m:
                 break
             name = m.group(1)
@@ -194,7 +197,7 @@ class Expander:
                     Exec(
                         (":",),
                         ":",
-                        tuple(_split_redir(r) for r in redirs),
+                        tuple([_split_redir(r) for r in redirs]) if redirs else (),
                         privileged,
                         depth,
                         self.out.pipeline_count,
@@ -216,8 +219,14 @@ class Expander:
         if not argv:
             return ([":", *redirs] if redirs else []), seg_priv
         argv = [resolve_glob(a) if ("*" in a or "?" in a or "[" in a) and "/" in a else a for a in argv]
-        redirs = [canonical_hosts(r) for r in redirs]
-        argv = [canonical_hosts(a) for a in argv]
+        redirs = [
+            canonical_hosts(r) if "://" in r or r[:2] in _HEX or (len(r) >= 8 and r.isdigit()) else r
+            for r in redirs
+        ]
+        argv = [
+            canonical_hosts(a) if "://" in a or a[:2] in _HEX or (len(a) >= 8 and a.isdigit()) else a
+            for a in argv
+        ]
         if argv[0] in ("echo", "printf") and any("cron" in r or "/init.d/" in r for r in redirs):
             # A scheduled job written with echo: judge the command it schedules.
             self._schedule_payload(literal_output(argv), depth, seg_priv)
@@ -230,7 +239,7 @@ class Expander:
             Exec(
                 tuple(argv),
                 path,
-                tuple(_split_redir(r) for r in redirs),
+                tuple([_split_redir(r) for r in redirs]) if redirs else (),
                 seg_priv,
                 depth,
                 self.out.pipeline_count,
@@ -392,6 +401,10 @@ class Expander:
         """Expand one word into zero or more argument strings."""
         if word is None:
             return []
+        parts = word.parts
+        if len(parts) == 1 and parts[0].kind == "lit" and "{" not in (only := parts[0].text):
+            # One literal part (most words): nothing to substitute, split or brace-expand.
+            return [w for w in only.split(_SPLIT) if w] if _SPLIT in only else [only]
         buf: list[str] = []
         for part in word.parts:
             kind = part.kind

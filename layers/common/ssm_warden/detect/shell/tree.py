@@ -90,8 +90,7 @@ def _plain(text: str) -> list[Pipeline]:
     current: Pipeline = []
     command = Command()
     redir: Redir | None = None
-    for m in _PLAIN_TOKEN.finditer(text):
-        operator, redirect, word = m.groups()
+    for operator, redirect, word in _PLAIN_TOKEN.findall(text):
         if operator:
             if command.items:
                 current.append(command)
