@@ -29,6 +29,7 @@ from ssm_warden.detect.facts import NO_OWN_NETWORK, READS_OR_WRITES, ExecFacts, 
 from ssm_warden.detect.normalize import FULL_PARSE_LIMIT, Normalized, normalize
 from ssm_warden.detect.pattern_set import PatternSet, re2_options
 from ssm_warden.detect.rules import Rule, Scope, expand_pack_names, load_rules
+from ssm_warden.encodable import encodable
 from ssm_warden.models.findings import Finding, Severity
 from ssm_warden.shells import Shell
 from ssm_warden.slack.redact import redact
@@ -109,6 +110,7 @@ class Detector:
         ``shell`` is the shell the command was typed in: PowerShell and cmd commands go to the
         Windows detector when it is installed, else they are judged with these rules.
         """
+        command = encodable(command)
         if shell != "posix":
             windows = self._windows()
             if windows is not None:
@@ -135,6 +137,7 @@ class Detector:
 
     def judge_output(self, line: str) -> list[Finding]:
         """Findings of the output rules (secrets shown on screen) for one line a terminal printed."""
+        line = encodable(line)
         clean = _ANSI_ESCAPE.sub("", line)
         units = {"output": [_Unit(clean, False)]}
         return _ordered(self._evaluate(units, False, line, output=True, masked={}))

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ssm_warden.encodable import encodable
 from ssm_warden.errors import MalformedEventError
 from ssm_warden.transcript.terminal import split_text
 
@@ -217,6 +218,8 @@ class SessionLogBatch:
             all_lines.extend(lines)
             claims.append(None if document is None else _claim(document, interned))
         self.raw_events = []
+        if not _utf8_encodable(all_lines):
+            all_lines[:] = [encodable(line) for line in all_lines]  # lone surrogates as U+FFFD
         if not in_order:
             before = len(out)
             out = _sorted_by_id(out)
@@ -228,6 +231,17 @@ class SessionLogBatch:
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             where += f" id={raw['id']}"
         self.malformed.append(MalformedRecord(where, str(exc)))
+
+
+def _utf8_encodable(lines: list[str]) -> bool:
+    """Whether every line can be written as UTF-8 (one C pass over the batch's text). A JSON string
+    may hold a lone UTF-16 surrogate (``"\\ud800"``): the agent never writes one, a forged or
+    odd event can, and no UTF-8 consumer (the shell parser, RE2) accepts it."""
+    try:
+        "".join(lines).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _sorted_by_id(events: EventLines) -> EventLines:

@@ -17,6 +17,7 @@ from ssm_warden.detect.pattern_set import PatternSet, re2_options
 from ssm_warden.detect.windows.facts import FIELDS, Facts, facts_of
 from ssm_warden.detect.windows.reader import read
 from ssm_warden.detect.windows.rules import Condition, WindowsRule, expand_windows_packs, load_windows_rules
+from ssm_warden.encodable import encodable
 from ssm_warden.models.findings import Finding
 from ssm_warden.shells import Shell
 from ssm_warden.slack.redact import redact
@@ -67,6 +68,7 @@ class WindowsDetector:
         ``posix`` is read as PowerShell (a Linux shell never reaches here on purpose; reading it as
         PowerShell is the stricter choice). A snippet is read whole, as the shell would run it.
         """
+        command = encodable(command)
         facts = facts_of(read(command, shell))
         return self._evaluate(facts, command)
 
