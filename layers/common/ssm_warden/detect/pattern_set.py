@@ -23,22 +23,29 @@ class PatternSet[S]:
     def __init__(self) -> None:
         self.slots: list[S] = []
         self.patterns: list[str] = []
+        self.rule_ids: list[str] = []
         self.set: re2.Set | None = None
 
     def add(self, pattern: str, slot: S, rule_id: str) -> None:
-        try:
-            re2.compile(pattern, re2_options())
-        except re2.error as exc:
-            raise RulePackError(f"rule {rule_id}: pattern {pattern!r} is not valid RE2: {exc}") from exc
+        """Add a pattern; it is checked when the set is compiled (``compile`` names its rule)."""
         self.patterns.append(pattern)
         self.slots.append(slot)
+        self.rule_ids.append(rule_id)
 
     def compile(self) -> None:
+        """Build the set. A pattern that is not valid RE2 raises ``RulePackError`` naming its rule:
+        adding it to the set parses it, so no pattern is compiled twice (a container's cold start
+        builds every rule's patterns)."""
         if not self.patterns:
             return
         rset = re2.Set.SearchSet(re2_options())
-        for pattern in self.patterns:
-            rset.Add(pattern)
+        for pattern, rule_id in zip(self.patterns, self.rule_ids, strict=True):
+            try:
+                rset.Add(pattern)
+            except re2.error:
+                raise RulePackError(
+                    f"rule {rule_id}: pattern {pattern!r} is not valid RE2: {_why(pattern)}"
+                ) from None
         rset.Compile()
         self.set = rset
 
@@ -49,3 +56,12 @@ class PatternSet[S]:
         if not found:
             return []
         return [self.slots[i] for i in found]
+
+
+def _why(pattern: str) -> str:
+    """RE2's own message for an invalid pattern (the set only says that adding it failed)."""
+    try:
+        re2.compile(pattern, re2_options())
+    except re2.error as exc:
+        return str(exc)
+    return "refused by RE2's pattern set"
