@@ -58,6 +58,7 @@ _ONE_PASS_LIMIT = 8192
 class _Unit:
     text: str
     privileged: bool
+    child: bool = False  # a segment run by a shell the command starts (views.Segment.child)
 
 
 class Detector:
@@ -147,7 +148,7 @@ class Detector:
         self, text: str, views: Normalized, original: str, masked: dict[str, str]
     ) -> list[Finding]:
         units: dict[str, list[_Unit]] = {
-            "segment": [_Unit(s.text, s.privileged) for s in views.segments],
+            "segment": [_Unit(s.text, s.privileged, s.child) for s in views.segments],
             "pipeline": [_Unit(p, views.privileged) for p in views.pipelines],
             "snippet": [_Unit(views.snippet, views.privileged)] if views.snippet_parts else [],
             "raw": [_Unit(text, views.privileged)],
@@ -256,7 +257,7 @@ class Detector:
             matcher = self._scopes[scope]  # type: ignore[index]
             seen_texts: set[str] = set()
             for unit in scope_units:
-                key = unit.text if not unit.privileged else "\x00" + unit.text
+                key = ("\x00" if unit.privileged else "") + ("\x01" if unit.child else "") + unit.text
                 if key in seen_texts:
                     continue
                 seen_texts.add(key)
@@ -271,7 +272,7 @@ class Detector:
                     continue
                 for key2 in met:
                     clause = self.rules[key2[0]].clauses[key2[1]]
-                    if clause.privileged and not unit.privileged:
+                    if (clause.privileged and not unit.privileged) or (clause.session_shell and unit.child):
                         continue
                     prior = satisfied.get(key2)
                     if prior is None:

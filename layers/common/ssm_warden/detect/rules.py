@@ -85,6 +85,9 @@ class ClauseSpec(BaseModel):
     match: list[str] = Field(min_length=1)
     unless: list[str] = Field(default_factory=list)
     privileged: bool = False  # the unit must have run under sudo / doas / su
+    # segment scope: the unit must run in the session's own shell, not in a shell the command starts
+    # (bash -c, su -c, ssh host cmd): for what a shell does to itself, such as redirecting its output
+    session_shell: bool = False
 
 
 class EscalationSpec(BaseModel):
@@ -113,6 +116,7 @@ class RuleSpec(BaseModel):
     match: list[str] = Field(default_factory=list)
     unless: list[str] = Field(default_factory=list)
     privileged: bool = False
+    session_shell: bool = False  # as ClauseSpec.session_shell
     clauses: list[ClauseSpec] = Field(default_factory=list)
     case_sensitive: bool = False
     condition: str | None = None  # kind facts: a condition over facts (see detect.conditions)
@@ -145,6 +149,7 @@ class Clause:
     match: tuple[str, ...]
     unless: tuple[str, ...]
     privileged: bool
+    session_shell: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +195,7 @@ def _regex_kind(spec: RuleSpec) -> tuple[Literal["all", "any"], tuple[Clause, ..
         tuple(_flags(spec, p) for p in spec.match),
         tuple(_flags(spec, p) for p in spec.unless),
         spec.privileged,
+        spec.session_shell,
     )
     return "any", (clause,)
 
@@ -203,6 +209,7 @@ def _clauses(spec: RuleSpec) -> tuple[Clause, ...]:
             tuple(_flags(spec, p) for p in c.match),
             tuple(_flags(spec, p) for p in c.unless),
             c.privileged,
+            c.session_shell,
         )
         for c in spec.clauses
     )

@@ -101,6 +101,7 @@ class Expander:
         self.seen_payloads: set[str] = set()
         self.expansion_budget = 0
         self.stage = 0
+        self.child = False  # inside a shell the command starts (views.Segment.child)
 
     # -- public -------------------------------------------------------------------------------------
     def run(self, text: str, depth: int = 0, privileged: bool = False) -> None:
@@ -118,14 +119,24 @@ class Expander:
         if depth == 0 or DECODE_HINT.search(text):
             self._decode_literals(text, depth, privileged)
 
+    def child_payload(self, text: str, depth: int, privileged: bool) -> None:
+        """Judge the text a shell started by the command runs (``bash -c``, ``su -c``, ssh)."""
+        outer, self.child = self.child, True
+        try:
+            self.payload(text, depth, privileged)
+        finally:
+            self.child = outer
+
     def payload(self, text: str, depth: int, privileged: bool) -> None:
         text = text.strip()
-        if not text or text in self.seen_payloads:
+        # The same text run by a child shell and by this one are two things to judge.
+        seen = "\x01" + text if self.child else text
+        if not text or seen in self.seen_payloads:
             return
         if self.payloads >= MAX_PAYLOADS:
             self.out.truncated = True
             return
-        self.seen_payloads.add(text)
+        self.seen_payloads.add(seen)
         self.payloads += 1
         self.run(text, depth + 1, privileged)
 
@@ -142,7 +153,7 @@ class Expander:
                 text = " ".join(argv)
                 texts.append(text)
                 argvs.append(argv)
-                self.out.segments.append(Segment(text, seg_priv, depth))
+                self.out.segments.append(Segment(text, seg_priv, depth, self.child))
                 if seg_priv:
                     self.out.privileged = True
         if not texts:
@@ -234,7 +245,9 @@ class Expander:
         argv[0] = command_name(path)
         if argv[0] != path and not path.startswith(SYSTEM_BIN_DIRS):
             # Keep the path too: running something from /tmp or ./ is itself worth a rule.
-            self.out.segments.append(Segment(" ".join([path, *argv[1:], *redirs]), seg_priv, depth))
+            self.out.segments.append(
+                Segment(" ".join([path, *argv[1:], *redirs]), seg_priv, depth, self.child)
+            )
         self.out.execs.append(
             Exec(
                 tuple(argv),
@@ -270,11 +283,11 @@ class Expander:
                 launcher = launcher[1:]
         if launcher:
             text = " ".join([command_name(launcher[0]), *launcher[1:], *argv])
-            self.out.segments.append(Segment(text, privileged, depth))
+            self.out.segments.append(Segment(text, privileged, depth, self.child))
 
     def _emit_assignment(self, name: str, value: str, depth: int, privileged: bool, set_var: bool) -> None:
         text = f"{name}={value}"
-        self.out.segments.append(Segment(text, privileged, depth))
+        self.out.segments.append(Segment(text, privileged, depth, self.child))
         if set_var:
             self.vars[name] = value
 
@@ -350,7 +363,7 @@ class Expander:
             for k, arg in enumerate(args):
                 if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
                     if k + 1 < len(args):
-                        self.payload(args[k + 1], depth, privileged)
+                        self.child_payload(args[k + 1], depth, privileged)
                     return
                 if not arg.startswith("-") and not arg.startswith("+"):
                     return
@@ -361,10 +374,10 @@ class Expander:
         if name in ("su", "runuser", "sudo", "doas"):
             for k in range(1, n - 1):
                 if argv[k] in ("-c", "--command", "--session-command", "-s") and name != "su":
-                    self.payload(" ".join(argv[k + 1 :]), depth, True)
+                    self.child_payload(" ".join(argv[k + 1 :]), depth, True)
                     return
                 if argv[k] in ("-c", "--command", "--session-command"):
-                    self.payload(argv[k + 1], depth, True)
+                    self.child_payload(argv[k + 1], depth, True)
                     return
             return
         if name == "find":
@@ -387,7 +400,7 @@ class Expander:
                     host_seen = True
                     k += 1
                     continue
-                self.payload(" ".join(argv[k:]), depth, privileged)
+                self.child_payload(" ".join(argv[k:]), depth, privileged)  # run on the remote host
                 return
             return
         if name in ("xargs", "watch", "nsenter", "unshare", "flock", "chroot", "script"):

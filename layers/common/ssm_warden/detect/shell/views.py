@@ -26,11 +26,16 @@ class Exec:
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One simple command after normalisation: ``argv0 arg1 … [redirections]``."""
+    """One simple command after normalisation: ``argv0 arg1 … [redirections]``.
+
+    ``child``: it runs in a shell the command starts (``bash -c``, ``su -c``, ``ssh host cmd``), not
+    in the session's own shell: what it does to its shell (``exec >/dev/null``) ends with it.
+    """
 
     text: str
     privileged: bool
     depth: int
+    child: bool = False
 
 
 @dataclass(slots=True)
