@@ -35,10 +35,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from ssm_warden.detect.facts import NO_OWN_NETWORK, OwnNetwork
 from ssm_warden.models.actions import ActionRequest
 from ssm_warden.models.audit import AuditRecord
 from ssm_warden.models.session import Principal, SessionRecord
-from ssm_warden.monitor.judging import batch_judge
+from ssm_warden.monitor.judging import BatchJudge, batch_judge
 from ssm_warden.monitor.service import BatchResult, Dependencies, gc_paused, process_subscription
 from ssm_warden.policy.loader import default_policy
 from ssm_warden.policy.store import PolicyState
@@ -293,6 +294,17 @@ def floor_scanner(event: dict[str, Any]) -> int:
     return count
 
 
+_JUDGES_USED: set[BatchJudge] = set()
+
+
+def _judge_for(packs: tuple[str, ...], own: OwnNetwork) -> BatchJudge:
+    """The monitor's own judge for this batch (``batch_judge``), remembered so that each pass can
+    forget what the previous one judged: the bench measures a batch of commands never seen."""
+    judge = batch_judge(packs, own)
+    _JUDGES_USED.add(judge)
+    return judge
+
+
 def dependencies() -> tuple[Dependencies, MemoryStore, MemorySink, list[AuditRecord]]:
     store, sink, audit = MemoryStore(), MemorySink(), []
     policy = PolicyState(default_policy())
@@ -306,7 +318,7 @@ def dependencies() -> tuple[Dependencies, MemoryStore, MemorySink, list[AuditRec
         sink=sink,
         write_audit=write,
         policy=lambda: policy,
-        detector=batch_judge,
+        detector=_judge_for,
         region="us-east-1",
     )
     return deps, store, sink, audit
@@ -326,13 +338,14 @@ def _timed(fn: Callable[[], object]) -> tuple[float, float]:
 def main() -> None:
     event, shape = build_payload()
     print(json.dumps({"figure": "handler_batch", **shape}))
-    judge = batch_judge(("default",))  # a warm container: rules compiled before the batch arrives
+    batch_judge(("default",), NO_OWN_NETWORK)  # a warm container: rules compiled before the batch arrives
 
     results: list[BatchResult] = []
 
     def run() -> None:
         deps, *_ = dependencies()  # a fresh ledger each pass: the batch is new every time
-        judge.clear()  # and no command of it judged before
+        for judge in _JUDGES_USED:  # and no command of it judged before
+            judge.clear()
         results.append(process_subscription(event, deps))
 
     run()  # warm-up (first-call imports)
