@@ -18,7 +18,6 @@ Per function, per run, three events of the same kind: the first (the cold start)
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import itertools
 import json
@@ -26,12 +25,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_PER_RUN = 3
@@ -143,38 +140,21 @@ class Bench:
 
     def _acknowledge(self, session_id: str) -> dict[str, Any]:
         from ssm_warden.slack.messages import ACTION_ACK
-        from ssm_warden.slack.signature import sign
         from ssm_warden_local.demo.harness import SIGNING_SECRET
         from ssm_warden_local.demo.report import messages_about
+        from ssm_warden_local.slack_clicks import button_click, has_button
 
-        message, button = next(
-            (m, e)
-            for m in reversed(messages_about(session_id, self.stack))
-            for b in m.blocks
-            if b["type"] == "actions"
-            for e in b["elements"]
-            if e["action_id"] == ACTION_ACK
+        message = next(
+            m for m in reversed(messages_about(session_id, self.stack)) if has_button(m, ACTION_ACK)
         )
-        payload = {
-            "type": "block_actions",
-            "user": {"id": CLICKER, "username": "alice", "team_id": "T0SINK"},
-            "team": {"id": "T0SINK"},
-            "container": {"type": "message", "channel_id": message.channel, "message_ts": message.ts},
-            "message": {"ts": message.ts, "blocks": message.blocks},
-            "response_url": self.stack.sink.response_url(message),
-            "actions": [
-                {"action_id": ACTION_ACK, "block_id": "b", "value": button["value"], "type": "button"}
-            ],
-        }
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        headers = {k.lower(): v for k, v in sign(SIGNING_SECRET, body, int(time.time())).items()}
-        return {
-            "version": "2.0",
-            "headers": {**headers, "content-type": "application/x-www-form-urlencoded"},
-            "body": base64.b64encode(body).decode(),
-            "isBase64Encoded": True,
-            "requestContext": {"http": {"method": "POST", "path": "/"}},
-        }
+        return button_click(
+            self.stack.sink,
+            message,
+            ACTION_ACK,
+            signing_secret=SIGNING_SECRET,
+            user=CLICKER,
+            username="alice",
+        )
 
     def securityhub_action(self) -> list[dict[str, Any]]:
         return [self._custom_action(self.world.sessions[self.start_session()]) for _ in range(EVENTS_PER_RUN)]

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from ssm_warden import compiled_yaml
-from ssm_warden.detect.rules import DEFAULT_PACK_ALIAS, available_packs, load_rules
+from ssm_warden.detect.pack_files import DEFAULT_PACK_ALIAS, available_packs
+from ssm_warden.detect.rules import load_rules
 from ssm_warden.policy import catalog
 
 PACKAGE = compiled_yaml.package_dir()

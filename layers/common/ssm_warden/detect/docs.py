@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import groupby
 
-from ssm_warden.detect.rules import Rule, available_packs, load_pack_text, shared_lists_and_macros
+from ssm_warden.detect.pack_files import available_packs
+from ssm_warden.detect.rules import Rule, load_pack_text, shared_lists_and_macros
 
 HEADER = """# Detection rules
 

@@ -48,20 +48,19 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ssm_warden import compiled_yaml
 from ssm_warden.detect.conditions import ConditionError, Gate, Predicate, compile_condition
+from ssm_warden.detect.pack_files import DEFAULT_PACK_ALIAS, available_packs, pack_dir
 from ssm_warden.errors import WardenError
 from ssm_warden.models.findings import Severity
 
 Scope = Literal["segment", "pipeline", "snippet", "raw", "output"]
 COMMAND_SCOPES: tuple[Scope, ...] = ("segment", "pipeline", "snippet", "raw")
-
-DEFAULT_PACK_ALIAS = "default"
 
 
 class RulePackError(WardenError):
@@ -282,17 +281,6 @@ def build_rule(
     )
 
 
-def _pack_dir() -> Any:
-    return resources.files("ssm_warden.detect").joinpath("packs")
-
-
-def available_packs() -> list[str]:
-    """Names of the packs shipped with ssm-warden, sorted."""
-    return sorted(
-        entry.name.removesuffix(".yaml") for entry in _pack_dir().iterdir() if entry.name.endswith(".yaml")
-    )
-
-
 def default_packs() -> tuple[str, ...]:
     """What the pack name ``default`` stands for: every shipped pack."""
     return tuple(available_packs())
@@ -358,7 +346,7 @@ def shared_lists_and_macros() -> tuple[dict[str, tuple[str, ...]], dict[str, str
 
 def load_pack(name: str) -> list[Rule]:
     """Load a shipped pack by name."""
-    entry = _pack_dir().joinpath(f"{name}.yaml")
+    entry = pack_dir().joinpath(f"{name}.yaml")
     if not entry.is_file():
         raise RulePackError(f"unknown rule pack {name!r} (shipped: {', '.join(available_packs())})")
     rules = load_pack_text(entry.read_text(encoding="utf-8"), f"{name}.yaml")
