@@ -7,6 +7,12 @@ repaired here: ``3<>file`` and ``<<<word`` after other redirections.
 
 Text made only of plain words and the list / pipeline operators needs no parser: it is split
 directly (the same result, several times faster; most typed commands are like that).
+
+tree-sitter-bash 0.25.1 reads past its buffer on some four-byte UTF-8 characters after a ``{``
+(tree-sitter/tree-sitter-bash#337, open): the process dies with SIGSEGV. The parser is therefore
+given a copy in which each character outside the Basic Multilingual Plane is ``§§`` (the same four
+bytes long, and like it a word character that names no variable), and the words are read from the
+original bytes at the offsets the parser found, so no character is lost or changed.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ _PLAIN_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 _PARAM_NAME = re.compile(r"(?:[A-Za-z_]\w*|[0-9@*#?$!-])\Z")
 _UNQUOTED_ESCAPE = re.compile(r"\\(\n|.)", re.DOTALL)
 _DQUOTE_ESCAPE = re.compile(r"\\([$`\"\\\n])")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_ASTRAL_STAND_IN = "\u00a7\u00a7"  # two 2-byte characters: an astral character's 4 bytes
 
 _REDIRECTS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect"})
 _WORDISH = frozenset(
@@ -81,8 +89,18 @@ def parse(text: str) -> list[Pipeline]:
         return _plain(text)
     src = text.encode("utf-8", "surrogatepass")
     reader = _Reader(src)
-    reader.emit(_parser().parse(src).root_node)
+    reader.emit(_tree(text, src))
     return reader.pipelines
+
+
+def _tree(text: str, src: bytes) -> Node:
+    """The syntax tree of ``text`` (``src`` is its UTF-8), parsed from a copy tree-sitter-bash can
+    read without crashing: the same bytes but for each astral character (four bytes, as its stand-in
+    is). Every parse goes through here. A text of one- to three-byte characters only is passed as it
+    is without a search (``src`` is then shorter than ``text`` plus three bytes per astral one)."""
+    if len(src) >= len(text) + 3 and _ASTRAL.search(text):
+        src = _ASTRAL.sub(_ASTRAL_STAND_IN, text).encode("utf-8", "surrogatepass")
+    return _parser().parse(src).root_node
 
 
 def _plain(text: str) -> list[Pipeline]:
@@ -220,7 +238,7 @@ class _Reader:
             return
         self.reparse_budget -= 1
         inner = _Reader(rest.encode("utf-8", "surrogatepass"), self.reparse_budget)
-        inner.emit(_parser().parse(inner.src).root_node)
+        inner.emit(_tree(rest, inner.src))
         self.reparse_budget = inner.reparse_budget
         if inner.pipelines and inner.pipelines[0]:
             inner.pipelines[0][0].items.insert(0, _literal_word(head))
@@ -446,4 +464,4 @@ def _literal_word(text: str) -> Word:
 
 
 def node_count(text: str) -> Any:  # pragma: no cover - a debugging aid for the bench
-    return _parser().parse(text.encode()).root_node.descendant_count
+    return _tree(text, text.encode("utf-8", "surrogatepass")).descendant_count
