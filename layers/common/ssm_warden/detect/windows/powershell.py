@@ -95,16 +95,17 @@ class _Walker:
         # The nodes to read are found by a tree-sitter query (in C), then read in document order,
         # so an assignment is known before the commands after it use the variable.
         captures = QueryCursor(_query()).captures(root)
-        # (start, kind's order, capture order, kind, node): sorting these tuples is the stable sort
-        # by (start, kind's order), and never reaches the nodes (the capture order is unique).
-        nodes = [(n.start_byte, _ORDER[kind], 0, kind, n) for kind, found in captures.items() for n in found]
+        # (start, kind's order, -end, capture order, kind, node): nodes starting at one byte are read
+        # outer first (``[a]::b().c()``), as a walk down the tree meets them; tree-sitter returns
+        # such captures in no fixed order. The capture order is unique: no node is ever compared.
+        nodes = [(n.start_byte, _ORDER[kind], kind, n) for kind, found in captures.items() for n in found]
         if len(nodes) > _MAX_NODES:
             self.reading.truncated = True
             nodes = nodes[:_MAX_NODES]
-        nodes = [(start, order, i, kind, n) for i, (start, order, _, kind, n) in enumerate(nodes)]
-        nodes.sort()
+        ordered = [(start, order, -n.end_byte, i, kind, n) for i, (start, order, kind, n) in enumerate(nodes)]
+        ordered.sort()
         pipelines: dict[tuple[int, int], int] = {}
-        for _, _, _, kind, node in nodes:
+        for *_, kind, node in ordered:
             if kind == "assign":
                 self._assign(node)
             elif kind == "command":
