@@ -15,6 +15,7 @@ import tree_sitter_powershell
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 from ssm_warden.detect.windows.fold import Folder, Value, as_text, strip_backticks, text_of, unwrap
+from ssm_warden.detect.windows.plain import plain_words
 from ssm_warden.detect.windows.programs import canonical_program
 from ssm_warden.detect.windows.reading import Command, Reading
 
@@ -64,6 +65,12 @@ def parse(text: str) -> Node:
 def read_powershell(text: str, reading: Reading, depth: int = 0, via: str = "typed") -> Folder:
     """Add what ``text`` runs, read as PowerShell, to ``reading``; return the folder (variables)."""
     folder = Folder()
+    words = plain_words(text)
+    if words is not None:  # one command of plain words: what its syntax tree would say (plain.py)
+        program = canonical_program(words[0], "powershell")
+        reading.add(Command(program, tuple(words[1:]), "powershell", reading.next_pipeline(), depth, via))
+        reading.texts.append(text.lower())
+        return folder
     # No more brackets open at once than there are opening brackets: most texts skip the count.
     opening = text.count("(") + text.count("{") + text.count("[")
     if opening > MAX_NESTING and nesting_depth(text) > MAX_NESTING:
