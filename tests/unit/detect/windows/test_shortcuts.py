@@ -282,6 +282,7 @@ def test_plain_words_are_read_as_the_parser_reads_them(text: str) -> None:
         "param-5param",  # a digit after a sign: a number
         "for forfor",  # a keyword first
         "param paramparam",
+        "Foreach-Object .a",  # a name starting with a keyword
         "a 0x1",  # an argument starting with a digit
         "x -- 0x1",
         "a -or1",  # a parameter with a digit

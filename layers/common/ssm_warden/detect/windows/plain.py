@@ -22,7 +22,9 @@ _PLAIN = re.compile(
 # A digit after a character other than a letter, digit or "_" (a number or a range: "v1.0", "a -1"),
 # or after a dash and letters ("param-and1x" reads as an operator and a number).
 _NUMBER_LIKE = re.compile(r"[^A-Za-z0-9_ ][0-9]|-[A-Za-z]+[0-9]")
-# PowerShell's keywords: one of them first is a statement, not a command.
+# PowerShell's keywords: one of them first is a statement, not a command; and the grammar reads a
+# name that starts with one (``Foreach-Object .a``, ``param-x``) in ways of its own.
+_LEADING_LETTERS = re.compile(r"[A-Za-z]+")
 KEYWORDS = frozenset(
     {
         "begin",
@@ -74,6 +76,6 @@ def plain_words(text: str) -> list[str] | None:
     if _PLAIN.fullmatch(text) is None or _NUMBER_LIKE.search(text) is not None:
         return None
     words = text.split()
-    if words[0].lower() in KEYWORDS:
+    if _LEADING_LETTERS.match(words[0]).group().lower() in KEYWORDS:  # type: ignore[union-attr]
         return None
     return words
