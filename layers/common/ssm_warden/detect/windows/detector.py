@@ -54,6 +54,7 @@ class WindowsDetector:
         self._matchers = [
             (Facts._fields.index(f), m.set, m.slots) for f, m in self._fields.items() if m.set is not None
         ]
+        self._reads_programs = self._fields["program"].set is not None
 
     def _add(self, cond: Condition, r_index: int, c_index: int, rule_id: str) -> None:
         matcher = self._fields[cond.field]
@@ -71,7 +72,7 @@ class WindowsDetector:
         PowerShell is the stricter choice). A snippet is read whole, as the shell would run it.
         """
         command = encodable(command)
-        facts = facts_of(read(command, shell))
+        facts = facts_of(read(command, shell), self._reads_programs)
         return self._evaluate(facts, command)
 
     @staticmethod

@@ -55,6 +55,13 @@ def _query() -> Query:
     )
 
 
+@functools.cache
+def _query_cursor() -> QueryCursor:
+    # One per process: ``captures`` returns every capture at once, and no walk starts another
+    # while it runs (nested shells are read after the walk that found them).
+    return QueryCursor(_query())
+
+
 _ORDER = {"assign": 0, "command": 1, "call": 2}
 
 
@@ -101,7 +108,7 @@ class _Walker:
     def walk(self, root: Node) -> None:
         # The nodes to read are found by a tree-sitter query (in C), then read in document order,
         # so an assignment is known before the commands after it use the variable.
-        captures = QueryCursor(_query()).captures(root)
+        captures = _query_cursor().captures(root)
         # (start, kind's order, -end, capture order, kind, node): nodes starting at one byte are read
         # outer first (``[a]::b().c()``), as a walk down the tree meets them; tree-sitter returns
         # such captures in no fixed order. The capture order is unique: no node is ever compared.
