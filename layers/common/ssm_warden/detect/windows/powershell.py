@@ -15,6 +15,7 @@ import tree_sitter_powershell
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 from ssm_warden.detect.windows.fold import Folder, Value, as_text, strip_backticks, text_of, unwrap
+from ssm_warden.detect.windows.plain import plain_words
 from ssm_warden.detect.windows.programs import canonical_program
 from ssm_warden.detect.windows.reading import Command, Reading
 
@@ -54,6 +55,13 @@ def _query() -> Query:
     )
 
 
+@functools.cache
+def _query_cursor() -> QueryCursor:
+    # One per process: ``captures`` returns every capture at once, and no walk starts another
+    # while it runs (nested shells are read after the walk that found them).
+    return QueryCursor(_query())
+
+
 _ORDER = {"assign": 0, "command": 1, "call": 2}
 
 
@@ -64,6 +72,12 @@ def parse(text: str) -> Node:
 def read_powershell(text: str, reading: Reading, depth: int = 0, via: str = "typed") -> Folder:
     """Add what ``text`` runs, read as PowerShell, to ``reading``; return the folder (variables)."""
     folder = Folder()
+    words = plain_words(text)
+    if words is not None:  # one command of plain words: what its syntax tree would say (plain.py)
+        program = canonical_program(words[0], "powershell")
+        reading.add(Command(program, tuple(words[1:]), "powershell", reading.next_pipeline(), depth, via))
+        reading.texts.append(text.lower())
+        return folder
     # No more brackets open at once than there are opening brackets: most texts skip the count.
     opening = text.count("(") + text.count("{") + text.count("[")
     if opening > MAX_NESTING and nesting_depth(text) > MAX_NESTING:
@@ -94,17 +108,18 @@ class _Walker:
     def walk(self, root: Node) -> None:
         # The nodes to read are found by a tree-sitter query (in C), then read in document order,
         # so an assignment is known before the commands after it use the variable.
-        captures = QueryCursor(_query()).captures(root)
-        # (start, kind's order, capture order, kind, node): sorting these tuples is the stable sort
-        # by (start, kind's order), and never reaches the nodes (the capture order is unique).
-        nodes = [(n.start_byte, _ORDER[kind], 0, kind, n) for kind, found in captures.items() for n in found]
+        captures = _query_cursor().captures(root)
+        # (start, kind's order, -end, capture order, kind, node): nodes starting at one byte are read
+        # outer first (``[a]::b().c()``), as a walk down the tree meets them; tree-sitter returns
+        # such captures in no fixed order. The capture order is unique: no node is ever compared.
+        nodes = [(n.start_byte, _ORDER[kind], kind, n) for kind, found in captures.items() for n in found]
         if len(nodes) > _MAX_NODES:
             self.reading.truncated = True
             nodes = nodes[:_MAX_NODES]
-        nodes = [(start, order, i, kind, n) for i, (start, order, _, kind, n) in enumerate(nodes)]
-        nodes.sort()
+        ordered = [(start, order, -n.end_byte, i, kind, n) for i, (start, order, kind, n) in enumerate(nodes)]
+        ordered.sort()
         pipelines: dict[tuple[int, int], int] = {}
-        for _, _, _, kind, node in nodes:
+        for *_, kind, node in ordered:
             if kind == "assign":
                 self._assign(node)
             elif kind == "command":
