@@ -162,6 +162,8 @@ class SessionLogBatch:
         event_ids, timestamps, starts, all_lines = out.event_ids, out.timestamps, out.starts, out.lines
         claims = out.claims
         interned: dict[tuple[Any, Any, Any], Claim] = {}
+        last_said: tuple[Any, Any, Any] | None = None
+        last_claim = Claim(None, None, None)
         skipped = 0
         previous = -1
         in_order = True
@@ -216,7 +218,19 @@ class SessionLogBatch:
             timestamps.append(timestamp)
             starts.append(len(all_lines))
             all_lines.extend(lines)
-            claims.append(None if document is None else _claim(document, interned))
+            if document is None:
+                claims.append(None)
+                continue
+            # Every event of a stream usually claims the same: compared with the last event's claim
+            # (C-level equality of the values) before the claim is made and interned.
+            said = (document.get("sessionId"), document.get("target"), document.get("userIdentity"))
+            try:
+                same = said == last_said
+            except RecursionError:  # values nested deeper than Python compares
+                same = False
+            if not same:
+                last_said, last_claim = said, _claim(document, interned)
+            claims.append(last_claim)
         self.raw_events = []
         if not _utf8_encodable(all_lines):
             all_lines[:] = [encodable(line) for line in all_lines]  # lone surrogates as U+FFFD
