@@ -81,6 +81,7 @@ class Extractor(PromptLearning, CommandReading):
         self._heads_value: tuple[str, ...] = ("",)
         self._plain = False  # the batch is a plain-text transcript (lines end with CR): no events
         self._drawn = False
+        self._memo = {}
 
     # -- public ---------------------------------------------------------------------------------
     def feed(self, event_id: str, lines: Iterable[str]) -> None:
