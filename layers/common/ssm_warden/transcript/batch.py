@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import compress, count, repeat
 
 CUT_CHARS = 30_000  # a line this long at an event's end was cut by the agent's 33,000-byte buffer...
 CUT_MAX = 33_000  # ... and no longer (the buffer's size): a longer line is a transcript's, not cut
@@ -14,7 +16,7 @@ PROMPT_END = re.compile(r"[$#%>\u276fλ»\u203a→\ufffd] ")  # a usual last cha
 
 class Looks:
     """Which lines of a batch may need a look, found without a Python step per line: lines that
-    start with a prompt's first character (``str.find`` over the joined text), lines holding
+    start with a prompt's first character (``str.startswith`` mapped over the lines), lines holding
     control characters, an event's first line with a prompt-ending character (a person's next
     command usually starts an event: a new prompt?), and the batch's last lines."""
 
@@ -23,7 +25,7 @@ class Looks:
         self.text = "\n" + "\n".join(lines)
         fixed: set[int] = set()
         if _CONTROL.search(self.text, 1) is not None:  # lines to clean (escapes, BS, CR)
-            fixed.update(k for k, line in enumerate(lines) if not line.isprintable())
+            fixed.update(_unprintable_lines(self.text, lines))
         # an event's first line with a prompt-ending character near its start
         search = PROMPT_END.search
         fixed.update(k for k in starts if k < len(lines) and search(lines[k], 0, 100) is not None)
@@ -40,6 +42,10 @@ class Looks:
         found: set[int] = set()
         if "" in heads:
             found.update(range(len(self.lines)))
+        elif not any("\n" in head for head in heads):
+            # one C pass: the lines hold no line breaks, so a line starts with a head exactly
+            # where the joined text holds a newline and that head
+            found.update(compress(count(), map(str.startswith, self.lines, repeat(heads))))
         else:
             text = self.text
             for head in heads:
@@ -65,6 +71,34 @@ class Looks:
         if after:  # the batch's last ``after`` lines
             best = min(best, max(i, n - after))
         return best
+
+
+_ASCII_CONTROLS = tuple(chr(c) for c in (*range(0x0A), *range(0x0B, 0x20), 0x7F))
+
+
+def _unprintable_lines(text: str, lines: list[str]) -> Iterable[int]:
+    """The lines that are not printable (``str.isprintable``), ``text`` being a newline and the
+    lines joined by newlines. In ASCII text those are the lines holding an ASCII control character,
+    found with ``str.find`` (a batch holds few: backspaces, escapes); else one C pass over the lines."""
+    if text.isascii():
+        present = [c for c in _ASCII_CONTROLS if c in text]
+        if sum(text.count(c) for c in present) <= len(lines) // 4:
+            found: set[int] = set()
+            line, last = 0, 0  # the index of the line that the newline at ``last`` starts
+            for at in sorted(at for c in present for at in _finds(text, c)):
+                newline = text.rfind("\n", 0, at)
+                line += text.count("\n", last, newline)
+                last = newline
+                found.add(line)
+            return found
+    return compress(count(), map(operator.not_, map(str.isprintable, lines)))
+
+
+def _finds(text: str, needle: str) -> Iterator[int]:
+    at = text.find(needle)
+    while at >= 0:
+        yield at
+        at = text.find(needle, at + 1)
 
 
 def rejoin_cuts(starts: list[int], lines: list[str]) -> list[str]:

@@ -81,6 +81,8 @@ class Extractor(PromptLearning, CommandReading):
         self._heads_value: tuple[str, ...] = ("",)
         self._plain = False  # the batch is a plain-text transcript (lines end with CR): no events
         self._drawn = False
+        self._memo = {}
+        self._inert = {}
 
     # -- public ---------------------------------------------------------------------------------
     def feed(self, event_id: str, lines: Iterable[str]) -> None:
@@ -305,7 +307,7 @@ class Extractor(PromptLearning, CommandReading):
         ready: bool,
     ) -> None:
         s = self._s
-        if s.sample and s.sample.strip() and s.sample in rest and ("\x08" in raw or "\x1b" in raw):
+        if s.sample and ("\x08" in raw or "\x1b" in raw) and s.sample.strip() and s.sample in rest:
             # the prompt printed again in the line: the line was redrawn from column 0 (Ctrl-R's
             # search accepted, a CR the agent deleted); what follows the last one is the input
             cut = raw.rfind(s.sample)
@@ -324,10 +326,11 @@ class Extractor(PromptLearning, CommandReading):
         if not command:
             self._blank()
             return
-        if command.endswith("^C") or editors.zsh_interrupted(raw):
+        # (zle's marks follow the bracketed-paste marker: a line without it has none of them)
+        if command.endswith("^C") or (ready and editors.zsh_interrupted(raw)):
             self._cancel(command.removesuffix("^C").strip(), "cancelled with Ctrl-C", shell)
             return
-        if raw.rstrip().endswith("\x07") and "\x07" in raw[-3:]:
+        if "\x07" in raw[-3:] and raw.rstrip().endswith("\x07"):
             self._cancel(command, "partial line before a completion listing", shell)
             return
         bare = (s.sample or text[:length]) in prompts.BARE or text[:length] in prompts.BARE
@@ -355,10 +358,11 @@ class Extractor(PromptLearning, CommandReading):
             for line in buffer:
                 self._feed_input(line, "bracketed paste", confidence, shell)
             return
-        if editors.zle_unaccepted(raw) and editors.zle_pasting(raw):
+        unaccepted = ready and editors.zle_unaccepted(raw)
+        if unaccepted and editors.zle_pasting(raw):
             s.zle_paste = [command[:AFTER_CHARS]]  # a paste whose redraw comes in a later invocation
             return
-        if editors.zle_unaccepted(raw):
+        if unaccepted:
             self._cancel(command, "zsh line not accepted (a completion listing follows)", shell)
             s.partial = command[:300]
             return

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,7 +17,20 @@ PROMPT_CHANGED = "prompt-changed-unexpectedly"  # a new prompt not after a shell
 UNWATCHABLE = "unwatchable"  # a full-screen program or multiplexer: what runs in it is not seen
 
 
-class PendingCommand(BaseModel):
+class _Assigned(BaseModel):
+    """A model whose fields the extractor assigns thousands of times per batch: a field is set as
+    pydantic sets it without ``validate_assignment`` (the value stored, the field marked set), in
+    one step instead of pydantic's general ``__setattr__``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in type(self).__pydantic_fields__:
+            self.__dict__[name] = value
+            self.__pydantic_fields_set__.add(name)
+        else:
+            super().__setattr__(name, value)
+
+
+class PendingCommand(_Assigned):
     """A command the shell is still reading (continuation lines or a here-document body follow)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -36,7 +50,7 @@ class PendingCommand(BaseModel):
     body_start: int = 0  # index in ``lines`` of the first here-document body line
 
 
-class WatchState(BaseModel):
+class WatchState(_Assigned):
     """What command extraction carries from one log event (and invocation) to the next."""
 
     model_config = ConfigDict(extra="ignore")

@@ -3,15 +3,21 @@ command, and what a command changes about the terminal (a new shell, a program, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from ssm_warden.shells import Shell
 from ssm_warden.transcript import implicit, prompts, windows
 from ssm_warden.transcript.confidence import lower
 from ssm_warden.transcript.model import UNWATCHABLE, Command, Extracted, PendingCommand, WatchState
-from ssm_warden.transcript.shell import scan_posix, scan_powershell
+from ssm_warden.transcript.shell import ShellScan, scan_posix, scan_powershell
+
+T = TypeVar("T")
 
 EXPECT_LINES = 12  # after a shell start: lines in which the new prompt is learned
 MAX_PENDING_CHARS = 16_384  # a longer multi-line command is judged at that point; its tail as output
 MAX_PENDING_LINES = 400
+MEMO_CHARS = 2_000  # a longer text (a growing multi-line command) is read again rather than kept
 _SHELL_NAMES = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash"})
 # First words of commands that change nothing about the terminal (no shell, program or prompt).
 _PLAIN_COMMANDS = frozenset(
@@ -94,6 +100,24 @@ class CommandReading:
     _event_id: str
     _index: int
     _drawn: bool  # the line being read was joined from a multiplexer's drawing
+    # What pure readings of a text gave, for this extractor's batch only (commands repeat: ``ls``,
+    # ``git status``): the same answer without reading the text again.
+    _memo: dict[tuple[Callable[[str], Any], str], Any]
+    _inert: dict[tuple[tuple[str, ...], Shell], bool]  # (readings, shell) -> ``_changes_nothing``
+
+    def _pure(self, reading: Callable[[str], T], text: str) -> T:
+        """``reading(text)`` for a pure ``reading`` of a command text, remembered in the batch."""
+        key = (reading, text)
+        memo = self._memo
+        if key in memo:
+            return memo[key]  # type: ignore[no-any-return]
+        found = reading(text)
+        if len(text) <= MEMO_CHARS:
+            memo[key] = found
+        return found
+
+    def _scan(self, text: str) -> ShellScan:
+        return self._pure(scan_posix, text)
 
     def _output(self, line: str) -> None:
         raise NotImplementedError
@@ -124,7 +148,7 @@ class CommandReading:
         elif shell == "cmd":
             complete = not command.endswith("^")
         else:
-            scan = scan_posix(command)
+            scan = self._scan(command)
             complete = scan.complete
             heredocs = [(h.delimiter, h.strip_tabs) for h in scan.heredocs]
         if complete and not heredocs:
@@ -180,7 +204,7 @@ class CommandReading:
             elif pending.shell == "cmd":
                 pending.complete = not pending.syntax.endswith("^")
             else:
-                scan = scan_posix(pending.syntax)
+                scan = self._scan(pending.syntax)
                 pending.complete = scan.complete
                 if scan.heredocs[pending.heredocs_seen :] and not pending.body_start:
                     pending.body_start = len(pending.lines)
@@ -251,12 +275,20 @@ class CommandReading:
         first = text.split(None, 1)[0] if text else ""
         if first in _PLAIN_COMMANDS:
             return  # the common case: nothing that changes what the terminal shows
-        assigned = prompts.assigned_prompt(text)
+        readings = (command.texts, s.shell)
+        inert = self._inert.get(readings)
+        if inert is None:
+            inert = _changes_nothing(*readings)
+            if len(text) <= MEMO_CHARS:
+                self._inert[readings] = inert
+        if inert:
+            return  # the same command seen before in the batch: nothing below applies to it
+        assigned = self._pure(prompts.assigned_prompt, text)
         if assigned is not None:
             name, value = assigned
             if name == "PS2":
                 s.ps2_empty = value == ""
-            elif value == "" or (value is None and prompts.empties_prompt(text)):
+            elif value == "" or (value is None and self._pure(prompts.empties_prompt, text)):
                 s.program = prompts.NO_PROMPT  # nothing marks input any more: every line may be it
                 flag = f"{UNWATCHABLE}:{prompts.NO_PROMPT}"
                 if flag not in self.result.flags:
@@ -268,7 +300,7 @@ class CommandReading:
                 s.expect_prompt = EXPECT_LINES
             return
         # a long line wrapped at an unknown width: what it starts is read from every reading of it
-        program = next(filter(None, map(prompts.program_of, command.texts)), None)
+        program = next((p for t in command.texts if (p := self._pure(prompts.program_of, t))), None)
         if program is not None:
             s.program = program
             if program not in prompts.PROGRAMS:
@@ -277,11 +309,15 @@ class CommandReading:
                     self.result.flags.append(flag)
             if program not in ("tmux", "screen"):
                 return
-            s.multiplexer = prompts.enters_multiplexer(text) or s.multiplexer
-        opened = next(filter(None, map(implicit.opened_by, command.texts)), None) if program is None else None
+            s.multiplexer = self._pure(prompts.enters_multiplexer, text) or s.multiplexer
+        opened = (
+            next((o for t in command.texts if (o := self._pure(implicit.opened_by, t))), None)
+            if program is None
+            else None
+        )
         if opened is not None:
             s.program = opened  # ``git log`` in less, ``crontab -e`` in vi: their escapes are read
-        started = prompts.started_shell(text)
+        started = self._pure(prompts.started_shell, text)
         if started is not None:
             s.expect_prompt = EXPECT_LINES
             s.candidates.clear()
@@ -289,8 +325,21 @@ class CommandReading:
                 s.shell = started
             return
         if s.shell != "posix":
-            if windows.changes_location(text):
+            if self._pure(windows.changes_location, text):
                 s.follow_cd = 2  # the prompt shows the new location: the next one is learned
             return
-        if prompts.changes_directory(text):
+        if self._pure(prompts.changes_directory, text):
             s.follow_cd = 2  # the prompt may show the new directory: follow it (widen), learn nothing
+
+
+def _changes_nothing(texts: tuple[str, ...], shell: Shell) -> bool:
+    """Whether a command with these readings, typed in ``shell``, changes nothing ``_emit`` follows:
+    no prompt assigned, no program or shell started, no directory or location changed (pure)."""
+    text = texts[0]
+    return (
+        prompts.assigned_prompt(text) is None
+        and not any(prompts.program_of(t) for t in texts)
+        and not any(implicit.opened_by(t) for t in texts)
+        and prompts.started_shell(text) is None
+        and not (windows.changes_location(text) if shell != "posix" else prompts.changes_directory(text))
+    )

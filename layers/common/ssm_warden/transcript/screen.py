@@ -137,9 +137,11 @@ def wrap_variants(prompt_len: int, command: str, width: int | None) -> tuple[str
 def _at_width(command: str, width: int, prompt_len: int) -> list[str]:
     """The command with the stray spaces at rows of ``width`` removed (and, for zsh, the
     repeated first character of each new row): [] when the line has no space at that column."""
+    row_end = width - prompt_len  # index in the command of the first stray space
+    if not 0 <= row_end < len(command) or command[row_end] != " ":
+        return []  # the cheap test first: no space at that column
     plain = list(command)
     zsh = list(command)
-    row_end = width - prompt_len  # index in the command of the first stray space
     removed = 0
     while 0 <= row_end < len(command):
         if command[row_end] != " ":
