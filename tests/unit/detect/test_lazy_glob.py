@@ -1,0 +1,48 @@
+"""Shell-pattern comparisons (``glob``, ``pmatch``) are compiled on first use: the same findings as
+compiling them all when the rules are built, and every shipped pattern compiles."""
+
+from __future__ import annotations
+
+import pytest
+
+from ssm_warden.detect import conditions
+from ssm_warden.detect.detector import Detector, get_detector
+from ssm_warden.detect.pack_files import available_packs
+from ssm_warden.detect.rules import load_rules
+
+
+@pytest.fixture
+def eager_detector(monkeypatch: pytest.MonkeyPatch) -> Detector:
+    """The detector with every shell pattern translated and compiled while the rules are built."""
+    monkeypatch.setattr(conditions, "_lazy_glob", conditions._glob)
+    return Detector(load_rules(available_packs()))
+
+
+def test_the_rule_examples_get_the_same_findings_as_with_every_pattern_compiled_up_front(
+    eager_detector: Detector,
+) -> None:
+    lazy = Detector(load_rules(available_packs()))
+    examples = [e for rule in get_detector().rules for e in (*rule.must_match, *rule.must_not_match)]
+    assert len(examples) > 300
+    for text in examples:
+        assert lazy.judge_command(text) == eager_detector.judge_command(text), text
+        assert lazy.judge_output(text) == eager_detector.judge_output(text), text
+
+
+def test_a_pattern_is_compiled_once_on_first_use_and_answers_as_fnmatch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[tuple[str, tuple[str, ...]]] = []
+    real = conditions._glob
+
+    def counting(op: str, values: tuple[str, ...]):  # type: ignore[no-untyped-def]
+        built.append((op, values))
+        return real(op, values)
+
+    monkeypatch.setattr(conditions, "_glob", counting)
+    match = conditions._lazy_glob("pmatch", ("/etc/ssh", "*.pem"))
+    assert built == []
+    assert match("/etc/ssh/sshd_config") and match("key.pem") and not match("/etc/sshd")
+    assert match("/etc/ssh")
+    assert built == [("pmatch", ("/etc/ssh", "*.pem"))]
+    assert not conditions._lazy_glob("glob", ())("anything")
