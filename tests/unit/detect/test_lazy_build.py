@@ -1,11 +1,13 @@
-"""Shell-pattern comparisons (``glob``, ``pmatch``) are compiled on first use: the same findings as
-compiling them all when the rules are built, and every shipped pattern compiles."""
+"""What the detector builds on first use instead of at its build (shell-pattern comparisons, the
+per-scope pattern sets of long texts) gives the same findings as building everything up front, and
+every shipped pattern still compiles when the rules are built."""
 
 from __future__ import annotations
 
 import pytest
 
 from ssm_warden.detect import conditions
+from ssm_warden.detect import detector as detector_module
 from ssm_warden.detect.detector import Detector, get_detector
 from ssm_warden.detect.pack_files import available_packs
 from ssm_warden.detect.rules import load_rules
@@ -15,7 +17,11 @@ from ssm_warden.detect.rules import load_rules
 def eager_detector(monkeypatch: pytest.MonkeyPatch) -> Detector:
     """The detector with every shell pattern translated and compiled while the rules are built."""
     monkeypatch.setattr(conditions, "_lazy_glob", conditions._glob)
-    return Detector(load_rules(available_packs()))
+    eager = Detector(load_rules(available_packs()))
+    for scope in list(eager._uncompiled):
+        eager._scope_set(scope)
+    assert not eager._uncompiled
+    return eager
 
 
 def test_the_rule_examples_get_the_same_findings_as_with_every_pattern_compiled_up_front(
@@ -24,9 +30,13 @@ def test_the_rule_examples_get_the_same_findings_as_with_every_pattern_compiled_
     lazy = Detector(load_rules(available_packs()))
     examples = [e for rule in get_detector().rules for e in (*rule.must_match, *rule.must_not_match)]
     assert len(examples) > 300
-    for text in examples:
+    # Long texts are judged scope by scope (the per-scope sets), short ones in one pass.
+    filler = "a" * (detector_module._ONE_PASS_LIMIT + 1)
+    long_texts = [f"{e} {filler}" for e in examples] + [f"{e} | cat {filler}\necho ok" for e in examples]
+    for text in [*examples, *long_texts]:
         assert lazy.judge_command(text) == eager_detector.judge_command(text), text
         assert lazy.judge_output(text) == eager_detector.judge_output(text), text
+    assert lazy._uncompiled == set()  # the long texts needed every scope's set
 
 
 def test_a_pattern_is_compiled_once_on_first_use_and_answers_as_fnmatch(
