@@ -36,9 +36,10 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt pyprojec
 	touch $@
 
 # The shipped YAML (rule packs, their lists) parsed once at build time, for the functions' cold starts
-# (ssm_warden/compiled_yaml.py); the functions parse the YAML themselves when it is missing or stale.
+# and the bundled policy (ssm_warden/compiled_yaml.py); the functions parse the YAML themselves when it
+# is missing or stale.
 PRECOMPILED := layers/common/ssm_warden/_compiled_yaml.json
-PRECOMPILED_FROM := layers/common/ssm_warden/compiled_yaml.py $(wildcard layers/common/ssm_warden/detect/*.yaml layers/common/ssm_warden/detect/packs/*.yaml layers/common/ssm_warden/detect/windows/packs/*.yaml)
+PRECOMPILED_FROM := layers/common/ssm_warden/compiled_yaml.py layers/common/ssm_warden/policy/default.yaml layers/common/ssm_warden/policy/bounded_yaml.py $(wildcard layers/common/ssm_warden/detect/*.yaml layers/common/ssm_warden/detect/packs/*.yaml layers/common/ssm_warden/detect/windows/packs/*.yaml)
 
 $(PRECOMPILED): $(VENV)/.installed $(PRECOMPILED_FROM)
 	$(PY) -m ssm_warden.compiled_yaml

@@ -15,9 +15,10 @@ of ``FIRST_CALL_RUNS`` new interpreters:
 - ``cold_start_ms``: everything the container pays once = boto3 import + module import + first
   invocation - a warm invocation (its imports, Powertools objects, clients with their service
   models, rules compiled, settings/policy/secret read once, and the AWS calls a warm call makes);
-- ``sdk_ms``: the AWS SDK's part of it: ``import boto3``, creating the clients (botocore loading
-  service models) and botocore's first use of each operation (the first invocation's extra time in
-  ``_make_api_call`` over a warm one), which every function pays whatever ssm-warden does;
+- ``sdk_ms``: the AWS SDK's part of it: ``import boto3``, creating the boto3 session and the
+  clients (botocore loading service models) and botocore's first use of each operation (the first
+  invocation's extra time in ``_make_api_call`` over a warm one), which every function pays whatever
+  ssm-warden does;
 - bytecode is compiled first, as ``make build`` does for the layer (``precompile_bytecode``);
 - ``first_call_import_ms`` = ``cold_start_ms`` - ``sdk_ms``: what ssm-warden adds. Its ratio to
   ``import boto3`` timed in the same new interpreters (``sdk_import_ms``) is the target: <= 1.2.

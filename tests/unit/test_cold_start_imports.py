@@ -33,7 +33,8 @@ def test_importing_a_function_loads_neither_the_sdk_pydantic_nor_the_domain(func
 
 
 def test_the_powertools_objects_of_a_first_call_load_no_pydantic() -> None:
-    """So that the executor's batch utility, imported next, builds none of its pydantic models."""
+    """So that Powertools' batch utility (the monitor's Kinesis path), imported next, builds none of its
+    pydantic models."""
     loaded = fresh(
         "import sys, functions.action_executor.app; from ssm_warden.observability import logger, metrics; "
         "logger(); metrics(); print('pydantic' in sys.modules)"

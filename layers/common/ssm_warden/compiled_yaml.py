@@ -10,6 +10,11 @@ the build) costs time, never a different answer.
 
 A document is stored only when JSON gives it back unchanged (no dates, no non-string keys), so
 what the artefact returns always equals what ``yaml.safe_load`` returns.
+
+The bundled policy (``policy/default.yaml``) is read with the policy's bounded YAML rules instead
+(``policy.bounded_yaml``: no alias bombs, no duplicate keys): it is stored apart, under ``bounded``,
+only when those rules find no problem in it, and keyed by its text and by the rules' own source, so a
+change to either is a miss (``bounded_load`` gives None and the policy loader parses the text).
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ ARTEFACT = "_compiled_yaml.json"
 FORMAT = 1
 # The shipped YAML that is parsed on a function's path, relative to the ssm_warden package.
 SHIPPED = ("detect/lists.yaml", "detect/packs/*.yaml", "detect/windows/packs/*.yaml")
+# The shipped policy documents, read with the bounded rules (relative to the ssm_warden package).
+BOUNDED = ("policy/default.yaml",)
+BOUNDED_RULES = "policy/bounded_yaml.py"
 
 
 def digest(text: str) -> str:
@@ -32,16 +40,44 @@ def digest(text: str) -> str:
 
 
 @functools.cache
-def _documents() -> dict[str, str]:
-    """The artefact's documents (digest -> JSON text), or none when it is missing or unreadable."""
+def _artefact() -> dict[str, Any]:
+    """The artefact, or an empty one when it is missing or unreadable."""
     try:
         loaded = json.loads(artefact_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(loaded, dict) or loaded.get("format") != FORMAT:
         return {}
-    documents = loaded.get("documents")
+    return loaded
+
+
+def _documents() -> dict[str, str]:
+    """The artefact's documents (digest -> JSON text), or none when it is missing or unreadable."""
+    documents = _artefact().get("documents")
     return documents if isinstance(documents, dict) else {}
+
+
+def _bounded_key(text: str, root: Path) -> str | None:
+    """The key of ``text`` read under the bounded rules as they are in ``root`` (None: unreadable)."""
+    try:
+        rules = (root / BOUNDED_RULES).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return digest(digest(rules) + "\x00" + text)
+
+
+def bounded_load(text: str) -> dict[str, Any] | None:
+    """The bounded parse of ``text`` (a mapping with no problem found), from the build's artefact when
+    it holds this exact text read under these exact rules; None when it does not (parse it)."""
+    bounded = _artefact().get("bounded")
+    if not isinstance(bounded, dict):
+        return None
+    key = _bounded_key(text, package_dir())
+    stored = bounded.get(key) if key is not None else None
+    if not isinstance(stored, str):
+        return None
+    data = json.loads(stored)
+    return data if isinstance(data, dict) else None
 
 
 def safe_load(text: str) -> Any:
@@ -56,7 +92,7 @@ def safe_load(text: str) -> Any:
 
 def reset() -> None:
     """Forget the loaded artefact (tests replace it)."""
-    _documents.cache_clear()
+    _artefact.cache_clear()
 
 
 def package_dir() -> Path:
@@ -91,18 +127,43 @@ def compile_documents(root: Path) -> dict[str, str]:
     return documents
 
 
+def compile_bounded(root: Path) -> dict[str, str]:
+    """key -> JSON text for every shipped policy under ``root`` that the bounded rules read without a
+    problem (a mapping, no duplicate key, aliases within bounds) and JSON represents exactly."""
+    from ssm_warden.policy.bounded_yaml import YamlRefused, parse_bounded
+
+    documents: dict[str, str] = {}
+    for path in sorted({path for pattern in BOUNDED for path in root.glob(pattern)}):
+        text = path.read_text(encoding="utf-8")
+        key = _bounded_key(text, root)
+        try:
+            parsed = parse_bounded(text)
+        except YamlRefused:
+            continue  # left to be refused at runtime with the loader's own message
+        if key is None or parsed.problems or not isinstance(parsed.data, dict):
+            continue
+        try:
+            encoded = json.dumps(parsed.data, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError):
+            continue
+        if json.loads(encoded) == parsed.data:
+            documents[key] = encoded
+    return documents
+
+
 def build(root: Path | None = None) -> Path:
     """Write the artefact next to the package's YAML; its path."""
     root = root or package_dir()
     target = root / ARTEFACT
-    payload = {"format": FORMAT, "documents": compile_documents(root)}
+    payload = {"format": FORMAT, "documents": compile_documents(root), "bounded": compile_bounded(root)}
     target.write_text(json.dumps(payload, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     return target
 
 
 def main(argv: list[str]) -> int:
     target = build(Path(argv[0]) if argv else None)
-    count = len(json.loads(target.read_text(encoding="utf-8"))["documents"])
+    built = json.loads(target.read_text(encoding="utf-8"))
+    count = len(built["documents"]) + len(built["bounded"])
     print(f"{target}: {count} YAML documents precompiled")
     return 0
 

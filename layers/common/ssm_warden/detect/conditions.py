@@ -322,13 +322,32 @@ def _comparison(getter: Callable[[ExecFacts, TextFacts], Any], op: str, values: 
     elif op == "icontains":
         lowered = tuple(x.lower() for x in values)
         match = lambda v: any(x in v.lower() for x in lowered)  # noqa: E731
-    else:  # glob, pmatch: shell patterns; pmatch also matches anything under a listed directory
-        patterns = [fnmatch.translate(p) for p in values]
-        if op == "pmatch":
-            patterns += [fnmatch.translate(p.rstrip("/") + "/*") for p in values]
-        regex = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
-        match = (lambda v: regex.match(v) is not None) if regex else (lambda v: False)
+    else:  # glob, pmatch: shell patterns, translated and compiled on the comparison's first use
+        match = _lazy_glob(op, values)
     return lambda e, t: any(match(v) for v in _many(getter(e, t)))
+
+
+def _lazy_glob(op: str, values: tuple[str, ...]) -> Callable[[str], bool]:
+    """``_glob(op, values)``, built the first time it is asked about a value: translating and
+    compiling every rule's shell patterns is most of the detector's build (a cold start's), while a
+    container's commands reach few of these comparisons (the rules' gates skip the rest)."""
+    built: list[Callable[[str], bool]] = []
+
+    def match(value: str) -> bool:
+        if not built:
+            built.append(_glob(op, values))
+        return built[0](value)
+
+    return match
+
+
+def _glob(op: str, values: tuple[str, ...]) -> Callable[[str], bool]:
+    """Shell patterns (``fnmatch``); ``pmatch`` also matches anything under a listed directory."""
+    patterns = [fnmatch.translate(p) for p in values]
+    if op == "pmatch":
+        patterns += [fnmatch.translate(p.rstrip("/") + "/*") for p in values]
+    regex = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+    return (lambda v: regex.match(v) is not None) if regex else (lambda v: False)
 
 
 def _many(value: Any) -> Any:

@@ -98,7 +98,11 @@ class Detector:
                             (self._command_unless if negative else self._command_match).add(
                                 pattern, slot, rule.id
                             )
-        for matcher in (*self._scopes.values(), self._command_match, self._command_unless):
+        # The per-scope command sets serve only texts too long for the one pass over the two command
+        # sets: each is compiled on first use (the segment set alone is ~20 ms of a cold start). Their
+        # patterns are all in the command sets, compiled here, so an invalid one still fails the build.
+        self._uncompiled: set[str] = {s for s in self._scopes if s != "output"}
+        for matcher in (self._scopes["output"], self._command_match, self._command_unless):
             matcher.compile()
         self.command_rules = tuple(r for r in self.rules if not r.is_output)
         self.output_rules = tuple(r for r in self.rules if r.is_output)
@@ -228,6 +232,13 @@ class Detector:
             )
         return findings
 
+    def _scope_set(self, scope: str) -> PatternSet[_Slot]:
+        matcher = self._scopes[scope]  # type: ignore[index]
+        if scope in self._uncompiled:
+            self._uncompiled.discard(scope)
+            matcher.compile()
+        return matcher
+
     def _met_by_scope(self, text: str) -> dict[str, set[tuple[int, int]]]:
         """The (rule, clause) pairs ``text`` meets in each command scope: a match and no unless."""
         slots = self._command_match.match(text)
@@ -254,7 +265,6 @@ class Detector:
         satisfied: dict[tuple[int, int], tuple[_Unit, bool]] = {}
         one_pass: dict[str, dict[str, set[tuple[int, int]]]] = {}  # text -> clauses it meets, by scope
         for scope, scope_units in units.items():
-            matcher = self._scopes[scope]  # type: ignore[index]
             seen_texts: set[str] = set()
             for unit in scope_units:
                 key = ("\x00" if unit.privileged else "") + ("\x01" if unit.child else "") + unit.text
@@ -262,7 +272,7 @@ class Detector:
                     continue
                 seen_texts.add(key)
                 if output or len(unit.text) > _ONE_PASS_LIMIT:
-                    met: set[tuple[int, int]] | None = _met(matcher.match(unit.text))
+                    met: set[tuple[int, int]] | None = _met(self._scope_set(scope).match(unit.text))
                 else:
                     by_scope = one_pass.get(unit.text)
                     if by_scope is None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
 from ssm_warden.enforce.own_resources import WardenResources
 from ssm_warden.enforce.tamper_base import TamperSignal, call_name, made_by_cloudformation, param, who
 from ssm_warden.models.cloudtrail import CloudTrailDetail
@@ -33,6 +31,8 @@ def parse_document(content: object) -> dict[str, Any] | None:
     try:
         doc = json.loads(content)
     except ValueError:
+        import yaml  # only a YAML-format document needs it (not on every session event's path)
+
         try:
             doc = yaml.safe_load(content)
         except yaml.YAMLError:

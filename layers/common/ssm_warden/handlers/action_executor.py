@@ -1,8 +1,9 @@
 """The action_executor function: SQS action requests → terminate / alert / warn, with audit.
 
-Powertools batch processing reports partial failures, so one failing action is retried alone; the
-Powertools idempotency utility, keyed by action id, makes a redelivered action that already
-succeeded a no-op (no second termination, no second post).
+A partial batch response (``sqs_batch``: what Powertools' SQS batch processor answers) reports the
+failed records, so one failing action is retried alone; the Powertools idempotency utility, keyed by
+action id, makes a redelivered action that already succeeded a no-op (no second termination, no
+second post).
 
 A delivery that finds its action **in progress** in another invocation (SQS delivers at least once,
 and copies can arrive together) is not a failure: it is returned as a batch item failure quietly (no
@@ -18,6 +19,7 @@ from typing import Any
 
 from ssm_warden.config import get_settings
 from ssm_warden.enforce.executor import Execution, LogNotifier, Notifier, execute_action, record_failure
+from ssm_warden.handlers.sqs_batch import SqsRecord, process_sqs_batch
 from ssm_warden.models.actions import ActionRequest
 from ssm_warden.observability import logger, metrics
 
@@ -75,12 +77,12 @@ class ActionInProgress(Exception):
     """Another invocation is carrying out this action now: offer this copy again later."""
 
 
-def _handle_record(record: Any) -> dict[str, Any]:
+def _handle_record(record: SqsRecord) -> dict[str, Any]:
     from aws_lambda_powertools.metrics import MetricUnit
     from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
     action = ActionRequest.model_validate_json(record.body)  # a malformed body fails → retried → DLQ
-    attempt = int(record.attributes.approximate_receive_count or 1)
+    attempt = int(record.approximate_receive_count or 1)
     run, _ = _idempotency()
     try:
         result: dict[str, Any] = run(action=action)
@@ -118,22 +120,17 @@ def _handle_record(record: Any) -> dict[str, Any]:
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
     _, config = _idempotency()
     config.register_lambda_context(context)
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = process_partial_response(
-        event=event, record_handler=_handle_record, processor=processor, context=context
-    )
+    outcome = process_sqs_batch(event, _handle_record)
     records = event.get("Records") or []
-    real = [info for info in processor.exceptions if not isinstance(info[1], ActionInProgress)]
-    if records and len(processor.exceptions) == len(records) and real:
+    real = [info for info in outcome.exceptions if not isinstance(info[1], ActionInProgress)]
+    if records and len(outcome.exceptions) == len(records) and real:
         # Every record failed, and not only as in-progress copies: fail the invocation as before.
         from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
         raise BatchProcessingError(
             msg=f"All records failed processing. {len(real)} individual errors logged separately.",
-            child_exceptions=processor.exceptions,
+            child_exceptions=outcome.exceptions,
         )
-    return dict(response)
+    return outcome.response()

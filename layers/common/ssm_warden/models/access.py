@@ -91,7 +91,7 @@ AccessChange = AccessRequested | AccessTokenIssued | AccessDecided
 class AccessRequestRecord(BaseModel):
     """One access request item of the sessions table."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     request_id: str
     account: str

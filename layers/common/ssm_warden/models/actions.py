@@ -44,7 +44,7 @@ class Trigger(StrEnum):
 class SessionRef(BaseModel):
     """Enough about the session for an action to be carried out and explained."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     session_id: str
     account: str
@@ -66,7 +66,7 @@ class ClaimedSession(BaseModel):
     """Who a session-log event says it belongs to, when the ledger could not confirm it (an
     unverified stream, a forged event). The writer's word: alerts show it labelled as claimed."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     session_id: str
     target_id: str | None = None
@@ -77,7 +77,7 @@ class ClaimedSession(BaseModel):
 class ActionRequest(BaseModel):
     """One thing ssm-warden decided to do, and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     action_id: str
     kind: ActionKind

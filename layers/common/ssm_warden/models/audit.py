@@ -23,7 +23,7 @@ class Decision(StrEnum):
 
 
 class AuditRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     session_id: str  # "-" for records about no session (tamper signals, policy errors)
     at: datetime

@@ -24,7 +24,7 @@ _RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICA
 class Finding(BaseModel):
     """One rule that matched one command (or one output line)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     rule: str
     title: str

@@ -18,7 +18,7 @@ class SessionState(StrEnum):
 class Principal(BaseModel):
     """Who made a call, as CloudTrail's userIdentity tells it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     arn: str | None = None
     type: str | None = None
@@ -36,7 +36,7 @@ class Principal(BaseModel):
 class _Change(BaseModel):
     """What every CloudTrail session call tells: which event, where, when, by whom."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     event_id: str
     account: str
     region: str
@@ -85,7 +85,7 @@ LedgerChange = SessionStarted | SessionResumed | SessionTerminated | DeniedAttem
 class SessionRecord(BaseModel):
     """One item of the sessions table, as the rest of ssm-warden reads it."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     session_id: str
     account: str

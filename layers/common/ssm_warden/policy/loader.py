@@ -17,15 +17,16 @@ from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import ValidationError
 
 from ssm_warden.errors import PolicyError
-from ssm_warden.policy.bounded_yaml import YamlRefused, parse_bounded
 from ssm_warden.policy.checks import check_policy
 from ssm_warden.policy.model import Policy
+
+if TYPE_CHECKING:
+    import yaml
 
 BUNDLED_POLICY = "default.yaml"
 
@@ -45,6 +46,8 @@ def policy_version(text: str) -> str:
 
 def _line_index(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
     """Map every path in the document (keys and list positions) to its 1-based line."""
+    import yaml
+
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -76,6 +79,14 @@ def load_policy_text(text: str, source: str = "<policy>", *, now: datetime | Non
     """Validate ``text`` and return the policy with its warnings; ``PolicyError`` lists every problem.
 
     ``now`` dates the exemption warnings (default: the current time)."""
+    from ssm_warden.clock import utc_now
+
+    now = now or utc_now()
+    known = _precompiled(text, source, now)
+    if known is not None:
+        return known
+    from ssm_warden.policy.bounded_yaml import YamlRefused, parse_bounded
+
     try:
         parsed = parse_bounded(text)
     except YamlRefused as exc:
@@ -95,14 +106,31 @@ def load_policy_text(text: str, source: str = "<policy>", *, now: datetime | Non
     except ValidationError as exc:
         problems += [_where(source, tuple(e["loc"]), lines, e["msg"]) for e in exc.errors()]
         raise PolicyError("invalid policy:\n  " + "\n  ".join(problems)) from exc
-    from ssm_warden.clock import utc_now
-
-    refused, weakening = check_policy(policy, now or utc_now())
+    refused, weakening = check_policy(policy, now)
     problems += [_where(source, f.path, lines, f.message) for f in refused]
     if problems:
         raise PolicyError("invalid policy:\n  " + "\n  ".join(problems))
     warnings = tuple(_where(source, f.path, lines, f.message) for f in weakening)
     return LoadedPolicy(policy=policy, version=policy_version(text), source=source, warnings=warnings)
+
+
+def _precompiled(text: str, source: str, now: datetime) -> LoadedPolicy | None:
+    """The policy from the build's bounded parse of ``text`` (``compiled_yaml``: the bundled policy)
+    when it is valid and weakens nothing; None otherwise, so that the full path parses the text and
+    names every problem and warning with its line (the lines are what the shortcut does not keep)."""
+    from ssm_warden import compiled_yaml
+
+    data = compiled_yaml.bounded_load(text)
+    if data is None:
+        return None
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError:
+        return None
+    refused, weakening = check_policy(policy, now)
+    if refused or weakening:
+        return None
+    return LoadedPolicy(policy=policy, version=policy_version(text), source=source)
 
 
 def load_policy_file(path: str | Path) -> LoadedPolicy:

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 MASK = "[REDACTED]"
 
@@ -41,7 +42,7 @@ Replace = Callable[[re.Match[str]], str]
 
 @dataclass(frozen=True)
 class _Rule:
-    pattern: re.Pattern[str]
+    source: str
     replace: Replace
     # The rule runs only on text containing one of these (lower case): a cheap filter that keeps
     # redaction fast on long transcripts. None: always runs.
@@ -49,6 +50,14 @@ class _Rule:
     # Keyed rules match any ``key=value``; ``replace`` returns None when the key is not a secret's,
     # and the scan resumes right after the key so that the value is looked at again.
     keyed: bool = False
+    flags: int = 0
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """The rule's expression, compiled the first time a text calls for it: compiling them all
+        is most of this module's import (~20 ms of every function's cold start), and most texts
+        trigger few rules."""
+        return re.compile(self.source, self.flags)
 
 
 def _whole(kind: str) -> Replace:
@@ -243,12 +252,18 @@ def _segment(commands: str) -> str:
 
 def _in_segment(inner: str, replace: Replace) -> Replace:
     """Apply ``inner`` everywhere inside a matched command segment (every ``-p`` of a command)."""
-    pattern = re.compile(inner)
-    return lambda m: pattern.sub(replace, m.group(0))
+    compiled: list[re.Pattern[str]] = []  # compiled on first use, as the rules are
+
+    def apply(m: re.Match[str]) -> str:
+        if not compiled:
+            compiled.append(re.compile(inner))
+        return compiled[0].sub(replace, m.group(0))
+
+    return apply
 
 
 def _rule(pattern: str, replace: Replace, triggers: tuple[str, ...] | None, flags: int = 0) -> _Rule:
-    return _Rule(re.compile(pattern, flags), replace, triggers)
+    return _Rule(pattern, replace, triggers, flags=flags)
 
 
 _RULES: list[_Rule] = [
@@ -391,7 +406,7 @@ _RULES: list[_Rule] = [
     _rule(r"(?P<keep>\blogin\s+\S+\s+password\s+)" + _NOT_MASKED + r"\S+", _keep_group(), ("password",)),
     # Command-line flags: --password SECRET, --password=SECRET, --token ..., -pass ...
     _Rule(
-        re.compile(
+        (
             r"(?P<keep>(?<![\w-])(?P<key>--?[\w.-]+)(?:=|[ \t]+))"
             + _NOT_MASKED
             + r"(?P<value>(?!-)"
@@ -405,7 +420,7 @@ _RULES: list[_Rule] = [
     # key=value and "key": "value": environment variables, config lines, JSON, query strings,
     # connection strings (Password=...;), libpq keyword strings (password=...).
     _Rule(
-        re.compile(
+        (
             r"(?P<keep>(?<![\w-])[\"']?(?P<key>[\w.-]+)[\"']?[ \t]*[=:][ \t]*)"
             + _NOT_MASKED
             + r"(?P<value>(?!//)"
@@ -429,7 +444,7 @@ _RULES: list[_Rule] = [
     # By shape, whatever the program: the value after a short password flag (-p / -P / -k / -w),
     # unless this program's flag means something else (mkdir -p, ssh -p PORT, grep -P REGEX).
     _Rule(
-        re.compile(
+        (
             r"(?P<keep>(?<=[ \t])(?P<flag>-[pPkwa])(?:[ \t]+|(?<=-p)(?=[^\s-])))"
             + _NOT_MASKED
             + r"(?P<value>"
