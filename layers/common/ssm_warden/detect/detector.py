@@ -54,11 +54,9 @@ class _Slot:
 _ONE_PASS_LIMIT = 8192
 
 
-@dataclass(frozen=True, slots=True)
-class _Unit:
-    text: str
-    privileged: bool
-    child: bool = False  # a segment run by a shell the command starts (views.Segment.child)
+# One text a rule's clause can be matched in: (text, privileged, child). ``child``: a segment run by
+# a shell the command starts (views.Segment.child). Plain tuples: several are built per command.
+_Unit = tuple[str, bool, bool]
 
 
 class Detector:
@@ -100,6 +98,12 @@ class Detector:
                             )
         for matcher in (*self._scopes.values(), self._command_match, self._command_unless):
             matcher.compile()
+        # (rule, clause) -> (the clause needs a privileged unit, it needs the session's own shell)
+        self._clause_guards: dict[tuple[int, int], tuple[bool, bool]] = {
+            (r, c): (clause.privileged, clause.session_shell)
+            for r, rule in enumerate(self.rules)
+            for c, clause in enumerate(rule.clauses)
+        }
         self.command_rules = tuple(r for r in self.rules if not r.is_output)
         self.output_rules = tuple(r for r in self.rules if r.is_output)
 
@@ -140,20 +144,21 @@ class Detector:
         """Findings of the output rules (secrets shown on screen) for one line a terminal printed."""
         line = encodable(line)
         clean = _ANSI_ESCAPE.sub("", line)
-        units = {"output": [_Unit(clean, False)]}
+        units: tuple[tuple[Scope, list[_Unit]], ...] = (("output", [(clean, False, False)]),)
         return _ordered(self._evaluate(units, False, line, output=True, masked={}))
 
     # -- internals ----------------------------------------------------------------------------------
     def _judge_normalized(
         self, text: str, views: Normalized, original: str, masked: dict[str, str]
     ) -> list[Finding]:
-        units: dict[str, list[_Unit]] = {
-            "segment": [_Unit(s.text, s.privileged, s.child) for s in views.segments],
-            "pipeline": [_Unit(p, views.privileged) for p in views.pipelines],
-            "snippet": [_Unit(views.snippet, views.privileged)] if views.snippet_parts else [],
-            "raw": [_Unit(text, views.privileged)],
-        }
-        findings = self._evaluate(units, views.privileged, original, output=False, masked=masked)
+        privileged = views.privileged
+        units: tuple[tuple[Scope, list[_Unit]], ...] = (
+            ("segment", [(s.text, s.privileged, s.child) for s in views.segments]),
+            ("pipeline", [(p, privileged, False) for p in views.pipelines]),
+            ("snippet", [(views.snippet, privileged, False)] if views.snippet_parts else []),
+            ("raw", [(text, privileged, False)]),
+        )
+        findings = self._evaluate(units, privileged, original, output=False, masked=masked)
         if self.fact_rules and views.execs:
             findings.extend(self._judge_facts(views, original, {f.rule for f in findings}, masked))
         if findings and inert(views):
@@ -244,7 +249,7 @@ class Detector:
 
     def _evaluate(
         self,
-        units: dict[str, list[_Unit]],
+        units: tuple[tuple[Scope, list[_Unit]], ...],
         privileged: bool,
         original: str,
         output: bool,
@@ -253,32 +258,34 @@ class Detector:
         # (rule, clause) -> first unit that satisfies it, and whether any satisfying unit is privileged
         satisfied: dict[tuple[int, int], tuple[_Unit, bool]] = {}
         one_pass: dict[str, dict[str, set[tuple[int, int]]]] = {}  # text -> clauses it meets, by scope
-        for scope, scope_units in units.items():
-            matcher = self._scopes[scope]  # type: ignore[index]
-            seen_texts: set[str] = set()
+        guards = self._clause_guards
+        for scope, scope_units in units:
+            seen_texts: set[_Unit] = set()
             for unit in scope_units:
-                key = ("\x00" if unit.privileged else "") + ("\x01" if unit.child else "") + unit.text
-                if key in seen_texts:
+                if unit in seen_texts:
                     continue
-                seen_texts.add(key)
-                if output or len(unit.text) > _ONE_PASS_LIMIT:
-                    met: set[tuple[int, int]] | None = _met(matcher.match(unit.text))
+                seen_texts.add(unit)
+                text, unit_privileged, child = unit
+                if output or len(text) > _ONE_PASS_LIMIT:
+                    met: set[tuple[int, int]] | None = _met(self._scopes[scope].match(text))
                 else:
-                    by_scope = one_pass.get(unit.text)
+                    by_scope = one_pass.get(text)
                     if by_scope is None:
-                        by_scope = one_pass[unit.text] = self._met_by_scope(unit.text)
+                        by_scope = one_pass[text] = self._met_by_scope(text)
                     met = by_scope.get(scope)
                 if not met:
                     continue
-                for key2 in met:
-                    clause = self.rules[key2[0]].clauses[key2[1]]
-                    if (clause.privileged and not unit.privileged) or (clause.session_shell and unit.child):
+                for key in met:
+                    needs_privilege, session_shell = guards[key]
+                    if (needs_privilege and not unit_privileged) or (session_shell and child):
                         continue
-                    prior = satisfied.get(key2)
+                    prior = satisfied.get(key)
                     if prior is None:
-                        satisfied[key2] = (unit, unit.privileged)
-                    elif unit.privileged and not prior[1]:
-                        satisfied[key2] = (prior[0], True)
+                        satisfied[key] = (unit, unit_privileged)
+                    elif unit_privileged and not prior[1]:
+                        satisfied[key] = (prior[0], True)
+        if not satisfied:
+            return []
         findings: list[Finding] = []
         for r_index in sorted({k[0] for k in satisfied}):
             rule = self.rules[r_index]
@@ -294,7 +301,7 @@ class Detector:
             severity = rule.severity
             if elevated and rule.severity_if_privileged is not None:
                 severity = rule.severity_if_privileged
-            excerpts = [_excerpt(rule, c, h[0].text, masked) for c, h in enumerate(hits) if h is not None]
+            excerpts = [_excerpt(rule, c, h[0][0], masked) for c, h in enumerate(hits) if h is not None]
             findings.append(
                 Finding(
                     rule=rule.id,

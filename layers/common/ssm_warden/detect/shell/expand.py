@@ -22,6 +22,7 @@ Every step is linear in the input (with bounded recursion and payload counts).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ssm_warden.detect.shell.decode import (
     B64_TOKEN,
@@ -102,6 +103,15 @@ class Expander:
         self.expansion_budget = 0
         self.stage = 0
         self.child = False  # inside a shell the command starts (views.Segment.child)
+        # Parse results by text, for this one judged text: a command substitution is read as a
+        # payload and again to evaluate its output (``$(echo … | base64 -d)``); it is parsed once.
+        self.parsed: dict[str, list[Pipeline]] = {}
+
+    def parse(self, text: str) -> list[Pipeline]:
+        found = self.parsed.get(text)
+        if found is None:
+            found = self.parsed[text] = parse(text)
+        return found
 
     # -- public -------------------------------------------------------------------------------------
     def run(self, text: str, depth: int = 0, privileged: bool = False) -> None:
@@ -111,7 +121,7 @@ class Expander:
             self.out.truncated = True
             return
         try:
-            pipelines = parse(text)
+            pipelines = self.parse(text)
         except RecursionError:  # pragma: no cover - the lexer is iterative; defensive
             pipelines = []
         for pipeline in pipelines:
@@ -436,7 +446,7 @@ class Expander:
                         buf[-1] = _SPLIT
             elif kind == "subst":
                 self.payload(part.text, depth, privileged)
-                value = evaluate_substitution(part.text)
+                value = evaluate_substitution(part.text, self.parse)
                 if value is not None:
                     buf.append(value if part.quoted else _SPLIT.join(value.split()))
                 else:
@@ -554,13 +564,13 @@ _SSH_VALUE_OPTS = frozenset(
 )
 
 
-def evaluate_substitution(inner: str) -> str | None:
+def evaluate_substitution(inner: str, parse_text: Callable[[str], list[Pipeline]] = parse) -> str | None:
     """``$(echo cu)`` → ``cu``; ``$(echo … | base64 -d)`` → decoded; else None."""
     inner = inner.strip()
     if not inner or len(inner) > 65536:
         return None
     try:
-        pipelines = parse(inner)
+        pipelines = parse_text(inner)
     except RecursionError:  # pragma: no cover
         return None
     located = located_program(pipelines)
