@@ -21,14 +21,27 @@ from tree_sitter import Language, Node, Parser
 from ssm_warden.detect.shell.decode import ansi_c_decode
 from ssm_warden.detect.shell.syntax import Command, Part, Pipeline, Redir, Word
 
-# Plain text: words of ordinary characters and simple quoted strings (no expansion, escape, comment,
-# subshell or negation inside), list and pipeline operators, and plain file redirections.
-_PLAIN_WORD = r"""(?:[A-Za-z0-9_./:=,@%+~*?\[\]{}^-]|'[^'\n]*+'|"[^"$`\\\n!]*+")++"""
+# Plain text: words of ordinary characters, simple quoted strings and backslash escapes (no expansion,
+# comment, subshell or negation inside), list and pipeline operators, and plain file redirections.
+# tests/unit/detect/test_fast_paths.py compares this reading with tree-sitter's.
+_PLAIN_CHAR = r"[A-Za-z0-9_./:=,@%+~*?\[\]{}^-]"
+# A word with a backslash escape has none of the characters after which tree-sitter-bash 0.25 ends
+# a word at a backslash ("[\x" "{\x" are two words to it, one to a shell) and no quotes ("'a'\b"
+# likewise), and an escaped blank only inside it (tree-sitter drops a leading "\ ", and "x=\ " is
+# an assignment to it). Such words are read by tree-sitter, as before.
+_ESCAPED_CHAR = r"[A-Za-z0-9_./:=,+~*?^-]"
+_ESCAPE = r"""\\[A-Za-z0-9_./:=,@%+~*?\[\]{}^;|&()<>'"$`\\!#-]"""
+_PLAIN_WORD = (
+    rf"""(?:(?:{_PLAIN_CHAR}|'[^'\n]*+'|"[^"$`\\\n!]*+")++(?!\\)"""
+    rf"""|(?:{_ESCAPED_CHAR}|{_ESCAPE})(?:{_ESCAPED_CHAR}|{_ESCAPE}|(?<!=)\\ )*+(?![\\'"%@\[\]{{}}]))"""
+)
+# tree-sitter-bash reads a backslash that starts a line as joining it to the line before.
+_ESCAPE_AT_LINE_START = re.compile(r"\n[ \t\n]*\\")
 _PLAIN_REDIR = r"(?:[0-9]?(?:>>(?![>|&])|>(?![>|&])|<(?![<>&])|>&[0-9-]|<&[0-9-]))"
 # Possessive quantifiers: a long text that is not plain fails in linear time.
 _PLAIN = re.compile(rf"(?:[ \t]++|\n|\|\||&&|[|;]|&(?![>&])|{_PLAIN_REDIR}|{_PLAIN_WORD})*+\Z")
 _PLAIN_TOKEN = re.compile(rf"[ \t]+|(\n|\|\||&&|[|;&])|({_PLAIN_REDIR})|({_PLAIN_WORD})")
-_PLAIN_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+_PLAIN_PIECE = re.compile(r"'([^']*)'|\"([^\"]*)\"|\\(.)|([^'\"\\]+)", re.DOTALL)
 _PARAM_NAME = re.compile(r"(?:[A-Za-z_]\w*|[0-9@*#?$!-])\Z")
 _UNQUOTED_ESCAPE = re.compile(r"\\(\n|.)", re.DOTALL)
 _DQUOTE_ESCAPE = re.compile(r"\\([$`\"\\\n])")
@@ -75,10 +88,22 @@ def _parser() -> Parser:
     return Parser(Language(tree_sitter_bash.language()))
 
 
+def is_plain(text: str) -> bool:
+    """True when ``text`` is read without tree-sitter (plain words, quotes, escapes, operators)."""
+    return _PLAIN.match(text) is not None and not (
+        "\\" in text and "\n" in text and _ESCAPE_AT_LINE_START.search(text)
+    )
+
+
 def parse(text: str) -> list[Pipeline]:
     """The pipelines of ``text``, in order. Never raises on malformed shell."""
-    if _PLAIN.match(text):
+    if is_plain(text):
         return _plain(text)
+    return parse_tree(text)
+
+
+def parse_tree(text: str) -> list[Pipeline]:
+    """``parse`` without the plain-text shortcut: tree-sitter reads every text (tests compare)."""
     src = text.encode("utf-8", "surrogatepass")
     reader = _Reader(src)
     reader.emit(_parser().parse(src).root_node)
@@ -119,17 +144,22 @@ def _plain(text: str) -> list[Pipeline]:
 
 
 def _plain_word(word: str) -> Word:
-    if "'" not in word and '"' not in word:
+    if "'" not in word and '"' not in word and "\\" not in word:
         return Word([Part("lit", word, False)], word)
+    # Pieces as tree-sitter reads them: an unquoted run (escapes undone) is one literal part, each
+    # quoted string another.
     parts: list[Part] = []
-    pos = 0
-    for m in _PLAIN_QUOTED.finditer(word):
-        if m.start() > pos:
-            parts.append(Part("lit", word[pos : m.start()], False))
-        parts.append(Part("lit", m.group(1) if m.group(1) is not None else m.group(2), True))
-        pos = m.end()
-    if pos < len(word):
-        parts.append(Part("lit", word[pos:], False))
+    unquoted: list[str] = []
+    for single, double, escaped, bare in _PLAIN_PIECE.findall(word):
+        if bare or escaped:
+            unquoted.append(bare or escaped)
+            continue
+        if unquoted:
+            parts.append(Part("lit", "".join(unquoted), False))
+            unquoted = []
+        parts.append(Part("lit", single or double, True))
+    if unquoted:
+        parts.append(Part("lit", "".join(unquoted), False))
     return Word(parts, word)
 
 
