@@ -20,6 +20,7 @@ from hypothesis.errors import NonInteractiveExampleWarning
 
 from ssm_warden.detect.normalize import normalize
 from ssm_warden.detect.shell import expand, tree
+from ssm_warden.detect.shell.words import canonical_hosts
 
 _ESCAPABLE = "A0_./:=,@%+~*?[]{}^;|&()<>'\"$`\\!#- \t"
 # Unescaped words are kept to characters where the plain reader and tree-sitter already agreed
@@ -173,3 +174,13 @@ def test_escapes_on_later_lines_read_as_tree_sitter_reads_them(text: str) -> Non
     with _tree_sitter_only():
         general = _views(text)
     assert fast == general
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789xX:/.abc٣²", max_size=14), min_size=1, max_size=4))
+def test_words_skipped_by_the_host_guard_are_never_rewritten(words: list[str]) -> None:
+    # Given the words of a command that the guard says cannot name a numeric host
+    if expand._may_name_host("\x00".join(words)):
+        return
+    # Then rewriting numeric host forms would not have changed any of them
+    assert [canonical_hosts(w) for w in words] == words

@@ -59,6 +59,12 @@ _KEYWORDS = frozenset(
     {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "coproc", "time"}
 )
 _SKIP_SEGMENT_KEYWORDS = frozenset({"for", "select", "case", "in", "esac", "function"})
+# Programs whose arguments can hold shell text that they run (what Expander._recurse reads).
+_RUNS_SHELL_TEXT = (
+    SHELLS
+    | {"busybox", "eval", "su", "runuser", "sudo", "doas", "find", "ssh"}
+    | {"xargs", "watch", "nsenter", "unshare", "flock", "chroot", "script"}
+)
 
 # Prefix programs that run the rest of the line as the command: name -> (options taking a value,
 # number of positional arguments before the command, whether it raises privilege).
@@ -91,6 +97,19 @@ _SPLIT = "\x00"  # marks where an unquoted expansion splits a word
 
 
 _HEX = ("0x", "0X")  # with "://" and long digit strings: what words.canonical_hosts may rewrite
+_DIGITS8 = re.compile(r"[0-9]{8}")
+
+
+def _may_name_host(joined: str) -> bool:
+    """False when no word of ``joined`` can be one canonical_hosts rewrites (a URL, a 0x… or an
+    all-digit word of 8 or more: ``str.isdigit`` also takes non-ASCII digits, hence isascii)."""
+    return (
+        "://" in joined
+        or "0x" in joined
+        or "0X" in joined
+        or not joined.isascii()
+        or _DIGITS8.search(joined) is not None
+    )
 
 
 class Expander:
@@ -126,8 +145,7 @@ class Expander:
             pipelines = []
         for pipeline in pipelines:
             self._pipeline(pipeline, depth, privileged)
-        if depth == 0 or DECODE_HINT.search(text):
-            self._decode_literals(text, depth, privileged)
+        self._decode_literals(text, depth, privileged)
 
     def child_payload(self, text: str, depth: int, privileged: bool) -> None:
         """Judge the text a shell started by the command runs (``bash -c``, ``su -c``, ssh)."""
@@ -192,6 +210,12 @@ class Expander:
                 if item.heredoc:
                     self.payload(item.heredoc, depth, privileged)
                 continue
+            parts = item.parts
+            if len(parts) == 1:  # _expand's first case, inline: most words are one literal
+                only = parts[0].text
+                if parts[0].kind == "lit" and "{" not in only and _SPLIT not in only:
+                    words.append(only)
+                    continue
             words.extend(self._expand(item, depth, privileged))
         # Leading assignments.
         assignments: list[tuple[str, str]] = []
@@ -239,15 +263,20 @@ class Expander:
             self._emit_launcher(rest[: len(rest) - len(argv)], argv, depth, seg_priv)
         if not argv:
             return ([":", *redirs] if redirs else []), seg_priv
-        argv = [resolve_glob(a) if ("*" in a or "?" in a or "[" in a) and "/" in a else a for a in argv]
-        redirs = [
-            canonical_hosts(r) if "://" in r or r[:2] in _HEX or (len(r) >= 8 and r.isdigit()) else r
-            for r in redirs
-        ]
-        argv = [
-            canonical_hosts(a) if "://" in a or a[:2] in _HEX or (len(a) >= 8 and a.isdigit()) else a
-            for a in argv
-        ]
+        # Each word is looked at only when the words together hold what a rewrite needs.
+        joined = "\x00".join(argv)
+        if "*" in joined or "?" in joined or "[" in joined:
+            argv = [resolve_glob(a) if ("*" in a or "?" in a or "[" in a) and "/" in a else a for a in argv]
+        if redirs and _may_name_host("\x00".join(redirs)):
+            redirs = [
+                canonical_hosts(r) if "://" in r or r[:2] in _HEX or (len(r) >= 8 and r.isdigit()) else r
+                for r in redirs
+            ]
+        if _may_name_host(joined):
+            argv = [
+                canonical_hosts(a) if "://" in a or a[:2] in _HEX or (len(a) >= 8 and a.isdigit()) else a
+                for a in argv
+            ]
         if argv[0] in ("echo", "printf") and any("cron" in r or "/init.d/" in r for r in redirs):
             # A scheduled job written with echo: judge the command it schedules.
             self._schedule_payload(literal_output(argv), depth, seg_priv)
@@ -269,7 +298,8 @@ class Expander:
                 self.stage,
             )
         )
-        self._recurse(argv, depth, seg_priv)
+        if argv[0] in _RUNS_SHELL_TEXT:
+            self._recurse(argv, depth, seg_priv)
         if argv[0] in SHELLS:  # sh <<< 'cmd': the here-string is the script
             for redir in redirs:
                 if redir.startswith("<<< "):
