@@ -169,18 +169,18 @@ class Detector:
 
     def _candidates(self, e: ExecFacts) -> tuple[Rule, ...]:
         """The fact rules whose gate this program passes (remembered by name and shape)."""
-        key = (
+        key = (  # "not x": which fields are empty (no call to bool() per field)
             e.name,
-            bool(e.reads),
-            bool(e.writes),
-            bool(e.appends),
-            bool(e.deletes),
-            bool(e.dests),
-            bool(e.unknown_dests),
-            bool(e.pipe_from),
-            bool(e.pipe_to),
-            bool(e.flags),
-            bool(e.operands),
+            not e.reads,
+            not e.writes,
+            not e.appends,
+            not e.deletes,
+            not e.dests,
+            not e.unknown_dests,
+            not e.pipe_from,
+            not e.pipe_to,
+            not e.flags,
+            not e.operands,
         )
         found = self._gate_cache.get(key)
         if found is None:

@@ -41,7 +41,8 @@ def normalize_coarse(text: str) -> Normalized:
     flat = _COARSE_QUOTES.sub(lambda m: m.group(1) or "", _COARSE_IFS.sub(" ", text))
     seen_segments: set[str] = set()
     seen_pipelines: set[str] = set()
-    for chunk in _COARSE_PIPELINES.split(flat):
+    # A chunk seen before adds no segment or pipeline that is not already there: each is read once.
+    for chunk in dict.fromkeys(_COARSE_PIPELINES.split(flat)):
         segments: list[str] = []
         for piece in _COARSE_SEGMENTS.split(chunk):
             words = piece.split()
