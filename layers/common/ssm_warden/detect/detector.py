@@ -29,6 +29,7 @@ from ssm_warden.detect.facts import NO_OWN_NETWORK, READS_OR_WRITES, ExecFacts, 
 from ssm_warden.detect.normalize import FULL_PARSE_LIMIT, Normalized, normalize
 from ssm_warden.detect.pattern_set import PatternSet, re2_options
 from ssm_warden.detect.rules import Rule, Scope, expand_pack_names, load_rules
+from ssm_warden.detect.shell.syntax import Pipeline
 from ssm_warden.encodable import encodable
 from ssm_warden.models.findings import Finding, Severity
 from ssm_warden.shells import Shell
@@ -126,8 +127,12 @@ class Detector:
             texts.extend(lines)
         best: dict[str, Finding] = {}
         masked: dict[str, str] = {}  # redact() of each text quoted, once per call (it is pure)
+        # What each text matched, by scope: a snippet's lines are mostly its own segments again.
+        matched: dict[str, dict[str, set[tuple[int, int]]]] = {}
+        parsed: dict[str, list[Pipeline]] = {}  # parse results by text, shared the same way
         for text in texts:
-            for finding in self._judge_normalized(text, normalize(text), command, masked):
+            views = normalize(text, parsed)
+            for finding in self._judge_normalized(text, views, command, masked, matched):
                 current = best.get(finding.rule)
                 if current is None or finding.severity.rank > current.severity.rank:
                     best[finding.rule] = finding
@@ -149,7 +154,12 @@ class Detector:
 
     # -- internals ----------------------------------------------------------------------------------
     def _judge_normalized(
-        self, text: str, views: Normalized, original: str, masked: dict[str, str]
+        self,
+        text: str,
+        views: Normalized,
+        original: str,
+        masked: dict[str, str],
+        matched: dict[str, dict[str, set[tuple[int, int]]]] | None = None,
     ) -> list[Finding]:
         privileged = views.privileged
         units: tuple[tuple[Scope, list[_Unit]], ...] = (
@@ -158,7 +168,7 @@ class Detector:
             ("snippet", [(views.snippet, privileged, False)] if views.snippet_parts else []),
             ("raw", [(text, privileged, False)]),
         )
-        findings = self._evaluate(units, privileged, original, output=False, masked=masked)
+        findings = self._evaluate(units, privileged, original, output=False, masked=masked, matched=matched)
         if self.fact_rules and views.execs:
             findings.extend(self._judge_facts(views, original, {f.rule for f in findings}, masked))
         if findings and inert(views):
@@ -254,10 +264,12 @@ class Detector:
         original: str,
         output: bool,
         masked: dict[str, str],
+        matched: dict[str, dict[str, set[tuple[int, int]]]] | None = None,
     ) -> list[Finding]:
         # (rule, clause) -> first unit that satisfies it, and whether any satisfying unit is privileged
         satisfied: dict[tuple[int, int], tuple[_Unit, bool]] = {}
-        one_pass: dict[str, dict[str, set[tuple[int, int]]]] = {}  # text -> clauses it meets, by scope
+        # text -> the clauses it meets, by scope (pure: shared by the texts of one judge_command)
+        one_pass: dict[str, dict[str, set[tuple[int, int]]]] = {} if matched is None else matched
         guards = self._clause_guards
         for scope, scope_units in units:
             seen_texts: set[_Unit] = set()

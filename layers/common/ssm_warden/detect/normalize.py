@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ssm_warden.detect.shell.expand import Expander
+from ssm_warden.detect.shell.syntax import Pipeline
 from ssm_warden.detect.shell.views import Exec, Normalized, Segment
 
 __all__ = ["FULL_PARSE_LIMIT", "Exec", "Normalized", "Segment", "normalize", "normalize_coarse"]
@@ -68,11 +69,12 @@ def normalize_coarse(text: str) -> Normalized:
     return out
 
 
-def normalize(text: str) -> Normalized:
-    """All the views of ``text`` (one command line or a pasted multi-line snippet)."""
+def normalize(text: str, parsed: dict[str, list[Pipeline]] | None = None) -> Normalized:
+    """All the views of ``text`` (one command line or a pasted multi-line snippet). ``parsed``
+    holds parse results by text, shared by the texts of one judgement (a snippet and its lines)."""
     if len(text) > FULL_PARSE_LIMIT or _separators(text) > MAX_COMMANDS:
         return normalize_coarse(text)
-    expander = Expander()
+    expander = Expander(parsed)
     try:
         expander.run(text)
     except RecursionError:  # nesting deeper than the interpreter's stack: read it coarsely

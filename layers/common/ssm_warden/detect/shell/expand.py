@@ -113,7 +113,7 @@ def _may_name_host(joined: str) -> bool:
 
 
 class Expander:
-    def __init__(self) -> None:
+    def __init__(self, parsed: dict[str, list[Pipeline]] | None = None) -> None:
         self.vars: dict[str, str] = {}
         self.out = Normalized()
         self.payloads = 0
@@ -122,9 +122,10 @@ class Expander:
         self.expansion_budget = 0
         self.stage = 0
         self.child = False  # inside a shell the command starts (views.Segment.child)
-        # Parse results by text, for this one judged text: a command substitution is read as a
-        # payload and again to evaluate its output (``$(echo … | base64 -d)``); it is parsed once.
-        self.parsed: dict[str, list[Pipeline]] = {}
+        # Parse results by text, for this one judged text (and the lines of the same snippet): a
+        # command substitution is read as a payload and again to evaluate its output
+        # (``$(echo … | base64 -d)``); it is parsed once.
+        self.parsed: dict[str, list[Pipeline]] = {} if parsed is None else parsed
 
     def parse(self, text: str) -> list[Pipeline]:
         found = self.parsed.get(text)
