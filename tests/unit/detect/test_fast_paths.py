@@ -20,6 +20,7 @@ from hypothesis.errors import NonInteractiveExampleWarning
 
 from ssm_warden.detect.normalize import normalize
 from ssm_warden.detect.shell import expand, tree
+from ssm_warden.detect.shell.syntax import Pipeline
 from ssm_warden.detect.shell.words import canonical_hosts
 
 _ESCAPABLE = "A0_./:=,@%+~*?[]{}^;|&()<>'\"$`\\!#- \t"
@@ -130,8 +131,17 @@ def _views(text: str) -> tuple[object, ...]:
 
 @contextmanager
 def _tree_sitter_only() -> Iterator[None]:
+    """The judged text itself read by tree-sitter, as every text with an escape was before the
+    shortcut read escapes; what it runs (``bash -c …``) read as before, by ``parse``."""
     shortcut = expand.parse
-    expand.parse = tree.parse_tree
+    calls = 0
+
+    def first_by_tree_sitter(text: str) -> list[Pipeline]:
+        nonlocal calls
+        calls += 1
+        return tree.parse_tree(text) if calls == 1 else shortcut(text)
+
+    expand.parse = first_by_tree_sitter
     try:
         yield
     finally:
