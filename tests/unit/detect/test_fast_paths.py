@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
 
 from ssm_warden.detect.normalize import normalize
-from ssm_warden.detect.shell import expand, tree
+from ssm_warden.detect.shell import expand, plain, tree
 from ssm_warden.detect.shell.syntax import Pipeline
 from ssm_warden.detect.shell.words import canonical_hosts
 
@@ -165,9 +165,9 @@ def test_the_generated_texts_take_the_shortcut() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonInteractiveExampleWarning)
         samples = [_TEXT.example() for _ in range(200)]
-    plain = [s for s in samples if tree.is_plain(s)]
-    assert len(plain) > 60
-    assert sum(1 for s in plain if "\\" in s) > 30
+    read_plainly = [s for s in samples if plain.is_plain(s)]
+    assert len(read_plainly) > 60
+    assert sum(1 for s in read_plainly if "\\" in s) > 30
 
 
 @pytest.mark.parametrize(

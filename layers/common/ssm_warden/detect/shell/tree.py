@@ -5,8 +5,8 @@ statements anyway (an unbalanced quote is a literal character and the rest is re
 byte of the input is lost to the rules. A few shapes that tree-sitter-bash 0.25 mis-reads are
 repaired here: ``3<>file`` and ``<<<word`` after other redirections.
 
-Text made only of plain words and the list / pipeline operators needs no parser: it is split
-directly (the same result, several times faster; most typed commands are like that).
+Text made only of plain words and the list / pipeline operators needs no parser: ``shell.plain``
+splits it directly (the same result, several times faster; most typed commands are like that).
 """
 
 from __future__ import annotations
@@ -19,29 +19,9 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from ssm_warden.detect.shell.decode import ansi_c_decode
-from ssm_warden.detect.shell.syntax import Command, Part, Pipeline, Redir, Word
+from ssm_warden.detect.shell.plain import is_plain, read_plain
+from ssm_warden.detect.shell.syntax import Command, Part, Pipeline, Redir, Word, literal_word
 
-# Plain text: words of ordinary characters, simple quoted strings and backslash escapes (no expansion,
-# comment, subshell or negation inside), list and pipeline operators, and plain file redirections.
-# tests/unit/detect/test_fast_paths.py compares this reading with tree-sitter's.
-_PLAIN_CHAR = r"[A-Za-z0-9_./:=,@%+~*?\[\]{}^-]"
-# A word with a backslash escape has none of the characters after which tree-sitter-bash 0.25 ends
-# a word at a backslash ("[\x" "{\x" are two words to it, one to a shell) and no quotes ("'a'\b"
-# likewise), and an escaped blank only inside it (tree-sitter drops a leading "\ ", and "x=\ " is
-# an assignment to it). Such words are read by tree-sitter, as before.
-_ESCAPED_CHAR = r"[A-Za-z0-9_./:=,+~*?^-]"
-_ESCAPE = r"""\\[A-Za-z0-9_./:=,@%+~*?\[\]{}^;|&()<>'"$`\\!#-]"""
-_PLAIN_WORD = (
-    rf"""(?:(?:{_PLAIN_CHAR}|'[^'\n]*+'|"[^"$`\\\n!]*+")++(?!\\)"""
-    rf"""|(?:{_ESCAPED_CHAR}|{_ESCAPE})(?:{_ESCAPED_CHAR}|{_ESCAPE}|(?<!=)\\ )*+(?![\\'"%@\[\]{{}}]))"""
-)
-# tree-sitter-bash reads a backslash that starts a line as joining it to the line before.
-_ESCAPE_AT_LINE_START = re.compile(r"\n[ \t\n]*\\")
-_PLAIN_REDIR = r"(?:[0-9]?(?:>>(?![>|&])|>(?![>|&])|<(?![<>&])|>&[0-9-]|<&[0-9-]))"
-# Possessive quantifiers: a long text that is not plain fails in linear time.
-_PLAIN = re.compile(rf"(?:[ \t]++|\n|\|\||&&|[|;]|&(?![>&])|{_PLAIN_REDIR}|{_PLAIN_WORD})*+\Z")
-_PLAIN_TOKEN = re.compile(rf"[ \t]+|(\n|\|\||&&|[|;&])|({_PLAIN_REDIR})|({_PLAIN_WORD})")
-_PLAIN_PIECE = re.compile(r"'([^']*)'|\"([^\"]*)\"|\\(.)|([^'\"\\]+)", re.DOTALL)
 _PARAM_NAME = re.compile(r"(?:[A-Za-z_]\w*|[0-9@*#?$!-])\Z")
 _UNQUOTED_ESCAPE = re.compile(r"\\(\n|.)", re.DOTALL)
 _DQUOTE_ESCAPE = re.compile(r"\\([$`\"\\\n])")
@@ -88,17 +68,10 @@ def _parser() -> Parser:
     return Parser(Language(tree_sitter_bash.language()))
 
 
-def is_plain(text: str) -> bool:
-    """True when ``text`` is read without tree-sitter (plain words, quotes, escapes, operators)."""
-    return _PLAIN.match(text) is not None and not (
-        "\\" in text and "\n" in text and _ESCAPE_AT_LINE_START.search(text)
-    )
-
-
 def parse(text: str) -> list[Pipeline]:
     """The pipelines of ``text``, in order. Never raises on malformed shell."""
     if is_plain(text):
-        return _plain(text)
+        return read_plain(text)
     return parse_tree(text)
 
 
@@ -108,59 +81,6 @@ def parse_tree(text: str) -> list[Pipeline]:
     reader = _Reader(src)
     reader.emit(_parser().parse(src).root_node)
     return reader.pipelines
-
-
-def _plain(text: str) -> list[Pipeline]:
-    pipelines: list[Pipeline] = []
-    current: Pipeline = []
-    command = Command()
-    redir: Redir | None = None
-    for operator, redirect, word in _PLAIN_TOKEN.findall(text):
-        if operator:
-            if command.items:
-                current.append(command)
-            command = Command()
-            if operator != "|" and current:
-                pipelines.append(current)
-                current = []
-        elif redirect:
-            if "&" in redirect:  # 2>&1: a descriptor, no target word
-                command.items.append(Redir(redirect[:-1], _literal_word(redirect[-1])))
-                continue
-            redir = Redir(redirect, None)
-            command.items.append(redir)
-        elif word:
-            parsed = _plain_word(word)
-            if redir is not None and redir.target is None:
-                redir.target = parsed
-                redir = None
-            else:
-                command.items.append(parsed)
-    if command.items:
-        current.append(command)
-    if current:
-        pipelines.append(current)
-    return pipelines
-
-
-def _plain_word(word: str) -> Word:
-    if "'" not in word and '"' not in word and "\\" not in word:
-        return Word([Part("lit", word, False)], word)
-    # Pieces as tree-sitter reads them: an unquoted run (escapes undone) is one literal part, each
-    # quoted string another.
-    parts: list[Part] = []
-    unquoted: list[str] = []
-    for single, double, escaped, bare in _PLAIN_PIECE.findall(word):
-        if bare or escaped:
-            unquoted.append(bare or escaped)
-            continue
-        if unquoted:
-            parts.append(Part("lit", "".join(unquoted), False))
-            unquoted = []
-        parts.append(Part("lit", single or double, True))
-    if unquoted:
-        parts.append(Part("lit", "".join(unquoted), False))
-    return Word(parts, word)
 
 
 class _Reader:
@@ -234,7 +154,7 @@ class _Reader:
             elif kind == "ERROR":
                 self._error(child)
             elif not child.is_named and kind not in (";", "&", "&&", "||", "|", "\n"):
-                loose.items.append(_literal_word(self.text(child)))
+                loose.items.append(literal_word(self.text(child)))
         if loose.items:
             self.pipelines.append([loose])
 
@@ -246,14 +166,14 @@ class _Reader:
             return
         head, rest = text[0], text[1:]
         if self.reparse_budget <= 0 or head not in "'\"`" or not rest.strip():
-            self.pipelines.append([Command([_literal_word(w) for w in text.split()])])
+            self.pipelines.append([Command([literal_word(w) for w in text.split()])])
             return
         self.reparse_budget -= 1
         inner = _Reader(rest.encode("utf-8", "surrogatepass"), self.reparse_budget)
         inner.emit(_parser().parse(inner.src).root_node)
         self.reparse_budget = inner.reparse_budget
         if inner.pipelines and inner.pipelines[0]:
-            inner.pipelines[0][0].items.insert(0, _literal_word(head))
+            inner.pipelines[0][0].items.insert(0, literal_word(head))
         self.pipelines.extend(inner.pipelines)
 
     # -- pipelines ------------------------------------------------------------------------------
@@ -325,11 +245,11 @@ class _Reader:
                 items.append(self.word(child))
             elif kind == "ERROR":
                 items.extend(
-                    self.word(c) if c.type in _WORDISH else _literal_word(self.text(c))
+                    self.word(c) if c.type in _WORDISH else literal_word(self.text(c))
                     for c in (child.children or [child])
                 )
             elif kind == "subshell":  # "cmd (…)" mis-read; keep the words
-                items.append(_literal_word(self.text(child)))
+                items.append(literal_word(self.text(child)))
         return Command(items)
 
     def _loose_command(self, node: Node, stop: str | None = None) -> Command:
@@ -347,7 +267,7 @@ class _Reader:
             elif child.child_count and kind not in ("do_group", "case_item", "compound_statement"):
                 items.extend(self._loose_command(child).items)
             elif not child.is_named and kind not in (";", "\n", ";;"):
-                items.append(_literal_word(self.text(child)))
+                items.append(literal_word(self.text(child)))
         return Command(items)
 
     def assignment(self, node: Node) -> Word:
@@ -398,7 +318,7 @@ class _Reader:
             if kind in ("<<", "<<-"):
                 op = kind
             elif kind == "heredoc_start":
-                delimiter = _literal_word(self.text(child).strip("'\""))
+                delimiter = literal_word(self.text(child).strip("'\""))
             elif kind == "heredoc_body":
                 body = self.text(child)
             elif kind in _REDIRECTS:
@@ -469,10 +389,6 @@ class _Reader:
 def _unescape(m: re.Match[str]) -> str:
     char = m.group(1)
     return "" if char == "\n" else char
-
-
-def _literal_word(text: str) -> Word:
-    return Word([Part("lit", text, False)], text)
 
 
 def node_count(text: str) -> Any:  # pragma: no cover - a debugging aid for the bench
