@@ -29,7 +29,9 @@ _ESCAPE_AT_LINE_START = re.compile(r"\n[ \t\n]*\\")
 _PLAIN_REDIR = r"(?:[0-9]?(?:>>(?![>|&])|>(?![>|&])|<(?![<>&])|>&[0-9-]|<&[0-9-]))"
 # Possessive quantifiers: a long text that is not plain fails in linear time.
 _PLAIN = re.compile(rf"(?:[ \t]++|\n|\|\||&&|[|;]|&(?![>&])|{_PLAIN_REDIR}|{_PLAIN_WORD})*+\Z")
-_PLAIN_TOKEN = re.compile(rf"[ \t]+|(\n|\|\||&&|[|;&])|({_PLAIN_REDIR})|({_PLAIN_WORD})")
+# Blanks are not tokens: findall steps over them (no token starts with a blank; _PLAIN has checked
+# that everything else is one).
+_PLAIN_TOKEN = re.compile(rf"(\n|\|\||&&|[|;&])|({_PLAIN_REDIR})|({_PLAIN_WORD})")
 _PLAIN_PIECE = re.compile(r"'([^']*)'|\"([^\"]*)\"|\\(.)|([^'\"\\]+)", re.DOTALL)
 
 
