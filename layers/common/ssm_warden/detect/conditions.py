@@ -128,7 +128,7 @@ FIELDS: dict[str, Callable[[ExecFacts, TextFacts], Any]] = {
     "proc.name": lambda e, t: e.name,
     "proc.path": lambda e, t: e.path,
     "proc.args": lambda e, t: e.args,
-    "proc.cmdline": lambda e, t: e.cmdline,
+    "proc.cmdline": _memo("proc.cmdline", lambda e, t: e.cmdline),
     "proc.flags": lambda e, t: e.flags,
     "proc.operands": lambda e, t: e.operands,
     "proc.sudo": lambda e, t: e.sudo,
@@ -260,7 +260,7 @@ class _Compiler:
         gate = Gate(frozenset(values) if name == "proc.name" and op in ("=", "in") else None)
         if op != "!=":
             gate = Gate(gate.names, needs)
-        return _comparison(getter, op, values), gate
+        return _comparison(getter, op, values, name), gate
 
     def values(self) -> tuple[str, ...]:
         tok = self.take()
@@ -303,13 +303,24 @@ def _all_of(preds: tuple[Predicate, ...]) -> Predicate:
     return all_hold
 
 
-def _comparison(getter: Callable[[ExecFacts, TextFacts], Any], op: str, values: tuple[str, ...]) -> Predicate:
+# Fields holding one string: compared directly, not as a collection of one (the same result).
+_STRING_FIELDS = frozenset({"proc.name", "proc.path", "proc.cmdline"})
+
+
+def _comparison(
+    getter: Callable[[ExecFacts, TextFacts], Any], op: str, values: tuple[str, ...], field: str = ""
+) -> Predicate:
     match: Callable[[str], bool]
+    single = field in _STRING_FIELDS
     if op in ("=", "in"):
         wanted = frozenset(values)
+        if single:
+            return lambda e, t: getter(e, t) in wanted
         return lambda e, t: not wanted.isdisjoint(_many(getter(e, t)))
     if op == "!=":
         wanted = frozenset(values)
+        if single:
+            return lambda e, t: getter(e, t) not in wanted
         return lambda e, t: wanted.isdisjoint(_many(getter(e, t)))
     if op == "startswith":
         prefixes = tuple(values)
@@ -324,7 +335,16 @@ def _comparison(getter: Callable[[ExecFacts, TextFacts], Any], op: str, values: 
         match = lambda v: any(x in v.lower() for x in lowered)  # noqa: E731
     else:  # glob, pmatch: shell patterns, translated and compiled on the comparison's first use
         match = _lazy_glob(op, values)
-    return lambda e, t: any(match(v) for v in _many(getter(e, t)))
+    if single:
+        return lambda e, t: match(getter(e, t))
+
+    def any_value(e: ExecFacts, t: TextFacts) -> bool:
+        for v in _many(getter(e, t)):  # noqa: SIM110 - a loop, not any(): no generator per call
+            if match(v):
+                return True
+        return False
+
+    return any_value
 
 
 def _lazy_glob(op: str, values: tuple[str, ...]) -> Callable[[str], bool]:

@@ -29,6 +29,7 @@ from ssm_warden.detect.facts import NO_OWN_NETWORK, READS_OR_WRITES, ExecFacts, 
 from ssm_warden.detect.normalize import FULL_PARSE_LIMIT, Normalized, normalize
 from ssm_warden.detect.pattern_set import PatternSet, re2_options
 from ssm_warden.detect.rules import Rule, Scope, expand_pack_names, load_rules
+from ssm_warden.detect.shell.syntax import Pipeline
 from ssm_warden.encodable import encodable
 from ssm_warden.models.findings import Finding, Severity
 from ssm_warden.shells import Shell
@@ -54,11 +55,9 @@ class _Slot:
 _ONE_PASS_LIMIT = 8192
 
 
-@dataclass(frozen=True, slots=True)
-class _Unit:
-    text: str
-    privileged: bool
-    child: bool = False  # a segment run by a shell the command starts (views.Segment.child)
+# One text a rule's clause can be matched in: (text, privileged, child). ``child``: a segment run by
+# a shell the command starts (views.Segment.child). Plain tuples: several are built per command.
+_Unit = tuple[str, bool, bool]
 
 
 class Detector:
@@ -104,6 +103,12 @@ class Detector:
         self._uncompiled: set[str] = {s for s in self._scopes if s != "output"}
         for matcher in (self._scopes["output"], self._command_match, self._command_unless):
             matcher.compile()
+        # (rule, clause) -> (the clause needs a privileged unit, it needs the session's own shell)
+        self._clause_guards: dict[tuple[int, int], tuple[bool, bool]] = {
+            (r, c): (clause.privileged, clause.session_shell)
+            for r, rule in enumerate(self.rules)
+            for c, clause in enumerate(rule.clauses)
+        }
         self.command_rules = tuple(r for r in self.rules if not r.is_output)
         self.output_rules = tuple(r for r in self.rules if r.is_output)
 
@@ -126,8 +131,12 @@ class Detector:
             texts.extend(lines)
         best: dict[str, Finding] = {}
         masked: dict[str, str] = {}  # redact() of each text quoted, once per call (it is pure)
+        # What each text matched, by scope: a snippet's lines are mostly its own segments again.
+        matched: dict[str, dict[str, set[tuple[int, int]]]] = {}
+        parsed: dict[str, list[Pipeline]] = {}  # parse results by text, shared the same way
         for text in texts:
-            for finding in self._judge_normalized(text, normalize(text), command, masked):
+            views = normalize(text, parsed)
+            for finding in self._judge_normalized(text, views, command, masked, matched):
                 current = best.get(finding.rule)
                 if current is None or finding.severity.rank > current.severity.rank:
                     best[finding.rule] = finding
@@ -144,20 +153,26 @@ class Detector:
         """Findings of the output rules (secrets shown on screen) for one line a terminal printed."""
         line = encodable(line)
         clean = _ANSI_ESCAPE.sub("", line)
-        units = {"output": [_Unit(clean, False)]}
+        units: tuple[tuple[Scope, list[_Unit]], ...] = (("output", [(clean, False, False)]),)
         return _ordered(self._evaluate(units, False, line, output=True, masked={}))
 
     # -- internals ----------------------------------------------------------------------------------
     def _judge_normalized(
-        self, text: str, views: Normalized, original: str, masked: dict[str, str]
+        self,
+        text: str,
+        views: Normalized,
+        original: str,
+        masked: dict[str, str],
+        matched: dict[str, dict[str, set[tuple[int, int]]]] | None = None,
     ) -> list[Finding]:
-        units: dict[str, list[_Unit]] = {
-            "segment": [_Unit(s.text, s.privileged, s.child) for s in views.segments],
-            "pipeline": [_Unit(p, views.privileged) for p in views.pipelines],
-            "snippet": [_Unit(views.snippet, views.privileged)] if views.snippet_parts else [],
-            "raw": [_Unit(text, views.privileged)],
-        }
-        findings = self._evaluate(units, views.privileged, original, output=False, masked=masked)
+        privileged = views.privileged
+        units: tuple[tuple[Scope, list[_Unit]], ...] = (
+            ("segment", [(s.text, s.privileged, s.child) for s in views.segments]),
+            ("pipeline", [(p, privileged, False) for p in views.pipelines]),
+            ("snippet", [(views.snippet, privileged, False)] if views.snippet_parts else []),
+            ("raw", [(text, privileged, False)]),
+        )
+        findings = self._evaluate(units, privileged, original, output=False, masked=masked, matched=matched)
         if self.fact_rules and views.execs:
             findings.extend(self._judge_facts(views, original, {f.rule for f in findings}, masked))
         if findings and inert(views):
@@ -168,18 +183,18 @@ class Detector:
 
     def _candidates(self, e: ExecFacts) -> tuple[Rule, ...]:
         """The fact rules whose gate this program passes (remembered by name and shape)."""
-        key = (
+        key = (  # "not x": which fields are empty (no call to bool() per field)
             e.name,
-            bool(e.reads),
-            bool(e.writes),
-            bool(e.appends),
-            bool(e.deletes),
-            bool(e.dests),
-            bool(e.unknown_dests),
-            bool(e.pipe_from),
-            bool(e.pipe_to),
-            bool(e.flags),
-            bool(e.operands),
+            not e.reads,
+            not e.writes,
+            not e.appends,
+            not e.deletes,
+            not e.dests,
+            not e.unknown_dests,
+            not e.pipe_from,
+            not e.pipe_to,
+            not e.flags,
+            not e.operands,
         )
         found = self._gate_cache.get(key)
         if found is None:
@@ -255,40 +270,45 @@ class Detector:
 
     def _evaluate(
         self,
-        units: dict[str, list[_Unit]],
+        units: tuple[tuple[Scope, list[_Unit]], ...],
         privileged: bool,
         original: str,
         output: bool,
         masked: dict[str, str],
+        matched: dict[str, dict[str, set[tuple[int, int]]]] | None = None,
     ) -> list[Finding]:
         # (rule, clause) -> first unit that satisfies it, and whether any satisfying unit is privileged
         satisfied: dict[tuple[int, int], tuple[_Unit, bool]] = {}
-        one_pass: dict[str, dict[str, set[tuple[int, int]]]] = {}  # text -> clauses it meets, by scope
-        for scope, scope_units in units.items():
-            seen_texts: set[str] = set()
+        # text -> the clauses it meets, by scope (pure: shared by the texts of one judge_command)
+        one_pass: dict[str, dict[str, set[tuple[int, int]]]] = {} if matched is None else matched
+        guards = self._clause_guards
+        for scope, scope_units in units:
+            seen_texts: set[_Unit] = set()
             for unit in scope_units:
-                key = ("\x00" if unit.privileged else "") + ("\x01" if unit.child else "") + unit.text
-                if key in seen_texts:
+                if unit in seen_texts:
                     continue
-                seen_texts.add(key)
-                if output or len(unit.text) > _ONE_PASS_LIMIT:
-                    met: set[tuple[int, int]] | None = _met(self._scope_set(scope).match(unit.text))
+                seen_texts.add(unit)
+                text, unit_privileged, child = unit
+                if output or len(text) > _ONE_PASS_LIMIT:
+                    met: set[tuple[int, int]] | None = _met(self._scope_set(scope).match(text))
                 else:
-                    by_scope = one_pass.get(unit.text)
+                    by_scope = one_pass.get(text)
                     if by_scope is None:
-                        by_scope = one_pass[unit.text] = self._met_by_scope(unit.text)
+                        by_scope = one_pass[text] = self._met_by_scope(text)
                     met = by_scope.get(scope)
                 if not met:
                     continue
-                for key2 in met:
-                    clause = self.rules[key2[0]].clauses[key2[1]]
-                    if (clause.privileged and not unit.privileged) or (clause.session_shell and unit.child):
+                for key in met:
+                    needs_privilege, session_shell = guards[key]
+                    if (needs_privilege and not unit_privileged) or (session_shell and child):
                         continue
-                    prior = satisfied.get(key2)
+                    prior = satisfied.get(key)
                     if prior is None:
-                        satisfied[key2] = (unit, unit.privileged)
-                    elif unit.privileged and not prior[1]:
-                        satisfied[key2] = (prior[0], True)
+                        satisfied[key] = (unit, unit_privileged)
+                    elif unit_privileged and not prior[1]:
+                        satisfied[key] = (prior[0], True)
+        if not satisfied:
+            return []
         findings: list[Finding] = []
         for r_index in sorted({k[0] for k in satisfied}):
             rule = self.rules[r_index]
@@ -304,7 +324,7 @@ class Detector:
             severity = rule.severity
             if elevated and rule.severity_if_privileged is not None:
                 severity = rule.severity_if_privileged
-            excerpts = [_excerpt(rule, c, h[0].text, masked) for c, h in enumerate(hits) if h is not None]
+            excerpts = [_excerpt(rule, c, h[0][0], masked) for c, h in enumerate(hits) if h is not None]
             findings.append(
                 Finding(
                     rule=rule.id,

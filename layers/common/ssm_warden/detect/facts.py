@@ -270,14 +270,13 @@ def exec_facts(e: Exec, own: OwnNetwork) -> ExecFacts:
     name = e.argv[0]
     flags, operands = _split(e.argv)
     facts = ExecFacts(name, e.argv[1:], e.path, e.privileged, e.depth, flags, operands)
-    paths = _paths(operands)
     if name in _DELETERS:
-        facts.deletes.update(paths)
+        facts.deletes.update(_paths(operands))
     elif name in _COPIERS and len(operands) >= 2:
         facts.reads.update(operands[:-1])
         facts.writes.add(operands[-1])
     elif name == "tee":
-        (facts.appends if {"-a", "--append"} & flags else facts.writes).update(paths)
+        (facts.appends if {"-a", "--append"} & flags else facts.writes).update(_paths(operands))
     elif name == "dd":
         for arg in e.argv[1:]:
             if arg.startswith("if="):
@@ -285,9 +284,9 @@ def exec_facts(e: Exec, own: OwnNetwork) -> ExecFacts:
             elif arg.startswith("of="):
                 facts.writes.add(arg[3:])
     elif name in _EDITORS and ({"-i", "--in-place"} & flags or name not in ("sed", "perl")):
-        facts.writes.update(paths)
+        facts.writes.update(_paths(operands))
     elif name in _READERS:
-        facts.reads.update(paths)
+        facts.reads.update(_paths(operands))
     for op, target in e.redirs:
         if not target:
             continue
@@ -301,10 +300,13 @@ def exec_facts(e: Exec, own: OwnNetwork) -> ExecFacts:
             _add_dest(facts, kind, host, own)
     # A copier sends to its last operand only; what it copies from a remote host is a download.
     targets = operands[-1:] if name in _COPIERS else operands
+    bare_hosts = name in _HOST_OPERAND
     for word in targets:
         if "." not in word and ":" not in word:  # no host, URL or address can be in it
             continue
-        for kind, host in destinations(word, bare_hosts=name in _HOST_OPERAND):
+        if not (bare_hosts or ":" in word or "@" in word or word[:1].isdigit() or word[:5] == "/dev/"):
+            continue  # not a URL, user@host:, /dev/tcp/…, address, nor a bare host here
+        for kind, host in destinations(word, bare_hosts=bare_hosts):
             _add_dest(facts, kind, host, own)
         if name == "rclone" and _RCLONE_REMOTE.match(word) and "://" not in word:
             _add_dest(facts, "bucket", word.split(":", 1)[0], own)  # a remote configured elsewhere

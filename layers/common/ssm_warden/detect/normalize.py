@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ssm_warden.detect.shell.expand import Expander
+from ssm_warden.detect.shell.syntax import Pipeline
 from ssm_warden.detect.shell.views import Exec, Normalized, Segment
 
 __all__ = ["FULL_PARSE_LIMIT", "Exec", "Normalized", "Segment", "normalize", "normalize_coarse"]
@@ -41,7 +42,8 @@ def normalize_coarse(text: str) -> Normalized:
     flat = _COARSE_QUOTES.sub(lambda m: m.group(1) or "", _COARSE_IFS.sub(" ", text))
     seen_segments: set[str] = set()
     seen_pipelines: set[str] = set()
-    for chunk in _COARSE_PIPELINES.split(flat):
+    # A chunk seen before adds no segment or pipeline that is not already there: each is read once.
+    for chunk in dict.fromkeys(_COARSE_PIPELINES.split(flat)):
         segments: list[str] = []
         for piece in _COARSE_SEGMENTS.split(chunk):
             words = piece.split()
@@ -67,11 +69,12 @@ def normalize_coarse(text: str) -> Normalized:
     return out
 
 
-def normalize(text: str) -> Normalized:
-    """All the views of ``text`` (one command line or a pasted multi-line snippet)."""
+def normalize(text: str, parsed: dict[str, list[Pipeline]] | None = None) -> Normalized:
+    """All the views of ``text`` (one command line or a pasted multi-line snippet). ``parsed``
+    holds parse results by text, shared by the texts of one judgement (a snippet and its lines)."""
     if len(text) > FULL_PARSE_LIMIT or _separators(text) > MAX_COMMANDS:
         return normalize_coarse(text)
-    expander = Expander()
+    expander = Expander(parsed)
     try:
         expander.run(text)
     except RecursionError:  # nesting deeper than the interpreter's stack: read it coarsely

@@ -3,6 +3,8 @@ the Windows detectors): judging a text is one linear-time pass whatever the numb
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import re2
 
 from ssm_warden.detect.rules import RulePackError
@@ -25,6 +27,9 @@ class PatternSet[S]:
         self.patterns: list[str] = []
         self.rule_ids: list[str] = []
         self.set: re2.Set | None = None
+        # The compiled set's own Match, called with UTF-8 bytes: the wrapper's Match re-checks the
+        # type and encodes on every call, and a command's few texts are matched on every judgement.
+        self._match: Callable[[bytes], list[int]] | None = None
 
     def add(self, pattern: str, slot: S, rule_id: str) -> None:
         """Add a pattern; it is checked when the set is compiled (``compile`` names its rule)."""
@@ -48,14 +53,16 @@ class PatternSet[S]:
                 ) from None
         rset.Compile()
         self.set = rset
+        self._match = rset._set.Match
 
     def match(self, text: str) -> list[S]:
-        if self.set is None:
+        if self._match is None:
             return []
-        found = self.set.Match(text)
+        found = self._match(text.encode("utf-8"))
         if not found:
             return []
-        return [self.slots[i] for i in found]
+        slots = self.slots
+        return [slots[i] for i in found]
 
 
 def _why(pattern: str) -> str:

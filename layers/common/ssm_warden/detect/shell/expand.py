@@ -27,12 +27,12 @@ from ssm_warden.detect.shell.decode import (
     B64_TOKEN,
     DECODE_HINT,
     HEX_TOKEN,
-    apply_filter,
     b64_text,
     evaluate_filters,
     hex_text,
     literal_output,
 )
+from ssm_warden.detect.shell.substitution import evaluate_substitution
 from ssm_warden.detect.shell.syntax import Command, Pipeline, Redir, Word
 from ssm_warden.detect.shell.tree import parse
 from ssm_warden.detect.shell.views import Exec, Normalized, Segment
@@ -58,6 +58,12 @@ _KEYWORDS = frozenset(
     {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "coproc", "time"}
 )
 _SKIP_SEGMENT_KEYWORDS = frozenset({"for", "select", "case", "in", "esac", "function"})
+# Programs whose arguments can hold shell text that they run (what Expander._recurse reads).
+_RUNS_SHELL_TEXT = (
+    SHELLS
+    | {"busybox", "eval", "su", "runuser", "sudo", "doas", "find", "ssh"}
+    | {"xargs", "watch", "nsenter", "unshare", "flock", "chroot", "script"}
+)
 
 # Prefix programs that run the rest of the line as the command: name -> (options taking a value,
 # number of positional arguments before the command, whether it raises privilege).
@@ -90,10 +96,23 @@ _SPLIT = "\x00"  # marks where an unquoted expansion splits a word
 
 
 _HEX = ("0x", "0X")  # with "://" and long digit strings: what words.canonical_hosts may rewrite
+_DIGITS8 = re.compile(r"[0-9]{8}")
+
+
+def _may_name_host(joined: str) -> bool:
+    """False when no word of ``joined`` can be one canonical_hosts rewrites (a URL, a 0x… or an
+    all-digit word of 8 or more: ``str.isdigit`` also takes non-ASCII digits, hence isascii)."""
+    return (
+        "://" in joined
+        or "0x" in joined
+        or "0X" in joined
+        or not joined.isascii()
+        or _DIGITS8.search(joined) is not None
+    )
 
 
 class Expander:
-    def __init__(self) -> None:
+    def __init__(self, parsed: dict[str, list[Pipeline]] | None = None) -> None:
         self.vars: dict[str, str] = {}
         self.out = Normalized()
         self.payloads = 0
@@ -102,6 +121,16 @@ class Expander:
         self.expansion_budget = 0
         self.stage = 0
         self.child = False  # inside a shell the command starts (views.Segment.child)
+        # Parse results by text, for this one judged text (and the lines of the same snippet): a
+        # command substitution is read as a payload and again to evaluate its output
+        # (``$(echo … | base64 -d)``); it is parsed once.
+        self.parsed: dict[str, list[Pipeline]] = {} if parsed is None else parsed
+
+    def parse(self, text: str) -> list[Pipeline]:
+        found = self.parsed.get(text)
+        if found is None:
+            found = self.parsed[text] = parse(text)
+        return found
 
     # -- public -------------------------------------------------------------------------------------
     def run(self, text: str, depth: int = 0, privileged: bool = False) -> None:
@@ -111,13 +140,12 @@ class Expander:
             self.out.truncated = True
             return
         try:
-            pipelines = parse(text)
+            pipelines = self.parse(text)
         except RecursionError:  # pragma: no cover - the lexer is iterative; defensive
             pipelines = []
         for pipeline in pipelines:
             self._pipeline(pipeline, depth, privileged)
-        if depth == 0 or DECODE_HINT.search(text):
-            self._decode_literals(text, depth, privileged)
+        self._decode_literals(text, depth, privileged)
 
     def child_payload(self, text: str, depth: int, privileged: bool) -> None:
         """Judge the text a shell started by the command runs (``bash -c``, ``su -c``, ssh)."""
@@ -182,6 +210,12 @@ class Expander:
                 if item.heredoc:
                     self.payload(item.heredoc, depth, privileged)
                 continue
+            parts = item.parts
+            if len(parts) == 1:  # _expand's first case, inline: most words are one literal
+                only = parts[0].text
+                if parts[0].kind == "lit" and "{" not in only and _SPLIT not in only:
+                    words.append(only)
+                    continue
             words.extend(self._expand(item, depth, privileged))
         # Leading assignments.
         assignments: list[tuple[str, str]] = []
@@ -229,15 +263,20 @@ class Expander:
             self._emit_launcher(rest[: len(rest) - len(argv)], argv, depth, seg_priv)
         if not argv:
             return ([":", *redirs] if redirs else []), seg_priv
-        argv = [resolve_glob(a) if ("*" in a or "?" in a or "[" in a) and "/" in a else a for a in argv]
-        redirs = [
-            canonical_hosts(r) if "://" in r or r[:2] in _HEX or (len(r) >= 8 and r.isdigit()) else r
-            for r in redirs
-        ]
-        argv = [
-            canonical_hosts(a) if "://" in a or a[:2] in _HEX or (len(a) >= 8 and a.isdigit()) else a
-            for a in argv
-        ]
+        # Each word is looked at only when the words together hold what a rewrite needs.
+        joined = "\x00".join(argv)
+        if "*" in joined or "?" in joined or "[" in joined:
+            argv = [resolve_glob(a) if ("*" in a or "?" in a or "[" in a) and "/" in a else a for a in argv]
+        if redirs and _may_name_host("\x00".join(redirs)):
+            redirs = [
+                canonical_hosts(r) if "://" in r or r[:2] in _HEX or (len(r) >= 8 and r.isdigit()) else r
+                for r in redirs
+            ]
+        if _may_name_host(joined):
+            argv = [
+                canonical_hosts(a) if "://" in a or a[:2] in _HEX or (len(a) >= 8 and a.isdigit()) else a
+                for a in argv
+            ]
         if argv[0] in ("echo", "printf") and any("cron" in r or "/init.d/" in r for r in redirs):
             # A scheduled job written with echo: judge the command it schedules.
             self._schedule_payload(literal_output(argv), depth, seg_priv)
@@ -259,7 +298,8 @@ class Expander:
                 self.stage,
             )
         )
-        self._recurse(argv, depth, seg_priv)
+        if argv[0] in _RUNS_SHELL_TEXT:
+            self._recurse(argv, depth, seg_priv)
         if argv[0] in SHELLS:  # sh <<< 'cmd': the here-string is the script
             for redir in redirs:
                 if redir.startswith("<<< "):
@@ -436,7 +476,7 @@ class Expander:
                         buf[-1] = _SPLIT
             elif kind == "subst":
                 self.payload(part.text, depth, privileged)
-                value = evaluate_substitution(part.text)
+                value = evaluate_substitution(part.text, self.parse)
                 if value is not None:
                     buf.append(value if part.quoted else _SPLIT.join(value.split()))
                 else:
@@ -552,61 +592,6 @@ _SSH_VALUE_OPTS = frozenset(
         "-B",
     }
 )
-
-
-def evaluate_substitution(inner: str) -> str | None:
-    """``$(echo cu)`` → ``cu``; ``$(echo … | base64 -d)`` → decoded; else None."""
-    inner = inner.strip()
-    if not inner or len(inner) > 65536:
-        return None
-    try:
-        pipelines = parse(inner)
-    except RecursionError:  # pragma: no cover
-        return None
-    located = located_program(pipelines)
-    if located is not None:
-        return located
-    if len(pipelines) != 1:
-        return None
-    argvs: list[list[str]] = []
-    for command in pipelines[0]:
-        argv: list[str] = []
-        for item in command.items:
-            if isinstance(item, Redir):
-                if item.op == "<<<" and item.target is not None:
-                    argv.append("<<< " + "".join(p.text for p in item.target.parts if p.kind == "lit"))
-                continue
-            if any(p.kind != "lit" for p in item.parts):
-                return None
-            argv.append("".join(p.text for p in item.parts))
-        if not argv:
-            return None
-        argv[0] = command_name(argv[0])
-        argvs.append(argv)
-    if not argvs:
-        return None
-    value = literal_output(argvs[0])
-    if value is None:
-        return None
-    for argv in argvs[1:]:
-        step = apply_filter(argv, value)
-        if step is None:
-            return None
-        value = step
-    return value.rstrip("\n")
-
-
-def located_program(pipelines: list[Pipeline]) -> str | None:
-    """``$(which python3 || which python)`` / ``$(command -v gpg)`` → the program's name."""
-    first = pipelines[0][0] if pipelines and pipelines[0] else None
-    if first is None or len(pipelines[0]) != 1:
-        return None
-    words = ["".join(p.text for p in item.parts) for item in first.items if isinstance(item, Word)]
-    if (len(words) == 2 and words[0] == "which") or (
-        len(words) == 3 and words[0] in ("command", "type") and words[1] in ("-v", "-p", "-P")
-    ):
-        return command_name(words[-1])
-    return None
 
 
 def _split_redir(text: str) -> tuple[str, str]:

@@ -46,3 +46,8 @@ class Command:
 
 # Commands joined by ``|``. Every other separator (``;``, ``&&``, ``||``, ``&``, newline) ends one.
 Pipeline = list[Command]
+
+
+def literal_word(text: str) -> Word:
+    """A word of one unquoted literal (operators and pieces read as words)."""
+    return Word([Part("lit", text, False)], text)

@@ -5,8 +5,8 @@ statements anyway (an unbalanced quote is a literal character and the rest is re
 byte of the input is lost to the rules. A few shapes that tree-sitter-bash 0.25 mis-reads are
 repaired here: ``3<>file`` and ``<<<word`` after other redirections.
 
-Text made only of plain words and the list / pipeline operators needs no parser: it is split
-directly (the same result, several times faster; most typed commands are like that).
+Text made only of plain words and the list / pipeline operators needs no parser: ``shell.plain``
+splits it directly (the same result, several times faster; most typed commands are like that).
 
 tree-sitter-bash 0.25.1 reads past its buffer on some four-byte UTF-8 characters after a ``{``
 (tree-sitter/tree-sitter-bash#337, open): the process dies with SIGSEGV. The parser is therefore
@@ -25,16 +25,9 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from ssm_warden.detect.shell.decode import ansi_c_decode
-from ssm_warden.detect.shell.syntax import Command, Part, Pipeline, Redir, Word
+from ssm_warden.detect.shell.plain import is_plain, read_plain
+from ssm_warden.detect.shell.syntax import Command, Part, Pipeline, Redir, Word, literal_word
 
-# Plain text: words of ordinary characters and simple quoted strings (no expansion, escape, comment,
-# subshell or negation inside), list and pipeline operators, and plain file redirections.
-_PLAIN_WORD = r"""(?:[A-Za-z0-9_./:=,@%+~*?\[\]{}^-]|'[^'\n]*+'|"[^"$`\\\n!]*+")++"""
-_PLAIN_REDIR = r"(?:[0-9]?(?:>>(?![>|&])|>(?![>|&])|<(?![<>&])|>&[0-9-]|<&[0-9-]))"
-# Possessive quantifiers: a long text that is not plain fails in linear time.
-_PLAIN = re.compile(rf"(?:[ \t]++|\n|\|\||&&|[|;]|&(?![>&])|{_PLAIN_REDIR}|{_PLAIN_WORD})*+\Z")
-_PLAIN_TOKEN = re.compile(rf"[ \t]+|(\n|\|\||&&|[|;&])|({_PLAIN_REDIR})|({_PLAIN_WORD})")
-_PLAIN_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 _PARAM_NAME = re.compile(r"(?:[A-Za-z_]\w*|[0-9@*#?$!-])\Z")
 _UNQUOTED_ESCAPE = re.compile(r"\\(\n|.)", re.DOTALL)
 _DQUOTE_ESCAPE = re.compile(r"\\([$`\"\\\n])")
@@ -85,8 +78,13 @@ def _parser() -> Parser:
 
 def parse(text: str) -> list[Pipeline]:
     """The pipelines of ``text``, in order. Never raises on malformed shell."""
-    if _PLAIN.match(text):
-        return _plain(text)
+    if is_plain(text):
+        return read_plain(text)
+    return parse_tree(text)
+
+
+def parse_tree(text: str) -> list[Pipeline]:
+    """``parse`` without the plain-text shortcut: tree-sitter reads every text (tests compare)."""
     src = text.encode("utf-8", "surrogatepass")
     reader = _Reader(src)
     reader.emit(_tree(text, src))
@@ -101,54 +99,6 @@ def _tree(text: str, src: bytes) -> Node:
     if len(src) >= len(text) + 3 and _ASTRAL.search(text):
         src = _ASTRAL.sub(_ASTRAL_STAND_IN, text).encode("utf-8", "surrogatepass")
     return _parser().parse(src).root_node
-
-
-def _plain(text: str) -> list[Pipeline]:
-    pipelines: list[Pipeline] = []
-    current: Pipeline = []
-    command = Command()
-    redir: Redir | None = None
-    for operator, redirect, word in _PLAIN_TOKEN.findall(text):
-        if operator:
-            if command.items:
-                current.append(command)
-            command = Command()
-            if operator != "|" and current:
-                pipelines.append(current)
-                current = []
-        elif redirect:
-            if "&" in redirect:  # 2>&1: a descriptor, no target word
-                command.items.append(Redir(redirect[:-1], _literal_word(redirect[-1])))
-                continue
-            redir = Redir(redirect, None)
-            command.items.append(redir)
-        elif word:
-            parsed = _plain_word(word)
-            if redir is not None and redir.target is None:
-                redir.target = parsed
-                redir = None
-            else:
-                command.items.append(parsed)
-    if command.items:
-        current.append(command)
-    if current:
-        pipelines.append(current)
-    return pipelines
-
-
-def _plain_word(word: str) -> Word:
-    if "'" not in word and '"' not in word:
-        return Word([Part("lit", word, False)], word)
-    parts: list[Part] = []
-    pos = 0
-    for m in _PLAIN_QUOTED.finditer(word):
-        if m.start() > pos:
-            parts.append(Part("lit", word[pos : m.start()], False))
-        parts.append(Part("lit", m.group(1) if m.group(1) is not None else m.group(2), True))
-        pos = m.end()
-    if pos < len(word):
-        parts.append(Part("lit", word[pos:], False))
-    return Word(parts, word)
 
 
 class _Reader:
@@ -222,7 +172,7 @@ class _Reader:
             elif kind == "ERROR":
                 self._error(child)
             elif not child.is_named and kind not in (";", "&", "&&", "||", "|", "\n"):
-                loose.items.append(_literal_word(self.text(child)))
+                loose.items.append(literal_word(self.text(child)))
         if loose.items:
             self.pipelines.append([loose])
 
@@ -234,14 +184,14 @@ class _Reader:
             return
         head, rest = text[0], text[1:]
         if self.reparse_budget <= 0 or head not in "'\"`" or not rest.strip():
-            self.pipelines.append([Command([_literal_word(w) for w in text.split()])])
+            self.pipelines.append([Command([literal_word(w) for w in text.split()])])
             return
         self.reparse_budget -= 1
         inner = _Reader(rest.encode("utf-8", "surrogatepass"), self.reparse_budget)
         inner.emit(_tree(rest, inner.src))
         self.reparse_budget = inner.reparse_budget
         if inner.pipelines and inner.pipelines[0]:
-            inner.pipelines[0][0].items.insert(0, _literal_word(head))
+            inner.pipelines[0][0].items.insert(0, literal_word(head))
         self.pipelines.extend(inner.pipelines)
 
     # -- pipelines ------------------------------------------------------------------------------
@@ -313,11 +263,11 @@ class _Reader:
                 items.append(self.word(child))
             elif kind == "ERROR":
                 items.extend(
-                    self.word(c) if c.type in _WORDISH else _literal_word(self.text(c))
+                    self.word(c) if c.type in _WORDISH else literal_word(self.text(c))
                     for c in (child.children or [child])
                 )
             elif kind == "subshell":  # "cmd (…)" mis-read; keep the words
-                items.append(_literal_word(self.text(child)))
+                items.append(literal_word(self.text(child)))
         return Command(items)
 
     def _loose_command(self, node: Node, stop: str | None = None) -> Command:
@@ -335,7 +285,7 @@ class _Reader:
             elif child.child_count and kind not in ("do_group", "case_item", "compound_statement"):
                 items.extend(self._loose_command(child).items)
             elif not child.is_named and kind not in (";", "\n", ";;"):
-                items.append(_literal_word(self.text(child)))
+                items.append(literal_word(self.text(child)))
         return Command(items)
 
     def assignment(self, node: Node) -> Word:
@@ -386,7 +336,7 @@ class _Reader:
             if kind in ("<<", "<<-"):
                 op = kind
             elif kind == "heredoc_start":
-                delimiter = _literal_word(self.text(child).strip("'\""))
+                delimiter = literal_word(self.text(child).strip("'\""))
             elif kind == "heredoc_body":
                 body = self.text(child)
             elif kind in _REDIRECTS:
@@ -457,10 +407,6 @@ class _Reader:
 def _unescape(m: re.Match[str]) -> str:
     char = m.group(1)
     return "" if char == "\n" else char
-
-
-def _literal_word(text: str) -> Word:
-    return Word([Part("lit", text, False)], text)
 
 
 def node_count(text: str) -> Any:  # pragma: no cover - a debugging aid for the bench

@@ -1,11 +1,15 @@
-"""What the rules see of one judged text: segments, pipelines, the snippet, and each command run."""
+"""What the rules see of one judged text: segments, pipelines, the snippet, and each command run.
+
+``Exec`` and ``Segment`` are built for every program of every judged command and never changed once
+built; they are not ``frozen`` only because a frozen dataclass costs several times more to build.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Exec:
     """One program run, after expansion and with wrappers stripped: what facts are derived from.
 
@@ -24,7 +28,7 @@ class Exec:
     via: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Segment:
     """One simple command after normalisation: ``argv0 arg1 … [redirections]``.
 
