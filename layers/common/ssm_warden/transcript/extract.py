@@ -82,7 +82,6 @@ class Extractor(PromptLearning, CommandReading):
         self._plain = False  # the batch is a plain-text transcript (lines end with CR): no events
         self._drawn = False
         self._memo = {}
-        self._inert = {}
 
     # -- public ---------------------------------------------------------------------------------
     def feed(self, event_id: str, lines: Iterable[str]) -> None:

@@ -103,7 +103,6 @@ class CommandReading:
     # What pure readings of a text gave, for this extractor's batch only (commands repeat: ``ls``,
     # ``git status``): the same answer without reading the text again.
     _memo: dict[tuple[Callable[[str], Any], str], Any]
-    _inert: dict[tuple[tuple[str, ...], Shell], bool]  # (readings, shell) -> ``_changes_nothing``
 
     def _pure(self, reading: Callable[[str], T], text: str) -> T:
         """``reading(text)`` for a pure ``reading`` of a command text, remembered in the batch."""
@@ -275,14 +274,6 @@ class CommandReading:
         first = text.split(None, 1)[0] if text else ""
         if first in _PLAIN_COMMANDS:
             return  # the common case: nothing that changes what the terminal shows
-        readings = (command.texts, s.shell)
-        inert = self._inert.get(readings)
-        if inert is None:
-            inert = _changes_nothing(*readings)
-            if len(text) <= MEMO_CHARS:
-                self._inert[readings] = inert
-        if inert:
-            return  # the same command seen before in the batch: nothing below applies to it
         assigned = self._pure(prompts.assigned_prompt, text)
         if assigned is not None:
             name, value = assigned
@@ -330,16 +321,3 @@ class CommandReading:
             return
         if self._pure(prompts.changes_directory, text):
             s.follow_cd = 2  # the prompt may show the new directory: follow it (widen), learn nothing
-
-
-def _changes_nothing(texts: tuple[str, ...], shell: Shell) -> bool:
-    """Whether a command with these readings, typed in ``shell``, changes nothing ``_emit`` follows:
-    no prompt assigned, no program or shell started, no directory or location changed (pure)."""
-    text = texts[0]
-    return (
-        prompts.assigned_prompt(text) is None
-        and not any(prompts.program_of(t) for t in texts)
-        and not any(implicit.opened_by(t) for t in texts)
-        and prompts.started_shell(text) is None
-        and not (windows.changes_location(text) if shell != "posix" else prompts.changes_directory(text))
-    )

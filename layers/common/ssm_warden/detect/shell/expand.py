@@ -111,6 +111,19 @@ def _may_name_host(joined: str) -> bool:
     )
 
 
+def _canonical_hosts_in(words: list[str], joined: str | None = None) -> list[str]:
+    """``words`` with each host canonical_hosts may rewrite written canonically; ``joined`` (the words
+    joined by NUL, when the caller has it) is looked at first, so most commands cost one check."""
+    if not words or not _may_name_host("\x00".join(words) if joined is None else joined):
+        return words
+    return [canonical_hosts(w) if _may_be_host(w) else w for w in words]
+
+
+def _may_be_host(word: str) -> bool:
+    """A word canonical_hosts may rewrite: a URL, a 0x… number or an all-digit word of 8 or more."""
+    return "://" in word or word[:2] in _HEX or (len(word) >= 8 and word.isdigit())
+
+
 class Expander:
     def __init__(self, parsed: dict[str, list[Pipeline]] | None = None) -> None:
         self.vars: dict[str, str] = {}
@@ -267,16 +280,8 @@ class Expander:
         joined = "\x00".join(argv)
         if "*" in joined or "?" in joined or "[" in joined:
             argv = [resolve_glob(a) if ("*" in a or "?" in a or "[" in a) and "/" in a else a for a in argv]
-        if redirs and _may_name_host("\x00".join(redirs)):
-            redirs = [
-                canonical_hosts(r) if "://" in r or r[:2] in _HEX or (len(r) >= 8 and r.isdigit()) else r
-                for r in redirs
-            ]
-        if _may_name_host(joined):
-            argv = [
-                canonical_hosts(a) if "://" in a or a[:2] in _HEX or (len(a) >= 8 and a.isdigit()) else a
-                for a in argv
-            ]
+        redirs = _canonical_hosts_in(redirs)
+        argv = _canonical_hosts_in(argv, joined)
         if argv[0] in ("echo", "printf") and any("cron" in r or "/init.d/" in r for r in redirs):
             # A scheduled job written with echo: judge the command it schedules.
             self._schedule_payload(literal_output(argv), depth, seg_priv)

@@ -77,7 +77,7 @@ def read_plain(text: str) -> list[Pipeline]:
 
 def _plain_word(word: str) -> Word:
     if "'" not in word and '"' not in word and "\\" not in word:
-        return Word([Part("lit", word, False)], word)
+        return literal_word(word)
     # Pieces as tree-sitter reads them: an unquoted run (escapes undone) is one literal part, each
     # quoted string another.
     parts: list[Part] = []
